@@ -1,0 +1,1 @@
+"""The corpus as code: schema, the append-only store, the differ, exports."""

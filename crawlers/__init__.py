@@ -1,0 +1,1 @@
+"""The Scrapy project: spiders per platform, probes, pipelines into the corpus, middlewares."""

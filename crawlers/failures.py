@@ -1,0 +1,52 @@
+"""Stable names for fetches that are not observations.
+
+A failed fetch is never a removal (rule 1): these names are recorded in `fetch_failures`, on pages
+and on probes, and the post stays a candidate until a fetch succeeds. A failure nobody has named
+yet stays visible as `unknown_failure` rather than being folded into another name.
+"""
+
+SERVER_ERROR = "server_error"            # HTTP 5xx
+ANTI_CRAWLER = "anti_crawler"            # HTTP 418: Weibo's anti-crawler answer
+USER_AGENT_REFUSED = "user_agent_refused"  # HTTP 432
+IP_LIMITED = "ip_limited"                # HTTP 403
+RATE_LIMITED = "rate_limited"            # HTTP 429
+UNEXPECTED_STATUS = "unexpected_status"  # any other non-200
+CAPTCHA = "captcha"                      # {"ok": -100, ... captcha url}
+LOGIN_WALL = "login_wall"                # 前方有点拥堵，请登录后使用
+TRUNCATED_BODY = "truncated_body"        # JSON that stops early
+UNPARSEABLE_BODY = "unparseable_body"    # not JSON at all, or JSON of the wrong shape
+UNEXPECTED_ANSWER = "unexpected_answer"  # valid JSON the parser has no rule for (no message)
+TIMEOUT = "timeout"
+CONNECTION_ERROR = "connection_error"
+REDIRECT_LOOP = "redirect_loop"
+UNKNOWN_FAILURE = "unknown_failure"
+
+FAILURES: tuple[str, ...] = (
+    SERVER_ERROR, ANTI_CRAWLER, USER_AGENT_REFUSED, IP_LIMITED, RATE_LIMITED, UNEXPECTED_STATUS,
+    CAPTCHA, LOGIN_WALL, TRUNCATED_BODY, UNPARSEABLE_BODY, UNEXPECTED_ANSWER, TIMEOUT,
+    CONNECTION_ERROR, REDIRECT_LOOP, UNKNOWN_FAILURE,
+)
+
+
+def failure_for_status(status: int) -> str | None:
+    """The failure an HTTP status means, or None for 200."""
+    if status == 200:
+        return None
+    if 500 <= status < 600:
+        return SERVER_ERROR
+    return {418: ANTI_CRAWLER, 432: USER_AGENT_REFUSED, 403: IP_LIMITED, 429: RATE_LIMITED}.get(
+        status, UNEXPECTED_STATUS
+    )
+
+
+def failure_for_exception(exc: BaseException) -> str:
+    """Name a download exception (Twisted/Scrapy) by its class, without importing them all."""
+    name = type(exc).__name__
+    if "Timeout" in name:
+        return TIMEOUT
+    if name in {"ConnectionRefusedError", "ConnectError", "ConnectionLost", "DNSLookupError",
+                "ResponseNeverReceived", "ConnectionDone", "TCPTimedOutError"}:
+        return CONNECTION_ERROR
+    if name == "IgnoreRequest" and "redirect" in str(exc).lower():
+        return REDIRECT_LOOP
+    return UNKNOWN_FAILURE

@@ -1,0 +1,259 @@
+"""Sina Weibo through the mobile web API (m.weibo.cn): URLs, dates and the platform's words."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import urlencode
+
+import yaml
+from w3lib.html import remove_tags, replace_entities
+
+from corpus.clock import BEIJING
+from corpus.reasons import REASONS
+
+from .. import failures
+from .base import PlatformAdapter, PostRecord, ProbeResult, TimelinePage
+
+PLATFORM = "weibo"
+
+
+@dataclass(frozen=True)
+class Signature:
+    words: str
+    reason: str | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class Signatures:
+    """Weibo's messages as shipped in weibo_messages.yaml."""
+
+    version: int
+    not_observations: tuple[Signature, ...]
+    timeline_end: tuple[Signature, ...]
+    post_messages: tuple[Signature, ...]
+    account_messages: tuple[Signature, ...]
+
+    def match(self, table: tuple[Signature, ...], message: str) -> Signature | None:
+        return next((sig for sig in table if sig.words in message), None)
+
+
+@cache
+def signatures() -> Signatures:
+    raw = yaml.safe_load(
+        resources.files("crawlers.platforms").joinpath("weibo_messages.yaml").read_text("utf-8")
+    )
+
+    def table(key: str) -> tuple[Signature, ...]:
+        rows = tuple(
+            Signature(r["words"], r.get("reason"), r.get("failure")) for r in raw.get(key, [])
+        )
+        for row in rows:
+            if row.reason is not None and row.reason not in REASONS:
+                raise ValueError(f"weibo_messages.yaml: {key}: unknown reason {row.reason!r}")
+            if row.failure is not None and row.failure not in failures.FAILURES:
+                raise ValueError(f"weibo_messages.yaml: {key}: unknown failure {row.failure!r}")
+        return rows
+
+    return Signatures(
+        version=raw["version"],
+        not_observations=table("not_observations"),
+        timeline_end=table("timeline_end"),
+        post_messages=table("post_messages"),
+        account_messages=table("account_messages"),
+    )
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+_MINUTES_AGO = re.compile(r"^(\d+)\s*分钟前$")
+_HOURS_AGO = re.compile(r"^(\d+)\s*小时前$")
+_YESTERDAY = re.compile(r"^昨天\s*(\d{1,2}):(\d{2})$")
+_TODAY = re.compile(r"^今天\s*(\d{1,2}):(\d{2})$")
+_MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+_FULL_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+def parse_created_at(text: str, fetched_at: datetime) -> datetime | None:
+    """Resolve Weibo's `created_at` (relative in lists, absolute in details) against the fetch time.
+
+    Relative forms are read in Beijing time, as the platform writes them. Returns None for a form
+    nobody has seen, so an odd date never stops a crawl.
+    """
+    text = (text or "").strip()
+    local = fetched_at.astimezone(BEIJING)
+    if text == "刚刚":
+        return fetched_at
+    if m := _MINUTES_AGO.match(text):
+        return fetched_at - timedelta(minutes=int(m[1]))
+    if m := _HOURS_AGO.match(text):
+        return fetched_at - timedelta(hours=int(m[1]))
+    if m := _YESTERDAY.match(text):
+        day = local - timedelta(days=1)
+        return day.replace(hour=int(m[1]), minute=int(m[2]), second=0, microsecond=0)
+    if m := _TODAY.match(text):
+        return local.replace(hour=int(m[1]), minute=int(m[2]), second=0, microsecond=0)
+    if m := _MONTH_DAY.match(text):
+        return local.replace(month=int(m[1]), day=int(m[2]), hour=0, minute=0, second=0,
+                             microsecond=0)
+    if m := _FULL_DATE.match(text):
+        return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=BEIJING)
+    try:  # detail responses: "Sat Nov 21 10:00:00 +0800 2020"
+        return datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")
+    except ValueError:
+        return None
+
+
+# --- posts -----------------------------------------------------------------------------------
+
+_EMOTICON = re.compile(r"<img[^>]*\balt=\"?([^\"\s>]+)\"?[^>]*>", re.IGNORECASE)
+
+
+def html_to_text(html: str) -> str:
+    """Weibo's post HTML as plain text; emoticons become their [alt] words."""
+    return replace_entities(remove_tags(_EMOTICON.sub(r"\1", html or ""))).strip()
+
+
+def _post(mblog: dict[str, Any], fetched_at: datetime, pinned: bool = False) -> PostRecord:
+    user = mblog.get("user") or {}
+    mid = str(mblog.get("mid") or mblog.get("idstr") or mblog["id"])
+    bid = mblog.get("bid")
+    return PostRecord(
+        platform=PLATFORM,
+        post_id=mid,
+        account_id=str(user.get("id", "")),
+        order_key=int(mid),
+        created_at=parse_created_at(str(mblog.get("created_at", "")), fetched_at),
+        text=html_to_text(mblog.get("text", "")),
+        screen_name=user.get("screen_name"),
+        bid=bid,
+        url=f"https://m.weibo.cn/status/{bid or mid}",
+        is_long_text=bool(mblog.get("isLongText")),
+        source=mblog.get("source"),
+        pinned=pinned or bool(mblog.get("isTop")),
+    )
+
+
+def _is_pinned(card: dict[str, Any]) -> bool:
+    title = card.get("title") or (card.get("mblog") or {}).get("title") or {}
+    return bool((card.get("mblog") or {}).get("isTop")) or title.get("text") == "置顶"
+
+
+def _mblog_cards(cards: list[dict[str, Any]]):
+    for card in cards:
+        if card.get("card_type") == 9 and card.get("mblog"):
+            yield card
+        for inner in card.get("card_group") or ():
+            if inner.get("card_type") == 9 and inner.get("mblog"):
+                yield inner
+
+
+def _read_json(status: int, body: bytes) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    """(payload, failure, detail): a failure for anything that is not a 200 JSON object."""
+    failure = failures.failure_for_status(status)
+    if failure:
+        return None, failure, f"HTTP {status}"
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # JSON that breaks off at its end was cut in transit; anything else is not JSON.
+        cut = text[:1] in "{[" and (exc.pos >= len(text) - 1 or exc.msg.startswith("Unterminated"))
+        kind = failures.TRUNCATED_BODY if cut else failures.UNPARSEABLE_BODY
+        return None, kind, f"{exc.msg} at {exc.pos} of {len(text)} chars"
+    if not isinstance(payload, dict):
+        return None, failures.UNPARSEABLE_BODY, "JSON is not an object"
+    return payload, None, None
+
+
+def _not_observation(payload: dict[str, Any], message: str) -> tuple[str, str] | None:
+    """Captcha, rate limit and login walls, whatever else the answer says."""
+    if str(payload.get("ok")) == "-100":
+        url = str(payload.get("url", ""))
+        kind = failures.LOGIN_WALL if "login" in url else failures.CAPTCHA
+        return kind, url or "ok=-100"
+    sig = signatures().match(signatures().not_observations, message)
+    if sig:
+        return sig.failure or failures.UNKNOWN_FAILURE, message
+    return None
+
+
+def _message(payload: dict[str, Any]) -> str:
+    return str(payload.get("msg") or payload.get("message") or "").strip()
+
+
+class WeiboAdapter(PlatformAdapter):
+    name = PLATFORM
+    default_base_url = "https://m.weibo.cn"
+
+    def timeline_url(self, base_url: str, account_id: str, page: int) -> str:
+        query = {"type": "uid", "value": account_id, "containerid": f"107603{account_id}"}
+        if page > 1:
+            query["page"] = str(page)
+        return f"{base_url.rstrip('/')}/api/container/getIndex?{urlencode(query)}"
+
+    def probe_url(self, base_url: str, post_id: str) -> str:
+        return f"{base_url.rstrip('/')}/statuses/show?id={post_id}"
+
+    def parse_timeline(self, status: int, body: bytes, fetched_at: datetime) -> TimelinePage:
+        payload, failure, detail = _read_json(status, body)
+        if failure:
+            return TimelinePage("failed", failure=failure, detail=detail)
+        assert payload is not None
+        message = _message(payload)
+        if found := _not_observation(payload, message):
+            return TimelinePage("failed", failure=found[0], detail=found[1])
+        if str(payload.get("ok")) != "1":
+            if signatures().match(signatures().timeline_end, message):
+                return TimelinePage("end", detail=message)
+            return TimelinePage("failed", failure=failures.UNEXPECTED_ANSWER,
+                                detail=message or f"ok={payload.get('ok')!r}")
+        cards = (payload.get("data") or {}).get("cards")
+        if not isinstance(cards, list):
+            return TimelinePage("failed", failure=failures.UNPARSEABLE_BODY,
+                                detail="ok=1 without data.cards")
+        try:
+            posts = tuple(_post(c["mblog"], fetched_at, _is_pinned(c)) for c in _mblog_cards(cards))
+        except (KeyError, TypeError, ValueError) as exc:
+            return TimelinePage("failed", failure=failures.UNPARSEABLE_BODY,
+                                detail=f"mblog: {exc!r}")
+        if not posts:
+            # ok=1 with no posts: Weibo's way of saying nothing more, in some clients.
+            return TimelinePage("end", detail="ok=1 with no posts")
+        return TimelinePage("posts", posts=posts)
+
+    def parse_probe(self, status: int, body: bytes, fetched_at: datetime) -> ProbeResult:
+        payload, failure, detail = _read_json(status, body)
+        if failure:
+            return ProbeResult("failed", failure=failure, detail=detail)
+        assert payload is not None
+        message = _message(payload)
+        if found := _not_observation(payload, message):
+            return ProbeResult("failed", failure=found[0], detail=found[1])
+        data = payload.get("data")
+        if str(payload.get("ok")) == "1" and isinstance(data, dict):
+            if str(data.get("deleted", "0")) == "1" or data.get("state") in (7, 8):
+                return self._removed(html_to_text(str(data.get("text", ""))))
+            try:
+                return ProbeResult("visible", post=_post(data, fetched_at))
+            except (KeyError, TypeError, ValueError) as exc:
+                return ProbeResult("failed", failure=failures.UNPARSEABLE_BODY,
+                                   detail=f"mblog: {exc!r}")
+        if not message:
+            # No words at all: we cannot tell what the platform meant, so it is not an observation.
+            return ProbeResult("failed", failure=failures.UNEXPECTED_ANSWER,
+                               detail=f"ok={payload.get('ok')!r} without a message")
+        return self._removed(message)
+
+    def _removed(self, message: str) -> ProbeResult:
+        sigs = signatures()
+        sig = sigs.match(sigs.post_messages, message) or sigs.match(sigs.account_messages, message)
+        if sig is None:
+            return ProbeResult("removed", reason="unknown", message=message)
+        return ProbeResult("removed", reason=sig.reason, message=message)

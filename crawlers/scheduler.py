@@ -1,0 +1,166 @@
+"""The crawl scheduler: cycles of snapshot → diff → probe → resolve, at the plan's cadence.
+
+One cycle runs the platform's timeline spider over every watchlist, diffs what it saw against the
+corpus, probes the open candidates and turns their answers into removals. `run()` keeps cycles
+going inside one Twisted reactor until `once`, `cycles` or `duration` says stop, or SIGINT/SIGTERM
+arrives: then the crawl in flight closes cleanly (its items are flushed and its crawl row marked
+`interrupted`) and no new cycle starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import CrawlerRunner
+from scrapy.utils.log import configure_logging
+from scrapy.utils.project import get_project_settings
+from scrapy.utils.reactor import install_reactor
+
+from corpus.differ import ProbeResolution, TimelineDiff, diff_timeline, resolve_probes
+from corpus.store import Corpus
+
+from .plan import CrawlPlan
+from .spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CycleReport:
+    number: int
+    timeline_crawl_id: int | None = None
+    probe_crawl_id: int | None = None
+    diff: TimelineDiff | None = None
+    resolution: ProbeResolution | None = None
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def summary(self) -> str:
+        d, r = self.diff, self.resolution
+        parts = [f"cycle {self.number}"]
+        if d:
+            parts.append(f"windows {d.covered} covered/{d.empty} empty/{d.failed} failed")
+            parts.append(f"{d.new_candidates} new candidates, {d.restored} restored")
+        if r:
+            parts.append(f"probed {r.probed}: {r.removed} removed, {r.visible} visible, "
+                         f"{r.still_open} failed")
+        parts.append(f"{self.seconds:.1f}s")
+        return "; ".join(parts) + (" (interrupted)" if self.interrupted else "")
+
+
+@dataclass
+class RunOptions:
+    once: bool = False
+    cycles: int | None = None            # stop after this many cycles
+    duration: float | None = None        # stop starting cycles after this many seconds
+    log_level: str = "WARNING"
+    settings: dict[str, Any] = field(default_factory=dict)
+    on_cycle: Callable[[CycleReport], None] | None = None
+
+
+def scrapy_settings(options: RunOptions):
+    settings = get_project_settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.set("LOG_LEVEL", options.log_level, priority="cmdline")
+    for key, value in options.settings.items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
+        ) -> list[CycleReport]:
+    """Run crawl cycles in this process; returns a report per cycle. Call once per process."""
+    options = options or RunOptions()
+    Corpus(data_dir).close()   # fail early, before the reactor, on an unusable data dir
+    settings = scrapy_settings(options)
+    install_reactor(settings["TWISTED_REACTOR"])
+    from twisted.internet import defer, reactor
+    from twisted.internet.task import deferLater
+
+    configure_logging(settings, install_root_handler=True)
+    runner = CrawlerRunner(settings)
+    reports: list[CycleReport] = []
+    state: dict[str, Any] = {"stopping": False, "sleep": None, "error": None}
+    timeline_cls, probe_cls = TIMELINE_SPIDERS[plan.platform], PROBE_SPIDERS[plan.platform]
+    data = str(data_dir)
+
+    @defer.inlineCallbacks
+    def cycle(number: int):
+        report = CycleReport(number)
+        began = time.monotonic()
+        crawler = runner.create_crawler(timeline_cls)
+        yield runner.crawl(crawler, plan=plan, data=data)
+        report.timeline_crawl_id = crawler.spider.crawl_id
+        corpus = Corpus(data)
+        try:
+            if state["stopping"]:
+                report.interrupted = True
+                return report
+            report.diff = diff_timeline(corpus.db, report.timeline_crawl_id)
+            if report.diff.open_candidates:
+                crawler = runner.create_crawler(probe_cls)
+                yield runner.crawl(crawler, plan=plan, data=data)
+                report.probe_crawl_id = crawler.spider.crawl_id
+                report.resolution = resolve_probes(corpus.db, report.probe_crawl_id)
+                report.interrupted = state["stopping"]
+        finally:
+            corpus.close()
+            report.seconds = time.monotonic() - began
+        return report
+
+    @defer.inlineCallbacks
+    def loop():
+        started = time.monotonic()
+        number = 0
+        try:
+            while not state["stopping"]:
+                number += 1
+                began = time.monotonic()
+                report = yield cycle(number)
+                reports.append(report)
+                if options.on_cycle:
+                    options.on_cycle(report)
+                if options.once or (options.cycles and number >= options.cycles):
+                    break
+                if options.duration is not None and time.monotonic() - started >= options.duration:
+                    break
+                wait = max(0.0, plan.every - (time.monotonic() - began))
+                if options.duration is not None:
+                    wait = min(wait, max(0.0, options.duration - (time.monotonic() - started)))
+                state["sleep"] = deferLater(reactor, wait, lambda: None)
+                try:
+                    yield state["sleep"]
+                except defer.CancelledError:
+                    break
+        except Exception as exc:  # surfaced after the reactor stops
+            state["error"] = exc
+        finally:
+            reactor.stop()
+
+    def request_stop(signum, _frame):
+        def stop():
+            if state["stopping"]:
+                return
+            state["stopping"] = True
+            log.warning("received signal %s: finishing the crawl in flight", signum)
+            if state["sleep"] is not None and not state["sleep"].called:
+                state["sleep"].cancel()
+            runner.stop()
+        reactor.callFromThread(stop)
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        reactor.callWhenRunning(loop)
+        reactor.run(installSignalHandlers=False)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if state["error"] is not None:
+        raise state["error"]
+    return reports

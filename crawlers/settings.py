@@ -1,0 +1,35 @@
+"""Scrapy settings for memoryhole. Polite defaults; a crawl plan's `politeness:` overrides them."""
+
+BOT_NAME = "memoryhole"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+USER_AGENT = "memoryhole (research crawler; +https://github.com/memoryhole)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_TIMEOUT = 30
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# Every answer reaches the spider, which decides what is an observation and what is a failure
+# (rule 1), records each failed attempt, and retries it through Scrapy's retry bookkeeping.
+HTTPERROR_ALLOW_ALL = True
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES: list[int] = []   # statuses are classified by the spider, not retried blindly
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.RequestTimeMiddleware": 990,
+}
+ITEM_PIPELINES = {
+    "crawlers.pipelines.CorpusPipeline": 300,
+}
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+# Where the corpus lives: `-s MEMORYHOLE_DATA=DIR` or the spider argument `-a data=DIR`.
+MEMORYHOLE_DATA = None

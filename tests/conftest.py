@@ -1,0 +1,78 @@
+"""Shared test builders: corpora in tmp_path, posts and page observations made by code."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from corpus.store import Corpus, PageObservation, ProbeObservation
+from crawlers.platforms import PostRecord
+
+T0 = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def post(key: int, account: str = "1001", pinned: bool = False) -> PostRecord:
+    return PostRecord(platform="weibo", post_id=str(key), account_id=account, order_key=key,
+                      created_at=None, text=f"post {key}", screen_name=f"user{account}",
+                      pinned=pinned)
+
+
+def page(number: int, posts: list[PostRecord] | None, when: datetime, account: str = "1001",
+         outcome: str | None = None, failure: str | None = None) -> PageObservation:
+    outcome = outcome or ("failed" if failure else "posts" if posts else "end")
+    return PageObservation(
+        platform="weibo", account_id=account, watchlist="w", page=number,
+        url=f"http://x/{account}/{number}", requested_at=when, fetched_at=when, http_status=200,
+        outcome=outcome, failure=failure, posts=tuple(posts or ()))
+
+
+def probe(post_id: str, when: datetime, outcome: str, reason: str | None = None,
+          message: str | None = None, failure: str | None = None,
+          account: str = "1001") -> ProbeObservation:
+    return ProbeObservation(
+        platform="weibo", post_id=post_id, account_id=account, url=f"http://x/s/{post_id}",
+        requested_at=when, probed_at=when, http_status=200, outcome=outcome, reason=reason,
+        message=message, failure=failure, headers={"Content-Type": ["application/json"]},
+        body=b'{"ok":0}')
+
+
+class CorpusBuilder:
+    """Drives a corpus crawl by crawl, the way the scheduler does, without the network."""
+
+    def __init__(self, data_dir, pages: int = 2) -> None:
+        self.corpus = Corpus(data_dir)
+        self.plan = {"platform": "weibo", "watchlists": [{"name": "w", "pages": pages}]}
+
+    def timeline(self, pages: list[PageObservation]):
+        from corpus.differ import diff_timeline
+
+        crawl = self.corpus.start_crawl("timeline", "weibo", self.plan)
+        self.corpus.record_pages(crawl, pages)
+        self.corpus.finish_crawl(crawl, "finished", {})
+        return diff_timeline(self.corpus.db, crawl)
+
+    def probes(self, probes: list[ProbeObservation]):
+        from corpus.differ import resolve_probes
+
+        crawl = self.corpus.start_crawl("probe", "weibo", self.plan)
+        self.corpus.record_probes(crawl, probes)
+        self.corpus.finish_crawl(crawl, "finished", {})
+        return resolve_probes(self.corpus.db, crawl)
+
+    def open_candidates(self) -> set[str]:
+        return {r["post_id"] for r in self.corpus.open_candidates("weibo")}
+
+    def removals(self) -> list[dict]:
+        return list(self.corpus.db.query("SELECT * FROM removals ORDER BY id"))
+
+
+@pytest.fixture
+def builder(tmp_path):
+    b = CorpusBuilder(tmp_path / "data")
+    yield b
+    b.corpus.close()
