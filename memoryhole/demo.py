@@ -46,13 +46,13 @@ def demo_plan(base_url: str, accounts: list[str]) -> dict:
 
 
 def run_demo(data_dir: Path, minutes: float = 3.0, serve: bool = True, port: int = 8001) -> None:
+    prepare_data_dir(data_dir)
     from analysis.tables import analyze
     from crawlers.plan import load_plan
     from crawlers.scheduler import RunOptions, run
     from memoryhole.sandbox import DEFAULT_SCENARIO_PATH, SandboxServer, load_scenario
     from memoryhole.scorecard import score
 
-    prepare_data_dir(data_dir)
     server = SandboxServer(load_scenario(DEFAULT_SCENARIO_PATH))
     server.start()
     try:

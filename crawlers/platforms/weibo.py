@@ -163,13 +163,33 @@ def _read_json(status: int, body: bytes) -> tuple[dict[str, Any] | None, str | N
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        # JSON that breaks off at its end was cut in transit; anything else is not JSON.
-        cut = text[:1] in "{[" and (exc.pos >= len(text) - 1 or exc.msg.startswith("Unterminated"))
-        kind = failures.TRUNCATED_BODY if cut else failures.UNPARSEABLE_BODY
+        kind = failures.TRUNCATED_BODY if _unclosed(text) else failures.UNPARSEABLE_BODY
         return None, kind, f"{exc.msg} at {exc.pos} of {len(text)} chars"
     if not isinstance(payload, dict):
         return None, failures.UNPARSEABLE_BODY, "JSON is not an object"
     return payload, None, None
+
+
+def _unclosed(text: str) -> bool:
+    """True when JSON text opens more brackets (or a string) than it closes: it was cut short."""
+    if text[:1] not in "{[":
+        return False
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+    return in_string or depth > 0
 
 
 def _not_observation(payload: dict[str, Any], message: str) -> tuple[str, str] | None:
