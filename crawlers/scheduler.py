@@ -83,7 +83,7 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
     from twisted.internet import defer, reactor
     from twisted.internet.task import deferLater
 
-    configure_logging(settings, install_root_handler=True)
+    configure_logging(settings)
     runner = CrawlerRunner(settings)
     reports: list[CycleReport] = []
     state: dict[str, Any] = {"stopping": False, "sleep": None, "error": None}

@@ -19,6 +19,7 @@ HTTPERROR_ALLOW_ALL = True
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES: list[int] = []   # statuses are classified by the spider, not retried blindly
+META_COPY_WARN_SKIP_KEYS = ["retry_times"]   # spider-side retries carry their count on purpose
 
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.RequestTimeMiddleware": 990,

@@ -73,6 +73,7 @@ class PlanSpider(scrapy.Spider):
                            http_status=status, detail=detail, at=clock.now())
         retry = get_retry_request(request, spider=self, reason=failure)
         if retry is not None:
+            retry.meta.pop("download_latency", None)   # belongs to the attempt that failed
             yield retry
 
     def download_error(self, error: Failure) -> Iterator[Any]:
