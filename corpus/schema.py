@@ -169,9 +169,160 @@ V1 = """
         CREATE UNIQUE INDEX removals_active ON removals (platform, post_id) WHERE restored_at IS NULL;
 """
 
+# v2: evidence (WARC references), lifecycle events, re-probes, versions, accounts, reposts,
+# long texts, cursors. candidates and removals are rebuilt so that `last_seen_at` may be NULL:
+# an original known only from a repost's tombstone was never seen intact.
+V2 = """
+        ALTER TABLE pages ADD COLUMN cursor TEXT;          -- since_id this page was asked with
+        ALTER TABLE pages ADD COLUMN next_cursor TEXT;     -- since_id the page offered for the next
+        ALTER TABLE pages ADD COLUMN account_check TEXT;   -- page 1 empty: profile said exists | gone | failed
+        ALTER TABLE pages ADD COLUMN account_state TEXT;   -- ... and when gone: suspended | closed | locked
+        ALTER TABLE pages ADD COLUMN account_message TEXT; -- ... in the platform's exact words
+        ALTER TABLE pages ADD COLUMN warc_file TEXT;       -- evidence: WARC file (relative to data dir)
+        ALTER TABLE pages ADD COLUMN warc_offset INTEGER;  -- ... byte offset of the response record
+        ALTER TABLE pages ADD COLUMN warc_record_id TEXT;  -- ... its WARC-Record-ID
+        ALTER TABLE probes ADD COLUMN purpose TEXT NOT NULL DEFAULT 'classify';  -- classify | confirm | recheck
+        ALTER TABLE probes ADD COLUMN warc_file TEXT;
+        ALTER TABLE probes ADD COLUMN warc_offset INTEGER;
+        ALTER TABLE probes ADD COLUMN warc_record_id TEXT;
+        ALTER TABLE sightings ADD COLUMN page_id INTEGER REFERENCES pages(id);  -- and so its WARC record
+        ALTER TABLE sightings ADD COLUMN via_post_id TEXT;  -- seen inside this repost
+        ALTER TABLE posts ADD COLUMN repost_of TEXT;        -- post_id of the original
+        ALTER TABLE posts ADD COLUMN edit_count INTEGER;
+        ALTER TABLE posts ADD COLUMN version INTEGER;       -- latest post_versions.version
+        ALTER TABLE posts ADD COLUMN content_hash TEXT;     -- of the latest version
+        ALTER TABLE posts ADD COLUMN full_text TEXT;        -- long posts: the whole text
+        ALTER TABLE posts ADD COLUMN text_complete INTEGER; -- 1 whole text known; 0 truncated, whole text not had
+        ALTER TABLE accounts ADD COLUMN state TEXT NOT NULL DEFAULT 'active';  -- active | suspended | closed | locked
+        ALTER TABLE accounts ADD COLUMN state_changed_at TEXT;
+
+        CREATE TABLE candidates_v2 (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            post_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            opened_crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+            last_seen_at TEXT,               -- NULL: never seen intact (known from a tombstone)
+            first_absent_at TEXT NOT NULL,
+            status TEXT NOT NULL,            -- open | visible | removed | seen_again
+            probes INTEGER NOT NULL DEFAULT 0,
+            closed_at TEXT,
+            closed_crawl_id INTEGER,
+            cause TEXT NOT NULL DEFAULT 'window'  -- window | empty_timeline | tombstone
+        );
+        INSERT INTO candidates_v2 (id, platform, post_id, account_id, opened_crawl_id,
+            last_seen_at, first_absent_at, status, probes, closed_at, closed_crawl_id)
+            SELECT id, platform, post_id, account_id, opened_crawl_id, last_seen_at,
+                   first_absent_at, status, probes, closed_at, closed_crawl_id FROM candidates;
+        DROP TABLE candidates;
+        ALTER TABLE candidates_v2 RENAME TO candidates;
+        CREATE UNIQUE INDEX candidates_open ON candidates (platform, post_id) WHERE status = 'open';
+
+        CREATE TABLE removals_v2 (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            post_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            message TEXT,
+            last_seen_at TEXT,               -- removed after this (NULL: never seen intact) ...
+            first_missing_at TEXT NOT NULL,  -- ... and before this (the classifying probe's answer)
+            detected_crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+            probe_id INTEGER NOT NULL REFERENCES probes(id),
+            confirmed_at TEXT,               -- a later probe (after the confirm delay) agreed
+            probes INTEGER NOT NULL DEFAULT 1,  -- successful probes that said removed
+            next_probe_at TEXT,              -- when the re-probe policy looks again (NULL: done)
+            next_probe_purpose TEXT,         -- confirm | recheck
+            restored_at TEXT,                -- seen again (or probed visible) after removal
+            restored_crawl_id INTEGER
+        );
+        INSERT INTO removals_v2 (id, platform, post_id, account_id, reason, message,
+            last_seen_at, first_missing_at, detected_crawl_id, probe_id, restored_at,
+            restored_crawl_id)
+            SELECT id, platform, post_id, account_id, reason, message, last_seen_at,
+                   first_missing_at, detected_crawl_id, probe_id, restored_at, restored_crawl_id
+            FROM removals;
+        DROP TABLE removals;
+        ALTER TABLE removals_v2 RENAME TO removals;
+        CREATE UNIQUE INDEX removals_active ON removals (platform, post_id)
+            WHERE restored_at IS NULL;
+        CREATE INDEX removals_next_probe ON removals (next_probe_at)
+            WHERE next_probe_at IS NOT NULL AND restored_at IS NULL;
+
+        CREATE TABLE post_events (          -- every lifecycle transition; nothing is overwritten
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            post_id TEXT NOT NULL,
+            event TEXT NOT NULL,             -- first_seen | missing | seen_again | visible | removed
+                                             -- | confirmed | reason_changed | restored | tombstone
+            reason TEXT,
+            at TEXT NOT NULL,
+            crawl_id INTEGER REFERENCES crawls(id),
+            probe_id INTEGER REFERENCES probes(id),
+            detail TEXT
+        );
+        CREATE INDEX post_events_post ON post_events (platform, post_id);
+
+        CREATE TABLE post_versions (        -- as git-history: a row per change, changed fields only
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            post_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,      -- sha256 of the canonical JSON of the versioned fields
+            changed TEXT NOT NULL,           -- JSON: the versioned fields that changed, new values
+            seen_at TEXT NOT NULL,
+            crawl_id INTEGER REFERENCES crawls(id),
+            page_id INTEGER REFERENCES pages(id),
+            UNIQUE (platform, post_id, version)
+        );
+
+        CREATE TABLE account_events (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            state TEXT NOT NULL,             -- active | suspended | closed | locked
+            message TEXT,                    -- the platform's exact words
+            at TEXT NOT NULL,
+            crawl_id INTEGER REFERENCES crawls(id),
+            probe_id INTEGER REFERENCES probes(id)
+        );
+        CREATE INDEX account_events_account ON account_events (platform, account_id);
+
+        CREATE TABLE tombstones (           -- an original's removal, as shown inside a repost
+            id INTEGER PRIMARY KEY,
+            crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+            page_id INTEGER REFERENCES pages(id),
+            platform TEXT NOT NULL,
+            post_id TEXT NOT NULL,           -- the original
+            via_post_id TEXT NOT NULL,       -- the repost that showed it
+            reason TEXT NOT NULL,
+            message TEXT,
+            seen_at TEXT NOT NULL
+        );
+        CREATE INDEX tombstones_post ON tombstones (platform, post_id);
+
+        CREATE TABLE long_texts (           -- fetches of a long post's whole text
+            id INTEGER PRIMARY KEY,
+            crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+            platform TEXT NOT NULL,
+            post_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            http_status INTEGER,
+            outcome TEXT NOT NULL,           -- ok | failed | removed
+            failure TEXT,
+            text TEXT,
+            warc_file TEXT,
+            warc_offset INTEGER,
+            warc_record_id TEXT
+        );
+        CREATE INDEX long_texts_post ON long_texts (platform, post_id);
+        CREATE INDEX sightings_page ON sightings (page_id);
+"""
+
 
 # Each entry takes the corpus from version N-1 to N: a SQL script, or a function for data moves.
-MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [V1]
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [V1, V2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

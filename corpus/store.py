@@ -7,6 +7,7 @@ that way, and a crash loses at most the batch in flight, never half of one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable
@@ -29,6 +30,16 @@ class CorpusError(Exception):
 
 
 @dataclass(frozen=True)
+class WarcRef:
+    """Where a response's raw bytes are archived: a WARC file (relative to the data directory),
+    the byte offset of its response record, and the record's WARC-Record-ID."""
+
+    file: str
+    offset: int
+    record_id: str
+
+
+@dataclass(frozen=True)
 class PageObservation:
     """One timeline page fetch, as a spider hands it to the store."""
 
@@ -43,6 +54,12 @@ class PageObservation:
     outcome: str                   # posts | end | failed
     failure: str | None
     posts: tuple[Any, ...]         # crawlers.platforms.PostRecord
+    cursor: str | None = None
+    next_cursor: str | None = None
+    account_check: str | None = None   # exists | gone | failed, when page 1 was empty
+    account_state: str | None = None
+    account_message: str | None = None
+    evidence: WarcRef | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,23 @@ class ProbeObservation:
     failure: str | None
     headers: dict[str, list[str]] | None
     body: bytes | None
+    purpose: str = "classify"      # classify | confirm | recheck
+    evidence: WarcRef | None = None
+
+
+@dataclass(frozen=True)
+class LongTextObservation:
+    """One fetch of a long post's whole text."""
+
+    platform: str
+    post_id: str
+    url: str
+    fetched_at: datetime
+    http_status: int | None
+    outcome: str                   # ok | removed | failed
+    failure: str | None
+    text: str | None
+    evidence: WarcRef | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +106,12 @@ class FetchFailure:
     http_status: int | None
     detail: str | None
     at: datetime
+
+
+def content_hash(fields: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a post's versioned fields (as git-history does)."""
+    canonical = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _ensure_writable(data_dir: Path) -> None:
@@ -131,65 +171,140 @@ class Corpus:
     # --- observations -----------------------------------------------------------------------
 
     def record_pages(self, crawl_id: int, pages: Iterable[PageObservation]) -> None:
-        """Store page fetches, their sightings, and the latest state of posts and accounts."""
-        page_rows, sighting_rows, post_rows, account_rows = [], [], {}, {}
-        for obs in pages:
-            unpinned = [p.order_key for p in obs.posts if not p.pinned]
-            page_rows.append({
-                "crawl_id": crawl_id, "platform": obs.platform, "account_id": obs.account_id,
-                "watchlist": obs.watchlist, "page": obs.page, "url": obs.url,
-                "requested_at": iso(obs.requested_at), "fetched_at": iso(obs.fetched_at),
-                "http_status": obs.http_status, "outcome": obs.outcome, "failure": obs.failure,
-                "n_posts": len(obs.posts),
-                "newest_key": max(unpinned) if unpinned else None,
-                "oldest_key": min(unpinned) if unpinned else None,
-            })
-            seen_at = iso(obs.requested_at)
-            for position, post in enumerate(obs.posts):
-                sighting_rows.append({
-                    "crawl_id": crawl_id, "platform": post.platform, "post_id": post.post_id,
-                    "account_id": post.account_id, "page": obs.page, "position": position,
-                    "pinned": int(post.pinned), "seen_at": seen_at,
-                })
-                post_rows[(post.platform, post.post_id)] = {
-                    "platform": post.platform, "post_id": post.post_id,
-                    "account_id": post.account_id, "order_key": post.order_key, "bid": post.bid,
-                    "url": post.url,
-                    "created_at": iso(post.created_at) if post.created_at else None,
-                    "text": post.text, "is_long_text": int(post.is_long_text),
-                    "source": post.source, "seen_at": seen_at, "crawl_id": crawl_id,
-                }
-                account_rows[(post.platform, post.account_id)] = {
-                    "platform": post.platform, "account_id": post.account_id,
-                    "screen_name": post.screen_name, "watchlist": obs.watchlist,
-                    "seen_at": seen_at,
-                }
+        """Store page fetches, their sightings (reposted originals included), tombstones, and
+        the latest state of posts and accounts; a post whose content changed gets a version."""
+        pages = list(pages)
+        seen: dict[tuple[str, str], tuple[Any, str, int]] = {}   # post -> (record, seen_at, page)
+        sightings, tombstones = [], []
         with self.db.atomic():
-            self.db["pages"].insert_all(page_rows)
-            self.db["sightings"].insert_all(sighting_rows)
-            self.db.conn.executemany(
-                """INSERT INTO posts (platform, post_id, account_id, order_key, bid, url,
-                       created_at, text, is_long_text, source, first_seen_at, last_seen_at,
-                       last_seen_crawl_id)
-                   VALUES (:platform, :post_id, :account_id, :order_key, :bid, :url, :created_at,
-                       :text, :is_long_text, :source, :seen_at, :seen_at, :crawl_id)
-                   ON CONFLICT (platform, post_id) DO UPDATE SET
-                       text = excluded.text, is_long_text = excluded.is_long_text,
-                       created_at = COALESCE(posts.created_at, excluded.created_at),
-                       last_seen_at = MAX(posts.last_seen_at, excluded.last_seen_at),
-                       last_seen_crawl_id = MAX(posts.last_seen_crawl_id,
-                                                excluded.last_seen_crawl_id)""",
-                list(post_rows.values()),
-            )
-            self.db.conn.executemany(
-                """INSERT INTO accounts (platform, account_id, screen_name, watchlist,
-                       first_seen_at, last_seen_at)
-                   VALUES (:platform, :account_id, :screen_name, :watchlist, :seen_at, :seen_at)
-                   ON CONFLICT (platform, account_id) DO UPDATE SET
-                       screen_name = COALESCE(excluded.screen_name, accounts.screen_name),
-                       last_seen_at = MAX(accounts.last_seen_at, excluded.last_seen_at)""",
-                list(account_rows.values()),
-            )
+            conn = self.db.conn
+            for obs in pages:
+                unpinned = [p.order_key for p in obs.posts if not p.pinned]
+                ev = obs.evidence
+                page_id = conn.execute(
+                    """INSERT INTO pages (crawl_id, platform, account_id, watchlist, page, url,
+                           requested_at, fetched_at, http_status, outcome, failure, n_posts,
+                           newest_key, oldest_key, cursor, next_cursor, account_check,
+                           account_state, account_message, warc_file, warc_offset,
+                           warc_record_id)
+                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                    [crawl_id, obs.platform, obs.account_id, obs.watchlist, obs.page, obs.url,
+                     iso(obs.requested_at), iso(obs.fetched_at), obs.http_status, obs.outcome,
+                     obs.failure, len(obs.posts), max(unpinned) if unpinned else None,
+                     min(unpinned) if unpinned else None, obs.cursor, obs.next_cursor,
+                     obs.account_check, obs.account_state, obs.account_message,
+                     ev.file if ev else None, ev.offset if ev else None,
+                     ev.record_id if ev else None],
+                ).lastrowid
+                seen_at = iso(obs.requested_at)
+                for position, post in enumerate(obs.posts):
+                    sightings.append((crawl_id, post.platform, post.post_id, post.account_id,
+                                      obs.page, position, int(post.pinned), seen_at, page_id,
+                                      None))
+                    seen[(post.platform, post.post_id)] = (post, seen_at, page_id)
+                    original = post.repost_of
+                    if original is not None:
+                        sightings.append((crawl_id, original.platform, original.post_id,
+                                          original.account_id, obs.page, position, 0, seen_at,
+                                          page_id, post.post_id))
+                        seen.setdefault((original.platform, original.post_id),
+                                        (original, seen_at, page_id))
+                    if post.original_tombstone is not None:
+                        t = post.original_tombstone
+                        tombstones.append((crawl_id, page_id, post.platform, t.post_id,
+                                           post.post_id, t.reason, t.message, seen_at))
+            conn.executemany(
+                """INSERT INTO sightings (crawl_id, platform, post_id, account_id, page,
+                       position, pinned, seen_at, page_id, via_post_id)
+                   VALUES (?,?,?,?,?,?,?,?,?,?)""", sightings)
+            conn.executemany(
+                """INSERT INTO tombstones (crawl_id, page_id, platform, post_id, via_post_id,
+                       reason, message, seen_at) VALUES (?,?,?,?,?,?,?,?)""", tombstones)
+            self._upsert_posts(crawl_id, seen)
+
+    def _upsert_posts(self, crawl_id: int,
+                      seen: dict[tuple[str, str], tuple[Any, str, int]]) -> None:
+        """Latest state of each post and account; versions and first_seen events for changes."""
+        conn = self.db.conn
+        known: dict[tuple[str, str], tuple[str | None, int | None, str | None, int | None]] = {}
+        keys = list(seen)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            where = " OR ".join(["(platform = ? AND post_id = ?)"] * len(chunk))
+            for row in conn.execute(
+                    f"SELECT platform, post_id, content_hash, version, text, edit_count "
+                    f"FROM posts WHERE {where}", [v for k in chunk for v in k]):
+                known[(row[0], row[1])] = row[2:]
+        post_rows, versions, events, accounts = [], [], [], {}
+        for key, (post, seen_at, page_id) in seen.items():
+            fields = post.versioned()
+            digest = content_hash(fields)
+            previous = known.get(key)
+            version = previous[1] if previous else None
+            if previous is None or (previous[0] is not None and previous[0] != digest):
+                before = {"text": previous[2], "edit_count": previous[3]} if previous else {}
+                changed = {k: v for k, v in fields.items() if before.get(k, object()) != v}
+                version = (version or 0) + 1
+                versions.append((post.platform, post.post_id, version, digest,
+                                 json.dumps(changed, ensure_ascii=False, sort_keys=True),
+                                 seen_at, crawl_id, page_id))
+            if previous is None:
+                events.append((post.platform, post.post_id, "first_seen", None, seen_at,
+                               crawl_id))
+            post_rows.append({
+                "platform": post.platform, "post_id": post.post_id,
+                "account_id": post.account_id, "order_key": post.order_key, "bid": post.bid,
+                "url": post.url, "created_at": iso(post.created_at) if post.created_at else None,
+                "text": post.text, "is_long_text": int(post.is_long_text), "source": post.source,
+                "seen_at": seen_at, "crawl_id": crawl_id,
+                "repost_of": post.repost_of.post_id if post.repost_of else (
+                    post.original_tombstone.post_id if post.original_tombstone else None),
+                "edit_count": post.edit_count, "version": version, "content_hash": digest,
+                "text_complete": None if post.is_long_text else 1,
+            })
+            accounts[(post.platform, post.account_id)] = {
+                "platform": post.platform, "account_id": post.account_id,
+                "screen_name": post.screen_name, "seen_at": seen_at,
+            }
+        conn.executemany(
+            """INSERT INTO posts (platform, post_id, account_id, order_key, bid, url,
+                   created_at, text, is_long_text, source, first_seen_at, last_seen_at,
+                   last_seen_crawl_id, repost_of, edit_count, version, content_hash,
+                   text_complete)
+               VALUES (:platform, :post_id, :account_id, :order_key, :bid, :url, :created_at,
+                   :text, :is_long_text, :source, :seen_at, :seen_at, :crawl_id, :repost_of,
+                   :edit_count, :version, :content_hash, :text_complete)
+               ON CONFLICT (platform, post_id) DO UPDATE SET
+                   text = excluded.text, is_long_text = excluded.is_long_text,
+                   edit_count = excluded.edit_count, version = excluded.version,
+                   text_complete = CASE WHEN posts.content_hash = excluded.content_hash
+                                        THEN COALESCE(posts.text_complete, excluded.text_complete)
+                                        ELSE excluded.text_complete END,
+                   full_text = CASE WHEN posts.content_hash = excluded.content_hash
+                                    THEN posts.full_text END,
+                   content_hash = excluded.content_hash,
+                   repost_of = COALESCE(posts.repost_of, excluded.repost_of),
+                   created_at = COALESCE(posts.created_at, excluded.created_at),
+                   last_seen_at = MAX(posts.last_seen_at, excluded.last_seen_at),
+                   last_seen_crawl_id = MAX(posts.last_seen_crawl_id,
+                                            excluded.last_seen_crawl_id)""",
+            post_rows,
+        )
+        conn.executemany(
+            """INSERT INTO post_versions (platform, post_id, version, content_hash, changed,
+                   seen_at, crawl_id, page_id) VALUES (?,?,?,?,?,?,?,?)""", versions)
+        conn.executemany(
+            """INSERT INTO post_events (platform, post_id, event, reason, at, crawl_id)
+               VALUES (?,?,?,?,?,?)""", events)
+        conn.executemany(
+            """INSERT INTO accounts (platform, account_id, screen_name, first_seen_at,
+                   last_seen_at)
+               VALUES (:platform, :account_id, :screen_name, :seen_at, :seen_at)
+               ON CONFLICT (platform, account_id) DO UPDATE SET
+                   screen_name = COALESCE(excluded.screen_name, accounts.screen_name),
+                   last_seen_at = MAX(accounts.last_seen_at, excluded.last_seen_at)""",
+            list(accounts.values()),
+        )
 
     def record_probes(self, crawl_id: int, probes: Iterable[ProbeObservation]) -> None:
         rows = [{
@@ -198,10 +313,37 @@ class Corpus:
             "probed_at": iso(p.probed_at), "http_status": p.http_status, "outcome": p.outcome,
             "reason": p.reason, "message": p.message, "failure": p.failure,
             "response_headers": json.dumps(p.headers, ensure_ascii=False) if p.headers else None,
-            "response_body": p.body,
+            "response_body": p.body, "purpose": p.purpose,
+            "warc_file": p.evidence.file if p.evidence else None,
+            "warc_offset": p.evidence.offset if p.evidence else None,
+            "warc_record_id": p.evidence.record_id if p.evidence else None,
         } for p in probes]
         with self.db.atomic():
             self.db["probes"].insert_all(rows)
+
+    def record_long_texts(self, crawl_id: int, fetches: Iterable[LongTextObservation]) -> None:
+        """Store whole-text fetches; a successful one completes the post's current version."""
+        rows = [{
+            "crawl_id": crawl_id, "platform": f.platform, "post_id": f.post_id, "url": f.url,
+            "fetched_at": iso(f.fetched_at), "http_status": f.http_status, "outcome": f.outcome,
+            "failure": f.failure, "text": f.text,
+            "warc_file": f.evidence.file if f.evidence else None,
+            "warc_offset": f.evidence.offset if f.evidence else None,
+            "warc_record_id": f.evidence.record_id if f.evidence else None,
+        } for f in fetches]
+        with self.db.atomic():
+            self.db["long_texts"].insert_all(rows)
+            for row in rows:
+                if row["outcome"] == "ok":
+                    self.db.execute(
+                        "UPDATE posts SET full_text = ?, text_complete = 1 "
+                        "WHERE platform = ? AND post_id = ?",
+                        [row["text"], row["platform"], row["post_id"]])
+                else:
+                    # The truncation is recorded: the whole text of this version was not had.
+                    self.db.execute(
+                        "UPDATE posts SET text_complete = 0 WHERE platform = ? AND post_id = ? "
+                        "AND text_complete IS NULL", [row["platform"], row["post_id"]])
 
     def record_failures(self, crawl_id: int, failed: Iterable[FetchFailure]) -> None:
         rows = [{
@@ -218,3 +360,23 @@ class Corpus:
         return list(self.db.query(
             "SELECT id, post_id, account_id FROM candidates WHERE platform = ? AND status = 'open'"
             " ORDER BY id", [platform]))
+
+    def due_reprobes(self, platform: str, at: datetime) -> list[dict[str, Any]]:
+        """Removals the re-probe policy wants looked at again by `at`."""
+        return list(self.db.query(
+            """SELECT post_id, account_id, next_probe_purpose AS purpose FROM removals
+               WHERE platform = ? AND restored_at IS NULL AND next_probe_at <= ?
+               ORDER BY next_probe_at""", [platform, iso(at)]))
+
+    def long_texts_needed(self, platform: str, max_attempts: int = 3) -> list[dict[str, Any]]:
+        """Live long posts whose current version's whole text is not had yet."""
+        return list(self.db.query(
+            """SELECT p.post_id FROM posts p
+               WHERE p.platform = ? AND p.is_long_text = 1 AND COALESCE(p.text_complete, 0) = 0
+                 AND (SELECT COUNT(*) FROM long_texts l WHERE l.platform = p.platform
+                      AND l.post_id = p.post_id) < ?
+                 AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c.platform = p.platform
+                                 AND c.post_id = p.post_id AND c.status = 'open')
+                 AND NOT EXISTS (SELECT 1 FROM removals r WHERE r.platform = p.platform
+                                 AND r.post_id = p.post_id AND r.restored_at IS NULL)
+               ORDER BY p.post_id""", [platform, max_attempts]))

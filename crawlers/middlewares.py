@@ -5,8 +5,15 @@ from __future__ import annotations
 from scrapy import Request, Spider
 
 from corpus import clock
+from corpus.store import WarcRef
 
 REQUESTED_AT = "memoryhole_requested_at"
+WARC_REF = "memoryhole_warc"   # set on response.meta by the archiving middleware
+
+
+def evidence_of(response) -> WarcRef | None:
+    """Where the archiving middleware stored this response's raw bytes, if it did."""
+    return response.meta.get(WARC_REF)
 
 
 class RequestTimeMiddleware:

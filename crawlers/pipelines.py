@@ -7,7 +7,13 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
-from corpus.store import Corpus, FetchFailure, PageObservation, ProbeObservation
+from corpus.store import (
+    Corpus,
+    FetchFailure,
+    LongTextObservation,
+    PageObservation,
+    ProbeObservation,
+)
 
 FLUSH_EVERY = 500
 
@@ -25,7 +31,7 @@ class CorpusPipeline:
         self.corpus: Corpus | None = None
         self.crawl_id: int | None = None
         self.pending: dict[type, list[Any]] = {PageObservation: [], ProbeObservation: [],
-                                               FetchFailure: []}
+                                               LongTextObservation: [], FetchFailure: []}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CorpusPipeline:
@@ -55,11 +61,11 @@ class CorpusPipeline:
 
     def flush(self) -> None:
         assert self.corpus is not None and self.crawl_id is not None
-        pages, probes, failed = (self.pending[k] for k in
-                                 (PageObservation, ProbeObservation, FetchFailure))
-        self.corpus.record_failures(self.crawl_id, failed)
-        self.corpus.record_pages(self.crawl_id, pages)
-        self.corpus.record_probes(self.crawl_id, probes)
+        pending = self.pending
+        self.corpus.record_failures(self.crawl_id, pending[FetchFailure])
+        self.corpus.record_pages(self.crawl_id, pending[PageObservation])
+        self.corpus.record_probes(self.crawl_id, pending[ProbeObservation])
+        self.corpus.record_long_texts(self.crawl_id, pending[LongTextObservation])
         for bucket in self.pending.values():
             bucket.clear()
 

@@ -13,7 +13,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from corpus.store import Corpus
 
 from .plan import CrawlPlan
 from .spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
+from .spiders.probe import probe_work
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ class CycleReport:
             parts.append(f"{d.new_candidates} new candidates, {d.restored} restored")
         if r:
             parts.append(f"probed {r.probed}: {r.removed} removed, {r.visible} visible, "
-                         f"{r.still_open} failed")
+                         f"{r.still_open} failed, {r.confirmed} confirmed, "
+                         f"{r.restored} restored")
         parts.append(f"{self.seconds:.1f}s")
         return "; ".join(parts) + (" (interrupted)" if self.interrupted else "")
 
@@ -62,6 +64,12 @@ class RunOptions:
     log_level: str = "WARNING"
     settings: dict[str, Any] = field(default_factory=dict)
     on_cycle: Callable[[CycleReport], None] | None = None
+
+
+def _add(a: ProbeResolution | None, b: ProbeResolution) -> ProbeResolution:
+    if a is None:
+        return b
+    return ProbeResolution(*(x + y for x, y in zip(astuple(a), astuple(b), strict=True)))
 
 
 def scrapy_settings(options: RunOptions):
@@ -103,12 +111,20 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
                 report.interrupted = True
                 return report
             report.diff = diff_timeline(corpus.db, report.timeline_crawl_id)
-            if report.diff.open_candidates:
+            work = probe_work(data, plan.platform, plan.long_texts)
+            # A second pass only when the first found accounts gone: their posts are asked now.
+            for _ in range(2):
+                if not any(work.values()) or state["stopping"]:
+                    break
                 crawler = runner.create_crawler(probe_cls)
                 yield runner.crawl(crawler, plan=plan, data=data)
                 report.probe_crawl_id = crawler.spider.crawl_id
-                report.resolution = resolve_probes(corpus.db, report.probe_crawl_id)
-                report.interrupted = state["stopping"]
+                resolution = resolve_probes(corpus.db, report.probe_crawl_id)
+                report.resolution = _add(report.resolution, resolution)
+                if not resolution.opened:
+                    break
+                work = {"candidates": corpus.open_candidates(plan.platform)}
+            report.interrupted = state["stopping"]
         finally:
             corpus.close()
             report.seconds = time.monotonic() - began

@@ -16,29 +16,30 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def post(key: int, account: str = "1001", pinned: bool = False) -> PostRecord:
+def post(key: int, account: str = "1001", pinned: bool = False, text: str | None = None,
+         edit_count: int = 0, **extra) -> PostRecord:
     return PostRecord(platform="weibo", post_id=str(key), account_id=account, order_key=key,
-                      created_at=None, text=f"post {key}", screen_name=f"user{account}",
-                      pinned=pinned)
+                      created_at=None, text=text or f"post {key}", screen_name=f"user{account}",
+                      pinned=pinned, edit_count=edit_count, **extra)
 
 
 def page(number: int, posts: list[PostRecord] | None, when: datetime, account: str = "1001",
-         outcome: str | None = None, failure: str | None = None) -> PageObservation:
+         outcome: str | None = None, failure: str | None = None, **extra) -> PageObservation:
     outcome = outcome or ("failed" if failure else "posts" if posts else "end")
     return PageObservation(
         platform="weibo", account_id=account, watchlist="w", page=number,
         url=f"http://x/{account}/{number}", requested_at=when, fetched_at=when, http_status=200,
-        outcome=outcome, failure=failure, posts=tuple(posts or ()))
+        outcome=outcome, failure=failure, posts=tuple(posts or ()), **extra)
 
 
 def probe(post_id: str, when: datetime, outcome: str, reason: str | None = None,
           message: str | None = None, failure: str | None = None,
-          account: str = "1001") -> ProbeObservation:
+          account: str = "1001", purpose: str = "classify") -> ProbeObservation:
     return ProbeObservation(
         platform="weibo", post_id=post_id, account_id=account, url=f"http://x/s/{post_id}",
         requested_at=when, probed_at=when, http_status=200, outcome=outcome, reason=reason,
         message=message, failure=failure, headers={"Content-Type": ["application/json"]},
-        body=b'{"ok":0}')
+        body=b'{"ok":0}', purpose=purpose)
 
 
 class CorpusBuilder:
@@ -69,6 +70,10 @@ class CorpusBuilder:
 
     def removals(self) -> list[dict]:
         return list(self.corpus.db.query("SELECT * FROM removals ORDER BY id"))
+
+    def events(self, post_id: str) -> list[tuple]:
+        return [(r["event"], r["reason"]) for r in self.corpus.db.query(
+            "SELECT event, reason FROM post_events WHERE post_id = ? ORDER BY id", [post_id])]
 
 
 @pytest.fixture

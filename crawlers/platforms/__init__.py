@@ -1,6 +1,14 @@
 """Platform adapters, by name. A crawl plan's `platform:` picks one."""
 
-from .base import PlatformAdapter, PostRecord, ProbeResult, TimelinePage
+from .base import (
+    LongTextResult,
+    PlatformAdapter,
+    PostRecord,
+    ProbeResult,
+    ProfileResult,
+    TimelinePage,
+    Tombstone,
+)
 from .weibo import WeiboAdapter
 
 ADAPTERS: dict[str, type[PlatformAdapter]] = {"weibo": WeiboAdapter}
@@ -16,5 +24,5 @@ def adapter_for(platform: str) -> PlatformAdapter:
         ) from None
 
 
-__all__ = ["ADAPTERS", "PlatformAdapter", "PostRecord", "ProbeResult", "TimelinePage",
-           "adapter_for"]
+__all__ = ["ADAPTERS", "LongTextResult", "PlatformAdapter", "PostRecord", "ProbeResult",
+           "ProfileResult", "TimelinePage", "Tombstone", "adapter_for"]

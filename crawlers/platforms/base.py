@@ -17,6 +17,15 @@ from typing import Literal
 
 
 @dataclass(frozen=True)
+class Tombstone:
+    """An original post's removal, as a repost shows it (the original itself is gone)."""
+
+    post_id: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
 class PostRecord:
     """One post as a timeline or probe response showed it."""
 
@@ -32,6 +41,13 @@ class PostRecord:
     is_long_text: bool = False
     source: str | None = None
     pinned: bool = False
+    edit_count: int | None = None
+    repost_of: PostRecord | None = None          # the original, intact, inside this repost
+    original_tombstone: Tombstone | None = None  # ... or the original's tombstone
+
+    def versioned(self) -> dict[str, object]:
+        """The fields whose change makes a new version (counts of likes etc. are not content)."""
+        return {"text": self.text, "edit_count": self.edit_count}
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,7 @@ class TimelinePage:
     posts: tuple[PostRecord, ...] = ()
     failure: str | None = None
     detail: str | None = None
+    next_cursor: str | None = None   # since_id for the next page, where the platform uses one
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,32 @@ class ProbeResult:
     post: PostRecord | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True)
+class ProfileResult:
+    """What an account's profile said when its timeline came back empty.
+
+    outcome: `exists` (the account is there: an empty timeline is then a glitch, not a removal),
+    `gone` (with the account state and the platform's words), or `failed`.
+    """
+
+    outcome: Literal["exists", "gone", "failed"]
+    state: str | None = None        # suspended | closed | locked (when gone)
+    reason: str | None = None       # account_suspended | account_closed | account_locked | unknown
+    message: str | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class LongTextResult:
+    """A long post's whole text (`ok`), or why it could not be had."""
+
+    outcome: Literal["ok", "removed", "failed"]
+    text: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    failure: str | None = None
+
+
 class PlatformAdapter(ABC):
     """One platform: where its timelines and posts are, and how to read its answers."""
 
@@ -71,8 +114,10 @@ class PlatformAdapter(ABC):
     default_base_url: str
 
     @abstractmethod
-    def timeline_url(self, base_url: str, account_id: str, page: int) -> str:
-        """URL of page `page` (1-based) of an account's timeline."""
+    def timeline_url(self, base_url: str, account_id: str, page: int,
+                     cursor: str | None = None) -> str:
+        """URL of page `page` (1-based) of an account's timeline, or of the page after `cursor`
+        where the platform paginates by cursor."""
 
     @abstractmethod
     def probe_url(self, base_url: str, post_id: str) -> str:
@@ -85,3 +130,19 @@ class PlatformAdapter(ABC):
     @abstractmethod
     def parse_probe(self, status: int, body: bytes, fetched_at: datetime) -> ProbeResult:
         """Read a probe response. Pure: no I/O, no clock."""
+
+    # Optional capabilities: a platform without them returns None from the URL methods.
+
+    def profile_url(self, base_url: str, account_id: str) -> str | None:
+        """URL of the account's profile, asked when its timeline suddenly shows nothing."""
+        return None
+
+    def parse_profile(self, status: int, body: bytes, fetched_at: datetime) -> ProfileResult:
+        raise NotImplementedError
+
+    def long_text_url(self, base_url: str, post_id: str) -> str | None:
+        """URL of a truncated post's whole text."""
+        return None
+
+    def parse_long_text(self, status: int, body: bytes, fetched_at: datetime) -> LongTextResult:
+        raise NotImplementedError

@@ -18,7 +18,15 @@ from corpus.clock import BEIJING
 from corpus.reasons import REASONS
 
 from .. import failures
-from .base import PlatformAdapter, PostRecord, ProbeResult, TimelinePage
+from .base import (
+    LongTextResult,
+    PlatformAdapter,
+    PostRecord,
+    ProbeResult,
+    ProfileResult,
+    TimelinePage,
+    Tombstone,
+)
 
 PLATFORM = "weibo"
 
@@ -120,8 +128,29 @@ def html_to_text(html: str) -> str:
     return replace_entities(remove_tags(_EMOTICON.sub(r"\1", html or ""))).strip()
 
 
+def _is_tombstone(mblog: dict[str, Any]) -> bool:
+    """A post replaced by the platform's words: flagged deleted, state 7/8, or an author-less
+    post whose text is a known not-visible message (privacy tombstones carry no flag)."""
+    if str(mblog.get("deleted", "0")) == "1" or mblog.get("state") in (7, 8):
+        return True
+    if mblog.get("user") is None and "text" in mblog:
+        sigs = signatures()
+        text = html_to_text(str(mblog["text"]))
+        return bool(sigs.match(sigs.post_messages, text) or sigs.match(sigs.account_messages, text))
+    return False
+
+
 def _post(mblog: dict[str, Any], fetched_at: datetime, pinned: bool = False) -> PostRecord:
     user = mblog.get("user") or {}
+    repost_of, tombstone = None, None
+    original = mblog.get("retweeted_status")
+    if isinstance(original, dict):
+        if _is_tombstone(original):
+            reason, message = _classify(html_to_text(str(original.get("text", ""))))
+            original_id = str(original.get("mid") or original.get("idstr") or original.get("id"))
+            tombstone = Tombstone(post_id=original_id, reason=reason, message=message)
+        else:
+            repost_of = _post(original, fetched_at)
     mid = str(mblog.get("mid") or mblog.get("idstr") or mblog["id"])
     bid = mblog.get("bid")
     return PostRecord(
@@ -137,6 +166,9 @@ def _post(mblog: dict[str, Any], fetched_at: datetime, pinned: bool = False) -> 
         is_long_text=bool(mblog.get("isLongText")),
         source=mblog.get("source"),
         pinned=pinned or bool(mblog.get("isTop")),
+        edit_count=int(mblog.get("edit_count") or 0),
+        repost_of=repost_of,
+        original_tombstone=tombstone,
     )
 
 
@@ -204,6 +236,17 @@ def _not_observation(payload: dict[str, Any], message: str) -> tuple[str, str] |
     return None
 
 
+def _classify(message: str) -> tuple[str, str]:
+    """(reason, exact words) for a not-visible message; words nobody catalogued are `unknown`."""
+    sigs = signatures()
+    sig = sigs.match(sigs.post_messages, message) or sigs.match(sigs.account_messages, message)
+    return (sig.reason if sig else "unknown"), message
+
+
+ACCOUNT_STATES = {"account_suspended": "suspended", "account_closed": "closed",
+                  "account_locked": "locked"}
+
+
 def _message(payload: dict[str, Any]) -> str:
     return str(payload.get("msg") or payload.get("message") or "").strip()
 
@@ -212,11 +255,21 @@ class WeiboAdapter(PlatformAdapter):
     name = PLATFORM
     default_base_url = "https://m.weibo.cn"
 
-    def timeline_url(self, base_url: str, account_id: str, page: int) -> str:
+    def timeline_url(self, base_url: str, account_id: str, page: int,
+                     cursor: str | None = None) -> str:
         query = {"type": "uid", "value": account_id, "containerid": f"107603{account_id}"}
-        if page > 1:
+        if cursor:
+            query["since_id"] = cursor
+        elif page > 1:
             query["page"] = str(page)
         return f"{base_url.rstrip('/')}/api/container/getIndex?{urlencode(query)}"
+
+    def profile_url(self, base_url: str, account_id: str) -> str:
+        return (f"{base_url.rstrip('/')}/api/container/getIndex?"
+                f"{urlencode({'type': 'uid', 'value': account_id})}")
+
+    def long_text_url(self, base_url: str, post_id: str) -> str:
+        return f"{base_url.rstrip('/')}/statuses/extend?id={post_id}"
 
     def probe_url(self, base_url: str, post_id: str) -> str:
         return f"{base_url.rstrip('/')}/statuses/show?id={post_id}"
@@ -246,7 +299,10 @@ class WeiboAdapter(PlatformAdapter):
         if not posts:
             # ok=1 with no posts: Weibo's way of saying nothing more, in some clients.
             return TimelinePage("end", detail="ok=1 with no posts")
-        return TimelinePage("posts", posts=posts)
+        info = (payload.get("data") or {}).get("cardlistInfo") or {}
+        since_id = info.get("since_id")
+        return TimelinePage("posts", posts=posts,
+                            next_cursor=str(since_id) if since_id not in (None, "", 0) else None)
 
     def parse_probe(self, status: int, body: bytes, fetched_at: datetime) -> ProbeResult:
         payload, failure, detail = _read_json(status, body)
@@ -258,7 +314,7 @@ class WeiboAdapter(PlatformAdapter):
             return ProbeResult("failed", failure=found[0], detail=found[1])
         data = payload.get("data")
         if str(payload.get("ok")) == "1" and isinstance(data, dict):
-            if str(data.get("deleted", "0")) == "1" or data.get("state") in (7, 8):
+            if _is_tombstone(data):
                 return self._removed(html_to_text(str(data.get("text", ""))))
             try:
                 return ProbeResult("visible", post=_post(data, fetched_at))
@@ -272,8 +328,41 @@ class WeiboAdapter(PlatformAdapter):
         return self._removed(message)
 
     def _removed(self, message: str) -> ProbeResult:
+        reason, message = _classify(message)
+        return ProbeResult("removed", reason=reason, message=message)
+
+    def parse_profile(self, status: int, body: bytes, fetched_at: datetime) -> ProfileResult:
+        payload, failure, detail = _read_json(status, body)
+        if failure:
+            return ProfileResult("failed", failure=failure)
+        assert payload is not None
+        message = _message(payload)
+        if found := _not_observation(payload, message):
+            return ProfileResult("failed", failure=found[0])
+        if str(payload.get("ok")) == "1" and (payload.get("data") or {}).get("userInfo"):
+            return ProfileResult("exists")
+        if not message:
+            return ProfileResult("failed", failure=failures.UNEXPECTED_ANSWER)
         sigs = signatures()
-        sig = sigs.match(sigs.post_messages, message) or sigs.match(sigs.account_messages, message)
+        sig = sigs.match(sigs.account_messages, message)
         if sig is None:
-            return ProbeResult("removed", reason="unknown", message=message)
-        return ProbeResult("removed", reason=sig.reason, message=message)
+            # Words we do not know about an account: kept, and not taken as the account gone.
+            return ProfileResult("failed", failure=failures.UNEXPECTED_ANSWER, message=message)
+        return ProfileResult("gone", state=ACCOUNT_STATES[sig.reason], reason=sig.reason,
+                             message=message)
+
+    def parse_long_text(self, status: int, body: bytes, fetched_at: datetime) -> LongTextResult:
+        payload, failure, detail = _read_json(status, body)
+        if failure:
+            return LongTextResult("failed", failure=failure)
+        assert payload is not None
+        message = _message(payload)
+        if found := _not_observation(payload, message):
+            return LongTextResult("failed", failure=found[0])
+        data = payload.get("data")
+        if str(payload.get("ok")) == "1" and isinstance(data, dict) and "longTextContent" in data:
+            return LongTextResult("ok", text=html_to_text(str(data["longTextContent"])))
+        if message:
+            reason, message = _classify(message)
+            return LongTextResult("removed", reason=reason, message=message)
+        return LongTextResult("failed", failure=failures.UNEXPECTED_ANSWER)

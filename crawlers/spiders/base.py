@@ -66,15 +66,19 @@ class PlanSpider(scrapy.Spider):
         fetched_at = clock.now()
         return response.meta.get(REQUESTED_AT, fetched_at), fetched_at
 
-    def failed_attempt(self, request: scrapy.Request, failure: str, status: int | None,
-                       detail: str | None) -> Iterator[Any]:
-        """Record one failed attempt and yield its retry while retries remain."""
-        yield FetchFailure(platform=self.platform, url=request.url, failure=failure,
-                           http_status=status, detail=detail, at=clock.now())
+    def failed_attempt(self, response: scrapy.http.Response, failure: str,
+                       detail: str | None) -> tuple[list[Any], bool]:
+        """Record one failed attempt. Returns (items to yield, retrying): the failure record,
+        plus the retry request while retries remain."""
+        request = response.request
+        items: list[Any] = [FetchFailure(platform=self.platform, url=request.url,
+                                         failure=failure, http_status=response.status,
+                                         detail=detail, at=clock.now())]
         retry = get_retry_request(request, spider=self, reason=failure)
         if retry is not None:
             retry.meta.pop("download_latency", None)   # belongs to the attempt that failed
-            yield retry
+            items.append(retry)
+        return items, retry is not None
 
     def download_error(self, error: Failure) -> Iterator[Any]:
         """Errback: timeouts, refused connections, redirect loops. Retries already happened."""

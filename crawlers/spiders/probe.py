@@ -1,4 +1,9 @@
-"""Probe spiders: ask the platform about each post the differ found missing."""
+"""Probe spiders: the second pass of a cycle, driven by what the corpus says needs asking.
+
+- classify: each open candidate (a post absent from a covered window, or tombstoned);
+- confirm / recheck: removals the re-probe policy says are due;
+- long texts: live long posts whose whole text is not had yet.
+"""
 
 from __future__ import annotations
 
@@ -8,37 +13,43 @@ from typing import Any
 import scrapy
 
 from corpus import clock
-from corpus.store import Corpus, ProbeObservation
+from corpus.store import Corpus, LongTextObservation, ProbeObservation
 
+from ..middlewares import evidence_of
 from .base import PlanSpider
 
 
 class ProbeSpider(PlanSpider):
-    """Probes every open candidate once (with retries); the differ reads the answers."""
+    """Asks the platform about single posts; the differ reads the answers."""
 
     kind = "probe"
 
     async def start(self) -> AsyncIterator[Any]:
-        corpus = Corpus(self.data_dir, create=False)
-        try:
-            candidates = corpus.open_candidates(self.platform)
-        finally:
-            corpus.close()
-        for candidate in candidates:
-            yield scrapy.Request(
-                self.adapter.probe_url(self.plan.base_url, candidate["post_id"]),
-                callback=self.parse_probe, errback=self.download_error, dont_filter=True,
-                meta={"post_id": candidate["post_id"], "account": candidate["account_id"]},
-            )
+        work = probe_work(self.data_dir, self.platform, self.plan.long_texts)
+        for purpose, rows in (("classify", work["candidates"]), (None, work["reprobes"])):
+            for row in rows:
+                yield self.probe_request(row["post_id"], row["account_id"],
+                                         purpose or row["purpose"])
+        for row in work["long_texts"]:
+            url = self.adapter.long_text_url(self.plan.base_url, row["post_id"])
+            yield scrapy.Request(url, callback=self.parse_long_text, errback=self.download_error,
+                                 dont_filter=True, meta={"post_id": row["post_id"],
+                                                         "purpose": "long_text"})
+
+    def probe_request(self, post_id: str, account_id: str, purpose: str) -> scrapy.Request:
+        return scrapy.Request(
+            self.adapter.probe_url(self.plan.base_url, post_id),
+            callback=self.parse_probe, errback=self.download_error, dont_filter=True,
+            meta={"post_id": post_id, "account": account_id, "purpose": purpose},
+        )
 
     def parse_probe(self, response: scrapy.http.Response) -> Iterator[Any]:
         requested_at, fetched_at = self.times(response)
         result = self.adapter.parse_probe(response.status, response.body, fetched_at)
         if result.outcome == "failed":
-            retry = list(self.failed_attempt(response.request, result.failure, response.status,
-                                             result.detail))
-            yield from retry
-            if any(isinstance(r, scrapy.Request) for r in retry):
+            items, retrying = self.failed_attempt(response, result.failure, result.detail)
+            yield from items
+            if retrying:
                 return
         headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs]
                    for k, vs in response.headers.items()}
@@ -47,17 +58,51 @@ class ProbeSpider(PlanSpider):
             account_id=response.meta["account"], url=response.url, requested_at=requested_at,
             probed_at=fetched_at, http_status=response.status, outcome=result.outcome,
             reason=result.reason, message=result.message, failure=result.failure,
-            headers=headers, body=response.body,
+            headers=headers, body=response.body, purpose=response.meta["purpose"],
+            evidence=evidence_of(response),
+        )
+
+    def parse_long_text(self, response: scrapy.http.Response) -> Iterator[Any]:
+        _, fetched_at = self.times(response)
+        result = self.adapter.parse_long_text(response.status, response.body, fetched_at)
+        if result.outcome == "failed":
+            items, retrying = self.failed_attempt(response, result.failure, None)
+            yield from items
+            if retrying:
+                return
+        yield LongTextObservation(
+            platform=self.platform, post_id=response.meta["post_id"], url=response.url,
+            fetched_at=fetched_at, http_status=response.status, outcome=result.outcome,
+            failure=result.failure, text=result.text, evidence=evidence_of(response),
         )
 
     def gave_up(self, request: scrapy.Request, failure: str) -> Iterator[Any]:
         now = clock.now()
+        meta = request.meta
+        if meta["purpose"] == "long_text":
+            yield LongTextObservation(platform=self.platform, post_id=meta["post_id"],
+                                      url=request.url, fetched_at=now, http_status=None,
+                                      outcome="failed", failure=failure, text=None)
+            return
         yield ProbeObservation(
-            platform=self.platform, post_id=request.meta["post_id"],
-            account_id=request.meta["account"], url=request.url, requested_at=now, probed_at=now,
-            http_status=None, outcome="failed", reason=None, message=None, failure=failure,
-            headers=None, body=None,
+            platform=self.platform, post_id=meta["post_id"], account_id=meta["account"],
+            url=request.url, requested_at=now, probed_at=now, http_status=None,
+            outcome="failed", reason=None, message=None, failure=failure, headers=None,
+            body=None, purpose=meta["purpose"],
         )
+
+
+def probe_work(data_dir: str, platform: str, long_texts: bool = True) -> dict[str, list[dict]]:
+    """What a probe pass would ask now: candidates, due re-probes, missing long texts."""
+    corpus = Corpus(data_dir, create=False)
+    try:
+        return {
+            "candidates": corpus.open_candidates(platform),
+            "reprobes": corpus.due_reprobes(platform, clock.now()),
+            "long_texts": corpus.long_texts_needed(platform) if long_texts else [],
+        }
+    finally:
+        corpus.close()
 
 
 class WeiboProbeSpider(ProbeSpider):
