@@ -175,13 +175,13 @@ V1 = """
 V2 = """
         ALTER TABLE pages ADD COLUMN cursor TEXT;          -- since_id this page was asked with
         ALTER TABLE pages ADD COLUMN next_cursor TEXT;     -- since_id the page offered for the next
-        ALTER TABLE pages ADD COLUMN account_check TEXT;   -- page 1 empty: profile said exists | gone | failed
+        ALTER TABLE pages ADD COLUMN account_check TEXT;   -- page 1 empty: profile exists | gone | failed
         ALTER TABLE pages ADD COLUMN account_state TEXT;   -- ... and when gone: suspended | closed | locked
         ALTER TABLE pages ADD COLUMN account_message TEXT; -- ... in the platform's exact words
         ALTER TABLE pages ADD COLUMN warc_file TEXT;       -- evidence: WARC file (relative to data dir)
         ALTER TABLE pages ADD COLUMN warc_offset INTEGER;  -- ... byte offset of the response record
         ALTER TABLE pages ADD COLUMN warc_record_id TEXT;  -- ... its WARC-Record-ID
-        ALTER TABLE probes ADD COLUMN purpose TEXT NOT NULL DEFAULT 'classify';  -- classify | confirm | recheck
+        ALTER TABLE probes ADD COLUMN purpose TEXT NOT NULL DEFAULT 'classify';  -- or confirm | recheck
         ALTER TABLE probes ADD COLUMN warc_file TEXT;
         ALTER TABLE probes ADD COLUMN warc_offset INTEGER;
         ALTER TABLE probes ADD COLUMN warc_record_id TEXT;
@@ -192,8 +192,8 @@ V2 = """
         ALTER TABLE posts ADD COLUMN version INTEGER;       -- latest post_versions.version
         ALTER TABLE posts ADD COLUMN content_hash TEXT;     -- of the latest version
         ALTER TABLE posts ADD COLUMN full_text TEXT;        -- long posts: the whole text
-        ALTER TABLE posts ADD COLUMN text_complete INTEGER; -- 1 whole text known; 0 truncated, whole text not had
-        ALTER TABLE accounts ADD COLUMN state TEXT NOT NULL DEFAULT 'active';  -- active | suspended | closed | locked
+        ALTER TABLE posts ADD COLUMN text_complete INTEGER; -- 1 whole text; 0 truncated, whole not had
+        ALTER TABLE accounts ADD COLUMN state TEXT NOT NULL DEFAULT 'active';  -- or suspended|closed|locked
         ALTER TABLE accounts ADD COLUMN state_changed_at TEXT;
 
         CREATE TABLE candidates_v2 (
