@@ -11,13 +11,15 @@ import sqlite_utils
 
 REMOVAL_COLUMNS = (
     "platform", "post_id", "account_id", "reason", "message", "last_seen_at", "first_missing_at",
-    "restored_at", "probe_id", "detected_crawl_id",
+    "confirmed_at", "probes", "restored_at", "probe_id", "detected_crawl_id",
 )
 FORMATS = ("jsonl", "csv")
 
 
 def removal_rows(db: sqlite_utils.Database) -> Iterator[dict]:
-    """Every removal, in detection order; restored ones carry `restored_at`."""
+    """Every removal, in detection order. `confirmed_at` is set once a later probe agreed,
+    `probes` counts the probes that said removed, restored ones carry `restored_at`, and
+    `last_seen_at` is empty for an original known only from a repost's tombstone."""
     columns = ", ".join(REMOVAL_COLUMNS)
     yield from db.query(f"SELECT {columns} FROM removals ORDER BY id")
 

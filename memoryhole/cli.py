@@ -101,11 +101,63 @@ def analyze(data_dir: Path) -> None:
 
 
 @cli.command()
+@click.argument("post_id")
+@DATA_OPTION
+@click.option("--platform", help="The post's platform, when the id exists on several.")
+@click.option("--json", "as_json", is_flag=True, help="Print the history as JSON.")
+def evidence(post_id: str, data_dir: Path, platform: str | None, as_json: bool) -> None:
+    """A post's history (versions, sightings, events, probes, removals) and the archived
+    response that classified each removal, read back from its WARC record.
+
+        memoryhole evidence 5079548507700000 --data ~/research/weibo
+    """
+    import json
+
+    from corpus.evidence import format_history, history_record, post_history
+    from corpus.warc import EvidenceError
+
+    corpus = _open(data_dir)
+    try:
+        history = post_history(corpus, post_id, platform)
+    except EvidenceError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        corpus.close()
+    if as_json:
+        click.echo(json.dumps(history_record(history), ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(format_history(history))
+
+
+@cli.command()
+@DATA_OPTION
+@click.option("--into", "into", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the rebuilt corpus (new or empty; default DATA/reparse-TIME).")
+def reparse(data_dir: Path, into: Path | None) -> None:
+    """Rebuild the corpus from its WARC evidence with the current parsers, into a new corpus
+    (the original is not touched): how a parser fix reaches old crawls.
+
+        memoryhole reparse --data ~/research/weibo --into ~/research/weibo-reparsed
+    """
+    from corpus.reparse import ReparseError
+    from corpus.reparse import reparse as run_reparse
+
+    try:
+        report = run_reparse(data_dir, into)
+    except ReparseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(report.summary())
+
+
+@cli.command()
 @DATA_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
-def serve(data_dir: Path, host: str, port: int) -> None:
-    """Browse the corpus in Datasette.
+@click.option("-i", "--immutable", is_flag=True,
+              help="Serve read-only with Datasette's -i (a release directory always is).")
+def serve(data_dir: Path, host: str, port: int, immutable: bool) -> None:
+    """Browse the corpus (or a release directory) in Datasette: facets, post pages, evidence,
+    Chinese full-text search, the dashboard at /-/dashboards/memoryhole.
 
         memoryhole serve --data ~/research/weibo --port 8001
     """
@@ -114,9 +166,48 @@ def serve(data_dir: Path, host: str, port: int) -> None:
 
     click.echo(f"serving {data_dir} at http://{host}:{port}/", err=True)
     try:
-        sys.exit(run_datasette(data_dir, host=host, port=port))
+        sys.exit(run_datasette(data_dir, host=host, port=port, immutable=immutable))
     except PublishError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@click.option("--data", "data_dir", required=True,
+              type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Data directory holding the corpus (and optionally release.yaml).")
+@click.option("--version", "version", required=True, help="The release's version, e.g. 1.0.0.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="New (or empty) directory to write the release to.")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Secret key file for the pseudonyms (32+ bytes; never published).")
+@click.option("--no-pseudonyms", is_flag=True,
+              help="Publish raw account ids and screen names (only when you mean to).")
+@click.option("--include-text/--no-text", default=True, show_default=True,
+              help="Include post texts (identifiers in them redacted).")
+@click.option("--author", "authors", multiple=True,
+              help="'Family, Given' or an organisation (repeatable); default: release.yaml.")
+def release(data_dir: Path, version: str, out_dir: Path, key_file: Path | None,
+            no_pseudonyms: bool, include_text: bool, authors: tuple[str, ...]) -> None:
+    """Write a citable, de-identified, byte-reproducible release: SQLite, CSV per table,
+    datapackage.json, CITATION.cff, .zenodo.json, DATASHEET.md, SHA256SUMS.
+
+        memoryhole release --data ~/research/weibo --version 1.0.0 --out ~/releases/1.0.0 --key ~/.memoryhole.key
+    """
+    from corpus.release import ReleaseError, ReleaseOptions, build_release
+
+    if key_file is not None and no_pseudonyms:
+        raise click.ClickException("--key and --no-pseudonyms contradict each other; choose one")
+    options = ReleaseOptions(version=version, key_file=key_file, pseudonymise=not no_pseudonyms,
+                             include_text=include_text, authors=authors)
+    try:
+        report = build_release(data_dir, out_dir, options)
+    except (ReleaseError, CorpusError) as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = sum(report.tables.values())
+    click.echo(f"release {version}: {len(report.tables)} tables, {rows:,} rows, "
+               f"{len(report.files)} files in {report.out_dir}", err=True)
+    for name in report.files:
+        click.echo(name)
 
 
 @cli.group()
@@ -157,6 +248,41 @@ def sandbox_serve(host: str, port: int, scenario_path: Path | None, seed: int | 
         pass
     finally:
         server.stop()
+
+
+@sandbox.command("validate")
+@click.option("--scenario", "scenario_path", type=click.Path(path_type=Path),
+              help="Scenario YAML (default: the validation scenario).")
+@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the validation corpus goes (a new, empty directory).")
+@click.option("--cycles", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--every", default="5m", show_default=True, help="Simulated time between cycles.")
+@click.option("--pages", default=3, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def sandbox_validate(scenario_path: Path | None, data_dir: Path, cycles: int, every: str,
+                     pages: int, as_json: bool) -> None:
+    """Run the real pipeline against a simulated platform on a driven clock and score it against
+    the platform's ground truth: precision, recall, reason and interval accuracy.
+
+        memoryhole sandbox validate --data /tmp/validation --cycles 20
+    """
+    import json
+
+    from crawlers.plan import parse_duration
+    from memoryhole.sandbox.scenario import ScenarioError
+    from memoryhole.validation import VALIDATION_SCENARIO, report, validate
+
+    if data_dir.exists() and any(data_dir.iterdir()):
+        raise click.ClickException(f"{data_dir}: not empty; validation needs a new directory")
+    try:
+        result = validate(scenario_path or VALIDATION_SCENARIO, data_dir, cycles=cycles,
+                          every=parse_duration(every), pages=pages)
+    except (ScenarioError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(report(result), indent=2))
+    else:
+        click.echo(result.card.table())
 
 
 @cli.command()

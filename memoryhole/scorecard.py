@@ -1,9 +1,17 @@
-"""Score a corpus against the simulated platform's ground truth (demo and tests only).
+"""Score a corpus against the simulated platform's ground truth (demo, validation, tests only).
 
 The pipeline never reads the truth. This module does, after the fact, to say how well the
-pipeline did on what it could have seen: a true removal counts as observable only if the corpus
-saw the post alive before it was removed and a later crawl covered the post's place in the
-timeline (its window) while it was still removed.
+pipeline did on what it could have seen. The truth is a list of removal *episodes* per post
+(removed_at, cause, restored_at; a post may be removed, restored and removed again):
+
+- an episode is *observable* when the corpus saw the post alive before it, and a later crawl
+  covered the post's place in its account's timeline while the post was still gone (a covered
+  window reaching its order key, or an account whose timeline emptied);
+- a detected removal *matches* an episode of the same post when the episode's removal time lies
+  inside the removal's interval [last_seen_at, first_missing_at];
+- precision = matched / detected; recall = observable episodes matched / observable;
+  reason accuracy = matched with the true cause / matched; interval accuracy = detected removals
+  of posts the truth says were removed whose interval contains a true removal time.
 """
 
 from __future__ import annotations
@@ -17,15 +25,19 @@ import sqlite_utils
 
 from corpus.clock import parse_iso
 
+FAR_PAST = datetime.min.replace(tzinfo=parse_iso("2000-01-01T00:00:00Z").tzinfo)
+
 
 @dataclass
 class Scorecard:
-    observable: int = 0            # true removals inside the watched windows
+    observable: int = 0            # true removal episodes inside the watched windows
     detected: int = 0              # removals in the corpus
-    matched: int = 0               # detected removals of posts the truth says were removed
-    recalled: int = 0              # observable true removals that were detected
+    matched: int = 0               # detected removals whose interval holds a true removal
+    recalled: int = 0              # observable episodes that a detected removal matches
     reason_correct: int = 0        # matched with the true reason
-    interval_correct: int = 0      # matched whose interval contains the true removal time
+    of_removed_posts: int = 0      # detected removals of posts the truth says were removed
+    restorations: int = 0          # observable restorations of detected removals
+    restorations_detected: int = 0
     truth_by_reason: Counter = field(default_factory=Counter)
     detected_by_reason: Counter = field(default_factory=Counter)
     false_removals: list[dict[str, Any]] = field(default_factory=list)
@@ -46,33 +58,85 @@ class Scorecard:
 
     @property
     def interval_accuracy(self) -> float | None:
-        return self.interval_correct / self.matched if self.matched else None
+        return self.matched / self.of_removed_posts if self.of_removed_posts else None
+
+    @property
+    def restoration_recall(self) -> float | None:
+        return self.restorations_detected / self.restorations if self.restorations else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "observable": self.observable, "detected": self.detected, "matched": self.matched,
+            "precision": self.precision, "recall": self.recall,
+            "reason_accuracy": self.reason_accuracy, "interval_accuracy": self.interval_accuracy,
+            "restorations": self.restorations,
+            "restorations_detected": self.restorations_detected,
+            "truth_by_reason": dict(self.truth_by_reason),
+            "detected_by_reason": dict(self.detected_by_reason),
+        }
 
     def table(self) -> str:
         def pct(x: float | None) -> str:
             return "n/a" if x is None else f"{100 * x:.1f}%"
         lines = [
             "scorecard against the sandbox's ground truth",
-            f"  true removals inside the watched windows  {self.observable:6d}",
-            f"  removals detected                         {self.detected:6d}",
-            f"  precision                                 {pct(self.precision):>6}",
-            f"  recall                                    {pct(self.recall):>6}",
-            f"  reason accuracy                           {pct(self.reason_accuracy):>6}",
-            f"  true time inside [last seen, first missing] {pct(self.interval_accuracy):>4}",
+            f"  true removals inside the watched windows   {self.observable:7d}",
+            f"  removals detected                          {self.detected:7d}",
+            f"  precision                                  {pct(self.precision):>7}",
+            f"  recall                                     {pct(self.recall):>7}",
+            f"  reason accuracy                            {pct(self.reason_accuracy):>7}",
+            f"  true time inside [last seen, first missing] {pct(self.interval_accuracy):>6}",
+            f"  restorations detected                 {self.restorations_detected:5d} / "
+            f"{self.restorations:<5d}",
             "  by reason (observable truth / detected):",
         ]
         for reason in sorted(set(self.truth_by_reason) | set(self.detected_by_reason)):
-            lines.append(f"    {reason:22s} {self.truth_by_reason[reason]:5d} / "
-                         f"{self.detected_by_reason[reason]:5d}")
+            lines.append(f"    {reason:22s} {self.truth_by_reason[reason]:6d} / "
+                         f"{self.detected_by_reason[reason]:6d}")
         return "\n".join(lines)
+
+
+def episodes(post: dict[str, Any]) -> list[dict[str, Any]]:
+    """A truth post's removal episodes, oldest first, from its `history` when the platform gives
+    one (else the latest removal alone).
+
+    A change of why an already-hidden post is hidden (restricted, then its account closed) is
+    not a new removal: consecutive changes with no restoration between them are one episode
+    whose `changes` list each (time, cause) — the cause a probe sees is the one in force then.
+    """
+    history = post.get("history")
+    if history is None:
+        history = [{k: post.get(k) for k in ("removed_at", "restored_at", "cause", "message")}
+                   ] if post.get("removed_at") else []
+    merged: list[dict[str, Any]] = []
+    for change in history:
+        at = parse_iso(change["removed_at"])
+        if merged and merged[-1]["restored"] is None:
+            merged[-1]["changes"].append((at, change["cause"]))
+            merged[-1]["restored"] = (parse_iso(change["restored_at"])
+                                      if change.get("restored_at") else None)
+            continue
+        merged.append({
+            "post_id": post["post_id"], "removed": at, "cause": change["cause"],
+            "restored": parse_iso(change["restored_at"]) if change.get("restored_at") else None,
+            "changes": [(at, change["cause"])],
+        })
+    return merged
+
+
+def _cause_at(episode: dict[str, Any], moment: datetime) -> str:
+    """The cause in force at `moment` (the latest change at or before it)."""
+    causes = [cause for at, cause in episode["changes"] if at <= moment]
+    return causes[-1] if causes else episode["cause"]
 
 
 def _covered(windows: list[dict], key: int, after: datetime, before: datetime | None) -> bool:
     for w in windows:
-        at = parse_iso(w["requested_at"])
+        at = w["at"]
         if at < after or (before is not None and at >= before):
             continue
-        if w["status"] == "empty" or (w["status"] == "covered" and key >= w["oldest_key"]):
+        if w["status"] in ("empty", "unconfirmed") or (
+                w["status"] == "covered" and key >= w["oldest_key"]):
             return True
     return False
 
@@ -84,41 +148,54 @@ def score(db: sqlite_utils.Database, truth: dict[str, Any]) -> Scorecard:
     windows: dict[str, list[dict]] = {}
     for w in db.query("SELECT account_id, status, oldest_key, requested_at FROM windows "
                       "WHERE requested_at IS NOT NULL"):
-        windows.setdefault(w["account_id"], []).append(w)
-    truth_removed = {t["post_id"]: t for t in truth["posts"] if t.get("removed_at")}
+        windows.setdefault(w["account_id"], []).append(
+            dict(w, at=parse_iso(w["requested_at"])))
+    truth_episodes = {p["post_id"]: eps for p in truth["posts"] if (eps := episodes(p))}
 
-    detected = list(db.query("SELECT * FROM removals ORDER BY id"))
-    card.detected = len(detected)
-    detected_posts = set()
-    for r in detected:
+    matched_episodes: dict[tuple[str, datetime], dict] = {}
+    for r in db.query("SELECT * FROM removals ORDER BY id"):
+        card.detected += 1
         card.detected_by_reason[r["reason"]] += 1
-        detected_posts.add(r["post_id"])
-        t = truth_removed.get(r["post_id"])
-        if t is None:
+        eps = truth_episodes.get(r["post_id"])
+        if not eps:
             card.false_removals.append(r)
             continue
+        card.of_removed_posts += 1
+        low = parse_iso(r["last_seen_at"]) if r["last_seen_at"] else FAR_PAST
+        high = parse_iso(r["first_missing_at"])
+        inside = [e for e in eps if low <= e["removed"] <= high]
+        if not inside:
+            card.false_removals.append(r)
+            continue
+        episode = inside[-1]
         card.matched += 1
-        if r["reason"] == t["cause"]:
+        matched_episodes[(r["post_id"], episode["removed"])] = r
+        seen_cause = _cause_at(episode, high)   # what the classifying probe was shown
+        if r["reason"] == seen_cause:
             card.reason_correct += 1
         else:
-            card.wrong_reason.append((r["post_id"], t["cause"], r["reason"]))
-        removed_at = parse_iso(t["removed_at"])
-        if parse_iso(r["last_seen_at"]) <= removed_at <= parse_iso(r["first_missing_at"]):
-            card.interval_correct += 1
+            card.wrong_reason.append((r["post_id"], seen_cause, r["reason"]))
 
-    for post_id, t in truth_removed.items():
+    for post_id, eps in truth_episodes.items():
         post = posts.get(post_id)
-        removed_at = parse_iso(t["removed_at"])
-        if post is None or parse_iso(post["first_seen_at"]) >= removed_at:
+        if post is None:
             continue
-        restored_at = parse_iso(t["restored_at"]) if t.get("restored_at") else None
-        if not _covered(windows.get(post["account_id"], []), post["order_key"], removed_at,
-                        restored_at):
-            continue
-        card.observable += 1
-        card.truth_by_reason[t["cause"]] += 1
-        if post_id in detected_posts:
+        account_windows = windows.get(post["account_id"], [])
+        for e in eps:
+            if parse_iso(post["first_seen_at"]) >= e["removed"]:
+                continue
+            if not _covered(account_windows, post["order_key"], e["removed"], e["restored"]):
+                continue
+            card.observable += 1
+            card.truth_by_reason[e["cause"]] += 1
+            detection = matched_episodes.get((post_id, e["removed"]))
+            if detection is None:
+                card.missed.append(e)
+                continue
             card.recalled += 1
-        else:
-            card.missed.append(t)
+            if e["restored"] is not None and _covered(
+                    [w for w in account_windows if w["status"] == "covered"],
+                    post["order_key"], e["restored"], None):
+                card.restorations += 1
+                card.restorations_detected += detection["restored_at"] is not None
     return card

@@ -21,13 +21,34 @@ Keys (defaults in the dataclasses below):
     suspend | close | lock: accounts, at          accounts changing state at start + at
     unknown: share, message, delay                removals shown with words no table knows
     faults: rate, kinds, slow_seconds
-    events: [{at, do, post: {account, nth} | "<mid>", account, count, sensitive, message}]
+    reposts: share, outside_accounts, outside_first_uid, comment_share          (default off)
+    edits: share, delay {min, max}                                              (default off)
+    glitches: share, duration                                                   (default off)
+    events: [{at, do, post: {account, nth} | "<mid>", account, count, sensitive, message, text, for}]
+
+Newer behaviours, all off unless asked for (so `{}` keeps its exact world):
+
+- `reposts.share`: share of generated posts of the watched accounts that are reposts of another
+  account's older post (text `转发微博` or, with probability `comment_share` (0.5), a short
+  comment). The original is chosen among the ~30 most recent eligible originals, half of the time
+  from a pool of `outside_accounts` unwatched accounts (uids `outside_first_uid`, 9001, … ; the
+  pool defaults to 5 accounts when share > 0 and to none when share is 0). Outside accounts post,
+  and their posts are deleted/censored/restricted, like any account; they are not suspended at
+  random, and they are listed in the truth under `outside_accounts`, not `accounts`.
+- `edits.share`: share of generated posts edited once, `delay` (default 30s..10m) after
+  max(created, start), unless removed/restricted before; the edit appends a sentence.
+- `glitches.share`: share of watched accounts whose timeline answers `这里还没有内容` once, for
+  `duration` (default 1m), starting at a uniform moment within `duration` of the scenario.
 
 Explicit events (`events`) happen `at` after start (negative = before). Post actions:
 author_delete, censor_complaints, censor_rules, remove_unattributed, restrict, restrict_halfyear,
 unknown, restore (`post`: `{account, nth}` with nth 0 = the newest post at start, or a mid).
 Account actions: suspend, close, lock, unsuspend (`account`). `do: post` creates `count` posts at
 `at`, 1 s apart (`sensitive` puts a term in them). `message` picks one of the platform's variants.
+`do: edit` edits `post` (`text`: the new plain text; omitted = the old text plus a sentence).
+`do: repost` makes `account` repost `post` (`text`: the comment; omitted = 转发微博).
+`do: glitch_empty` empties `account`'s timeline `for` a duration (default 1m) although the
+account and its posts are fine. `post`/`account` may name outside accounts when the pool exists.
 """
 
 from __future__ import annotations
@@ -74,7 +95,9 @@ ACCOUNT_ACTIONS: dict[str, str] = {
     "lock": "locked",
     "unsuspend": "active",
 }
-EVENT_ACTIONS: tuple[str, ...] = (*POST_ACTIONS, *ACCOUNT_ACTIONS, "post")
+#: Other explicit actions: create posts, edit a post, repost a post, empty a timeline for a while.
+OTHER_ACTIONS: tuple[str, ...] = ("post", "edit", "repost", "glitch_empty")
+EVENT_ACTIONS: tuple[str, ...] = (*POST_ACTIONS, *ACCOUNT_ACTIONS, *OTHER_ACTIONS)
 
 DEFAULT_SENSITIVE_TERMS: tuple[str, ...] = (
     "李文亮",
@@ -176,6 +199,30 @@ class FaultSpec:
 
 
 @dataclass(frozen=True)
+class RepostSpec:
+    """Reposts among generated posts; `outside_accounts` None = 5 when share > 0, else 0."""
+
+    share: float = 0.0
+    outside_accounts: int | None = None
+    outside_first_uid: int = 9001
+    comment_share: float = 0.5
+
+    @property
+    def pool_size(self) -> int:
+        if self.outside_accounts is not None:
+            return self.outside_accounts
+        return 5 if self.share > 0 else 0
+
+
+@dataclass(frozen=True)
+class GlitchSpec:
+    """Accounts whose timeline is empty for `duration` seconds once, although nothing changed."""
+
+    share: float = 0.0
+    duration: float = 60.0
+
+
+@dataclass(frozen=True)
 class PostRef:
     """A post named by account and age rank at start (`nth` 0 = newest), or by `mid`."""
 
@@ -195,6 +242,8 @@ class EventSpec:
     count: int = 1
     sensitive: bool = False
     message: str | None = None
+    text: str | None = None
+    duration: float = 60.0  # `for` of glitch_empty
 
 
 @dataclass(frozen=True)
@@ -219,14 +268,23 @@ class Scenario:
     lock: AccountActionSpec = AccountActionSpec(0, 120.0)
     unknown: UnknownSpec = UnknownSpec()
     faults: FaultSpec = FaultSpec()
+    reposts: RepostSpec = RepostSpec()
+    edits: Share = Share(0.0, DelayRange(30.0, 600.0))
+    glitches: GlitchSpec = GlitchSpec()
     events: tuple[EventSpec, ...] = ()
     source: str = field(default="scenario", compare=False)
 
     @property
     def account_ids(self) -> list[str]:
-        """The uids of the scenario's accounts, as strings."""
+        """The uids of the scenario's (watched) accounts, as strings."""
         first = self.accounts.first_uid
         return [str(uid) for uid in range(first, first + self.accounts.count)]
+
+    @property
+    def outside_account_ids(self) -> list[str]:
+        """The uids of the unwatched accounts whose posts appear only inside reposts (may be empty)."""
+        first = self.reposts.outside_first_uid
+        return [str(uid) for uid in range(first, first + self.reposts.pool_size)]
 
 
 class _Reader:
@@ -371,7 +429,9 @@ class _Reader:
 
     def event(self, data: Any, i: int, accounts: set[str]) -> EventSpec:
         name = f"events[{i}]"
-        spec = self.section(data, name, ("at", "do", "post", "account", "count", "sensitive", "message"))
+        spec = self.section(
+            data, name, ("at", "do", "post", "account", "count", "sensitive", "message", "text", "for")
+        )
         if "at" not in spec or "do" not in spec:
             raise self.fail(name, "needs both `at` (duration after start) and `do` (the action)")
         at = self.duration(spec, "at", f"{name}.at", 0.0, negative_ok=True)
@@ -380,25 +440,24 @@ class _Reader:
             raise self.fail(f"{name}.do", f"must be one of {', '.join(EVENT_ACTIONS)}, got {do!r}")
         message = spec.get("message")
         if message is not None:
+            if do in OTHER_ACTIONS:
+                raise self.fail(f"{name}.message", f"is not used by {do}; remove it")
             allowed = _allowed_messages(do)
             if not isinstance(message, str) or (allowed is not None and message not in allowed):
                 choices = " / ".join(allowed or ())
                 raise self.fail(f"{name}.message", f"for {do} must be one of: {choices}; got {message!r}")
-        if do in POST_ACTIONS:
-            ref = spec.get("post")
-            if isinstance(ref, int | str) and not isinstance(ref, bool):
-                if not str(ref).isdigit():
-                    raise self.fail(f"{name}.post", f"must be a numeric mid or {{account, nth}}, got {ref!r}")
-                post = PostRef(mid=str(ref))
-            else:
-                ref = self.section(ref, f"{name}.post", ("account", "nth"))
-                if "account" not in ref:
-                    raise self.fail(f"{name}.post", 'must name a post: {account: "1001", nth: 0} or "<mid>"')
-                post = PostRef(
-                    account=self._account(ref["account"], f"{name}.post.account", accounts),
-                    nth=self.integer(ref, "nth", f"{name}.post.nth", 0),
-                )
-            return EventSpec(at=at, do=do, post=post, message=message)
+        text = spec.get("text")
+        if text is not None:
+            if do not in ("edit", "repost"):
+                raise self.fail(f"{name}.text", f"is only used by edit and repost, not {do}")
+            if not isinstance(text, str) or not text.strip():
+                raise self.fail(f"{name}.text", f"must be non-empty text, got {text!r}")
+        if "for" in spec and do != "glitch_empty":
+            raise self.fail(f"{name}.for", f"is only used by glitch_empty, not {do}")
+        needs_post = do in POST_ACTIONS or do in ("edit", "repost")
+        post = self._post_ref(spec, name, accounts) if needs_post else None
+        if do in POST_ACTIONS or do == "edit":
+            return EventSpec(at=at, do=do, post=post, message=message, text=text)
         if "account" not in spec:
             raise self.fail(f"{name}.account", f"is required for {do}")
         account = self._account(spec["account"], f"{name}.account", accounts)
@@ -413,7 +472,28 @@ class _Reader:
                 count=self.integer(spec, "count", f"{name}.count", 1, low=1),
                 sensitive=sensitive,
             )
+        if do == "repost":
+            return EventSpec(at=at, do=do, account=account, post=post, text=text)
+        if do == "glitch_empty":
+            seconds = self.duration(spec, "for", f"{name}.for", 60.0)
+            if seconds <= 0:
+                raise self.fail(f"{name}.for", f"must be longer than 0, got {spec.get('for')!r}")
+            return EventSpec(at=at, do=do, account=account, duration=seconds)
         return EventSpec(at=at, do=do, account=account, message=message)
+
+    def _post_ref(self, spec: dict[str, Any], name: str, accounts: set[str]) -> PostRef:
+        ref = spec.get("post")
+        if isinstance(ref, int | str) and not isinstance(ref, bool):
+            if not str(ref).isdigit():
+                raise self.fail(f"{name}.post", f"must be a numeric mid or {{account, nth}}, got {ref!r}")
+            return PostRef(mid=str(ref))
+        ref = self.section(ref, f"{name}.post", ("account", "nth"))
+        if "account" not in ref:
+            raise self.fail(f"{name}.post", 'must name a post: {account: "1001", nth: 0} or "<mid>"')
+        return PostRef(
+            account=self._account(ref["account"], f"{name}.post.account", accounts),
+            nth=self.integer(ref, "nth", f"{name}.post.nth", 0),
+        )
 
     def _account(self, value: Any, name: str, accounts: set[str]) -> str:
         uid = str(value)
@@ -423,6 +503,40 @@ class _Reader:
                 name, f"{uid!r} is not one of the scenario's accounts ({ordered[0]}..{ordered[-1]})"
             )
         return uid
+
+    def reposts(self, data: Any, watched: list[str]) -> RepostSpec:
+        """`watched`: the first and last watched uid."""
+        d = RepostSpec()
+        spec = self.section(
+            data, "reposts", ("share", "outside_accounts", "outside_first_uid", "comment_share")
+        )
+        outside = None
+        if "outside_accounts" in spec:
+            outside = self.integer(spec, "outside_accounts", "reposts.outside_accounts", 0)
+        result = RepostSpec(
+            share=self.share(spec, "share", "reposts.share", d.share),
+            outside_accounts=outside,
+            outside_first_uid=self.integer(
+                spec, "outside_first_uid", "reposts.outside_first_uid", d.outside_first_uid, low=1
+            ),
+            comment_share=self.share(spec, "comment_share", "reposts.comment_share", d.comment_share),
+        )
+        first, n = result.outside_first_uid, result.pool_size
+        if n and first <= int(watched[-1]) and first + n - 1 >= int(watched[0]):
+            raise self.fail(
+                "reposts.outside_first_uid",
+                f"makes outside uids {first}..{first + n - 1} overlap the watched accounts "
+                f"({watched[0]}..{watched[-1]}); pick a uid past them",
+            )
+        return result
+
+    def glitches(self, data: Any) -> GlitchSpec:
+        d = GlitchSpec()
+        spec = self.section(data, "glitches", ("share", "duration"))
+        seconds = self.duration(spec, "duration", "glitches.duration", d.duration)
+        if seconds <= 0:
+            raise self.fail("glitches.duration", f"must be longer than 0, got {spec.get('duration')!r}")
+        return GlitchSpec(share=self.share(spec, "share", "glitches.share", d.share), duration=seconds)
 
 
 def _allowed_messages(do: str) -> tuple[str, ...] | None:
@@ -475,6 +589,9 @@ _TOP_KEYS = (
     "lock",
     "unknown",
     "faults",
+    "reposts",
+    "edits",
+    "glitches",
     "events",
 )
 
@@ -558,12 +675,17 @@ def scenario_from_dict(data: dict[str, Any] | None, label: str = "scenario") -> 
         lock=lock,
         unknown=unknown,
         faults=r.faults(top.get("faults")),
+        reposts=r.reposts(
+            top.get("reposts"), [str(accounts.first_uid), str(accounts.first_uid + accounts.count - 1)]
+        ),
+        edits=r.share_spec(top.get("edits"), "edits", d.edits),
+        glitches=r.glitches(top.get("glitches")),
         source=label,
     )
     events = top.get("events") or []
     if not isinstance(events, list):
         raise r.fail("events", f"must be a list of events, got {events!r}")
-    ids = set(scenario.account_ids)
+    ids = set(scenario.account_ids) | set(scenario.outside_account_ids)
     parsed = tuple(r.event(e, i, ids) for i, e in enumerate(events))
     return replace(scenario, events=parsed)
 

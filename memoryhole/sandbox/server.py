@@ -3,12 +3,22 @@
 Platform paths (what a crawler sees):
 
 - `GET /api/container/getIndex?type=uid&value=<uid>&containerid=107603<uid>&page=<n>`: one page of
-  an account's timeline (`containerid=230413<uid>` works too). Page 1 starts with the pinned post
-  (`isTop: 1`, `title.text` 置顶), which does not use one of the page's 10 slots. Without a
-  containerid the answer is the profile (`userInfo` + `tabsInfo`), as on the real site.
+  an account's timeline. Page 1 starts with the pinned post (`isTop: 1`, `title.text` 置顶),
+  which does not use one of the page's 10 slots; `cardlistInfo.page` is the next page.
+- `...&containerid=230413<uid>[_-_…]` (or any request with `&since_id=<mid>`): cursor pages.
+  `cardlistInfo` has `since_id` (the mid of the page's last slot) and no `page`; `since_id=X`
+  answers the 10 slots strictly older than X; past the end `这里还没有内容`. `page` is ignored.
+- Without a containerid (`?type=uid&value=<uid>`): the profile, `{"ok": 1, "data": {"userInfo":
+  {...}, "tabsInfo": {...}}}`, or `{"ok": 0, "msg": <the account's words>}` while it is
+  suspended/closed/locked.
   A small share of posts (`card_group_share`) always arrive wrapped in a `card_type: 11` card
-  whose `card_group` holds the usual `card_type: 9` card: a crawler must unwrap them.
-- `GET /statuses/show?id=<mid or bid>`: one post in full, or `ok: 0` with the platform's words.
+  whose `card_group` holds the usual `card_type: 9` card: a crawler must unwrap them. Reposts
+  carry `retweeted_status` (the original, or its tombstone once it is gone; see world.py).
+- `GET /statuses/show?id=<mid or bid>`: one post in full (`isLongText` false), or `ok: 0` with
+  the platform's words.
+- `GET /statuses/extend?id=<mid or bid>`: `{"ok": 1, "data": {"ok": 1, "longTextContent": <whole
+  text as HTML>, "reposts_count", "comments_count", "attitudes_count"}}`, or the same not-visible
+  answer as /statuses/show.
 
 Faults (never on `/_sandbox/*`): random ones from the scenario (`faults.rate`), decided from
 (seed, path+query, how many times that exact URL was asked before), so a retry of the same URL
@@ -18,7 +28,9 @@ body (or none, for 418/432), like the real front-end servers.
 
 Back door (`/_sandbox/...`): `GET truth`, `GET|POST clock` (POST only with a ManualClock, else
 409), `GET|POST|DELETE faults`, `POST events` (`World.schedule` over HTTP; `at` ISO time or `in`
-a duration from now). Requests are not logged unless `log_requests=True`.
+a duration from now; `do`, `post_id`, `account_id`, `nth`, `count`, `message`, `sensitive`, `text`
+for edit/repost, `for` a duration for glitch_empty). Requests are not logged unless
+`log_requests=True`.
 """
 
 from __future__ import annotations
@@ -38,9 +50,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from .clock import Clock, ManualClock, SystemClock
 from .messages import CAPTCHA_URL, LOGIN_WALL
-from .render import iso, user_json
+from .render import iso
 from .scenario import FAULT_KINDS, Scenario, ScenarioError, load_scenario, parse_duration
-from .world import CONTAINER_PREFIXES, World, _nothing_here
+from .world import CONTAINER_PREFIXES, CURSOR_PREFIX, World, _nothing_here
 
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -100,6 +112,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out separately: no 40 ms keep-alive stalls
     server_version = "nginx"
     sys_version = ""
     server: _HTTPServer
@@ -307,6 +320,8 @@ class SandboxServer:
             return 200, self._get_index(query, now)
         if method == "GET" and path == "/statuses/show":
             return 200, self.world.status(_first(query, "id") or "", now)
+        if method == "GET" and path == "/statuses/extend":
+            return 200, self.world.extend(_first(query, "id") or "", now)
         return 404, {"ok": 0, "errno": "404", "msg": f"not found: {method} {path}"}
 
     def _get_index(self, query: dict[str, list[str]], now: datetime) -> dict[str, Any]:
@@ -316,47 +331,17 @@ class SandboxServer:
             page = int(_first(query, "page") or 1)
         except ValueError:
             page = 1
+        raw_since = _first(query, "since_id")
+        since_id = int(raw_since) if raw_since is not None and raw_since.strip().isdigit() else None
         if containerid:
-            prefix, uid = containerid[:6], containerid[6:]
+            prefix, uid = containerid[:6], containerid[6:].split("_-_")[0]
             if prefix not in CONTAINER_PREFIXES or (value and value != uid):
                 return _nothing_here()
-            return self.world.timeline(uid, page, now, containerid)
+            cursor = "since_id" in query or prefix == CURSOR_PREFIX
+            return self.world.timeline(uid, page, now, containerid, since_id=since_id, cursor=cursor)
         if not value:
             return _nothing_here()
-        return self._profile(value, now)
-
-    def _profile(self, uid: str, now: datetime) -> dict[str, Any]:
-        world = self.world
-        account = world.accounts.get(uid)
-        if account is None or world.account_state(uid, now).kind != "active":
-            return _nothing_here()
-        statuses = len(world.account_posts(uid, now))
-        return {
-            "ok": 1,
-            "data": {
-                "userInfo": user_json(account, statuses),
-                "fans_scheme": f"https://m.weibo.cn/p/index?containerid=231051_-_fans_-_{uid}",
-                "tabsInfo": {
-                    "selectedTab": 1,
-                    "tabs": [
-                        {
-                            "id": 1,
-                            "tabKey": "profile",
-                            "title": "主页",
-                            "tab_type": "profile",
-                            "containerid": f"230283{uid}",
-                        },
-                        {
-                            "id": 2,
-                            "tabKey": "weibo",
-                            "title": "微博",
-                            "tab_type": "weibo",
-                            "containerid": f"107603{uid}",
-                        },
-                    ],
-                },
-            },
-        }
+        return self.world.profile(value, now)
 
     # ----------------------------------------------------------------- back door
 
@@ -417,6 +402,7 @@ class SandboxServer:
         else:
             at = self.clock.now() + timedelta(seconds=parse_duration(data.get("in", 0), "in"))
         nth = data.get("nth")
+        glitch = data.get("for", data.get("duration"))
         post_ids = self.world.schedule(
             at,
             str(data.get("do")),
@@ -426,6 +412,8 @@ class SandboxServer:
             nth=None if nth is None else int(nth),
             message=data.get("message"),
             sensitive=bool(data.get("sensitive", False)),
+            text=data.get("text"),
+            duration=None if glitch is None else parse_duration(glitch, "for"),
         )
         return 200, {"ok": 1, "at": iso(at), "post_ids": post_ids}
 

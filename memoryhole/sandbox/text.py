@@ -2,7 +2,8 @@
 
 A post is a tuple of segments: ("text", str), ("emoticon", alt, url) or ("topic", name). The
 segments render to the HTML m.weibo.cn sends, to the plain text a reader sees, and to the
-truncated list form of long posts (`...<a href="/status/<id>">全文</a>`).
+truncated list form of long posts (`...<a href="/status/<id>">全文</a>`). Reposts carry a short
+text (`转发微博` or a one-sentence comment); an edit appends one sentence to the old text.
 """
 
 from __future__ import annotations
@@ -180,6 +181,31 @@ def list_html(segments: tuple[Segment, ...], mid: int) -> tuple[str, bool]:
             out.append(_segment_html(("text", plain[: LIST_TEXT_LIMIT - used])))
         break
     return "".join(out) + f'...<a href="/status/{mid}">全文</a>', True
+
+
+REPOST_DEFAULT = "转发微博"  # what the platform shows for a repost without a comment
+EDIT_LEADS = ("补充：", "更新：", "修改一下，", "补充一句，", "")
+
+
+def plain_segments(text: str) -> tuple[Segment, ...]:
+    """Segments for a plain text given by a scenario (escaped when rendered)."""
+    return (("text", text),)
+
+
+def repost_segments(rng: random.Random, comment_share: float) -> tuple[Segment, ...]:
+    """A repost's own text: `转发微博`, or a one-sentence comment (maybe with an emoticon)."""
+    if rng.random() >= comment_share:
+        return plain_segments(REPOST_DEFAULT)
+    segments: list[Segment] = [("text", _sentence(rng, vocabulary()))]
+    if rng.random() < 0.3:
+        alt, url = rng.choice(EMOTICONS)
+        segments.append(("emoticon", alt, url))
+    return tuple(segments)
+
+
+def edited_segments(rng: random.Random, segments: tuple[Segment, ...]) -> tuple[Segment, ...]:
+    """The text after an author's edit: the old text with one sentence added."""
+    return (*segments, ("text", rng.choice(EDIT_LEADS) + _sentence(rng, vocabulary())))
 
 
 def screen_name(rng: random.Random) -> str:
