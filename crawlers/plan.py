@@ -7,6 +7,7 @@
         accounts: [1001, 1002, 1003]     # and/or accounts_file: ids.txt (one per line, # comments)
         every: 10s
         pages: 2
+        public_figures: [1001]           # optional: releases keep these accounts' ids and names
     politeness: {delay: 1s, concurrency: 2, timeout: 30s, retries: 2, obey_robots_txt: true}
 
 A plan is recorded verbatim (with defaults filled in) on every crawl it drives.
@@ -50,6 +51,7 @@ class Watchlist:
     accounts: tuple[str, ...]
     every: float          # seconds between polls
     pages: int            # timeline pages per account per poll
+    public_figures: tuple[str, ...] = ()  # accounts whose ids and names a release keeps
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class CrawlPlan:
     politeness: Politeness = field(default_factory=Politeness)
     reprobe: ReprobePolicy = field(default_factory=ReprobePolicy)
     long_texts: bool = True       # fetch the whole text of truncated long posts
+    pagination: str = "page"      # page numbers, or the platform's cursor (Weibo: since_id)
     name: str | None = None
     path: str | None = None
 
@@ -115,7 +118,7 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
     if not isinstance(raw, dict):
         raise PlanError(f"{source}: a plan is a YAML mapping with platform and watchlists")
     unknown = set(raw) - {"platform", "base_url", "watchlists", "politeness", "name", "reprobe",
-                          "long_texts"}
+                          "long_texts", "pagination"}
     if unknown:
         raise PlanError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
     platform = raw.get("platform")
@@ -141,13 +144,15 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
                      politeness=_politeness(raw.get("politeness") or {}, f"{source}: politeness"),
                      reprobe=_reprobe(raw.get("reprobe") or {}, f"{source}: reprobe"),
                      long_texts=bool(raw.get("long_texts", True)),
+                     pagination=_pagination(raw.get("pagination", "page"), source),
                      name=raw.get("name"), path=source)
 
 
 def _watchlist(item: Any, where: str, base_dir: Path | None) -> Watchlist:
     if not isinstance(item, dict):
         raise PlanError(f"{where}: a watchlist is a mapping with name, accounts, every, pages")
-    unknown = set(item) - {"name", "accounts", "accounts_file", "every", "pages"}
+    unknown = set(item) - {"name", "accounts", "accounts_file", "every", "pages",
+                           "public_figures"}
     if unknown:
         raise PlanError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     name = item.get("name")
@@ -178,7 +183,23 @@ def _watchlist(item: Any, where: str, base_dir: Path | None) -> Watchlist:
     pages = item.get("pages", 1)
     if not isinstance(pages, int) or isinstance(pages, bool) or not 1 <= pages <= 100:
         raise PlanError(f"{where}.pages: a whole number of pages from 1 to 100, got {pages!r}")
-    return Watchlist(name=name, accounts=tuple(dict.fromkeys(accounts)), every=every, pages=pages)
+    figures = item.get("public_figures") or []
+    if not isinstance(figures, list):
+        raise PlanError(f"{where}.public_figures: a list of account ids from this watchlist")
+    figures = [str(a).strip() for a in figures]
+    strangers = [a for a in figures if a not in accounts]
+    if strangers:
+        raise PlanError(f"{where}.public_figures: {strangers[0]!r} is not one of the "
+                        "watchlist's accounts")
+    return Watchlist(name=name, accounts=tuple(dict.fromkeys(accounts)), every=every, pages=pages,
+                     public_figures=tuple(dict.fromkeys(figures)))
+
+
+def _pagination(value: Any, source: str) -> str:
+    if value not in ("page", "cursor"):
+        raise PlanError(f"{source}: pagination: {value!r}; use page (page numbers) or cursor "
+                        "(the platform's since_id)")
+    return value
 
 
 def _reprobe(raw: Any, where: str) -> ReprobePolicy:

@@ -14,11 +14,13 @@ import yaml
 from corpus.clock import iso
 
 
-def write_plan(path: Path, base_url: str, accounts: list[str], pages: int = 2) -> Path:
+def write_plan(path: Path, base_url: str, accounts: list[str], pages: int = 2,
+               **extra) -> Path:
     plan = {
         "platform": "weibo", "base_url": base_url,
         "watchlists": [{"name": "test", "accounts": accounts, "every": "10s", "pages": pages}],
         "politeness": {"delay": 0, "concurrency": 4, "timeout": "5s", "retries": 3},
+        **extra,
     }
     path.write_text(yaml.safe_dump(plan), encoding="utf-8")
     return path

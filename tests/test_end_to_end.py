@@ -144,3 +144,29 @@ def test_failed_probes_wait_and_restorations_are_seen(sandbox, tmp_path):
     got = by_post(exported_removals(data))
     assert got[restricted]["restored_at"].startswith("2026-11-24T02:07:00")
     assert got[deleted]["restored_at"] is None
+
+
+def test_since_id_pagination_covers_the_same_windows(sandbox, tmp_path):
+    data = tmp_path / "data"
+    plan = write_plan(tmp_path / "plan.yaml", sandbox.url, ACCOUNTS, pagination="cursor")
+    world = sandbox.world
+    nth = {a: newest_first(sandbox, a) for a in ACCOUNTS}
+    sandbox.clock.set(minutes(1))
+    crawl_once(plan, data, minutes(1))
+    world.schedule(minutes(2), "author_delete", post_id=nth["1001"][14])   # on page 2
+    world.schedule(minutes(2), "post", account_id="1002", count=6)         # pushes 1002 down
+    world.schedule(minutes(2), "censor_rules", post_id=nth["1002"][8])     # still covered
+    world.schedule(minutes(2), "author_delete", post_id=nth["1002"][18])   # pushed off
+    sandbox.clock.set(minutes(3))
+    crawl_once(plan, data, minutes(3))
+    got = by_post(exported_removals(data))
+    assert {pid: r["reason"] for pid, r in got.items()} == {
+        nth["1001"][14]: "author_deleted", nth["1002"][8]: "platform_removed"}
+    from corpus.store import Corpus
+    corpus = Corpus(data, create=False)
+    cursors = corpus.db.execute(
+        "SELECT COUNT(*) FROM pages WHERE page = 2 AND cursor IS NOT NULL").fetchone()[0]
+    urls = [r[0] for r in corpus.db.execute("SELECT url FROM pages WHERE page = 2")]
+    corpus.close()
+    assert cursors == 2 * len(ACCOUNTS)   # page 2 of every account, both cycles
+    assert all("containerid=230413" in u and "since_id=" in u for u in urls)

@@ -115,9 +115,9 @@ class PlatformAdapter(ABC):
 
     @abstractmethod
     def timeline_url(self, base_url: str, account_id: str, page: int,
-                     cursor: str | None = None) -> str:
-        """URL of page `page` (1-based) of an account's timeline, or of the page after `cursor`
-        where the platform paginates by cursor."""
+                     cursor: str | None = None, by_cursor: bool = False) -> str:
+        """URL of page `page` (1-based) of an account's timeline; with `by_cursor`, the
+        cursor-paginated timeline, page 1 or the page after `cursor`."""
 
     @abstractmethod
     def probe_url(self, base_url: str, post_id: str) -> str:

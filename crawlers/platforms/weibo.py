@@ -256,8 +256,10 @@ class WeiboAdapter(PlatformAdapter):
     default_base_url = "https://m.weibo.cn"
 
     def timeline_url(self, base_url: str, account_id: str, page: int,
-                     cursor: str | None = None) -> str:
-        query = {"type": "uid", "value": account_id, "containerid": f"107603{account_id}"}
+                     cursor: str | None = None, by_cursor: bool = False) -> str:
+        # 107603 pages by number; the newer clients' 230413 container pages by since_id.
+        container = "230413" if by_cursor else "107603"
+        query = {"type": "uid", "value": account_id, "containerid": f"{container}{account_id}"}
         if cursor:
             query["since_id"] = cursor
         elif page > 1:

@@ -35,7 +35,8 @@ class TimelineSpider(PlanSpider):
 
     def page_request(self, account: str, watchlist: str, pages: int, page: int,
                      cursor: str | None) -> scrapy.Request:
-        url = self.adapter.timeline_url(self.plan.base_url, account, page, cursor)
+        url = self.adapter.timeline_url(self.plan.base_url, account, page, cursor,
+                                        by_cursor=self.plan.pagination == "cursor")
         return scrapy.Request(
             url, callback=self.parse_page, errback=self.download_error, dont_filter=True,
             # Plain values only: requests must stay serialisable for disk and Redis queues.
@@ -66,6 +67,9 @@ class TimelineSpider(PlanSpider):
                                  meta={"observation": observation})
             return
         yield observation
+        if self.plan.pagination == "cursor" and result.outcome == "posts" and not (
+                result.next_cursor):
+            return   # no cursor offered: nothing more can be asked in order
         if result.outcome == "posts" and meta["page"] < meta["pages"]:
             yield self.page_request(meta["account"], meta["watchlist"], meta["pages"],
                                     meta["page"] + 1, result.next_cursor)
