@@ -156,29 +156,34 @@ def diff_timeline(db: sqlite_utils.Database, crawl_id: int) -> TimelineDiff:
     with db.atomic():
         db["windows"].insert_all(windows)
         _account_events_from_pages(db, crawl_id)
-        # Seen again: close open candidates, restore active removals.
-        seen_again = db.execute(
+        # Seen again: close open candidates, restore active removals. Costs follow the poll:
+        # `+s.crawl_id` keeps SQLite on sightings_post (the post's few sightings) instead of
+        # sightings_crawl (the whole poll, once per candidate); removals, which pile up with the
+        # corpus, are reached from the poll's sightings. Events are written in row id order (the
+        # order SQLite's two-pass UPDATE returned them in before).
+        seen_again = [row[1:] for row in sorted(db.execute(
             """UPDATE candidates SET status = 'seen_again', closed_crawl_id = :crawl,
-                   closed_at = (SELECT MIN(seen_at) FROM sightings s WHERE s.crawl_id = :crawl
+                   closed_at = (SELECT MIN(seen_at) FROM sightings s WHERE +s.crawl_id = :crawl
                                 AND s.platform = candidates.platform
                                 AND s.post_id = candidates.post_id)
                WHERE status = 'open' AND EXISTS (
-                   SELECT 1 FROM sightings s WHERE s.crawl_id = :crawl
+                   SELECT 1 FROM sightings s WHERE +s.crawl_id = :crawl
                    AND s.platform = candidates.platform AND s.post_id = candidates.post_id)
-               RETURNING platform, post_id, closed_at""", params).fetchall()
+               RETURNING id, platform, post_id, closed_at""", params).fetchall())]
         _events(db, [(p, pid, "seen_again", None, at, crawl_id, None, None)
                      for p, pid, at in seen_again])
-        restored = db.execute(
+        restored = [row[1:] for row in sorted(db.execute(
             """UPDATE removals SET restored_crawl_id = :crawl, next_probe_at = NULL,
                    next_probe_purpose = NULL,
-                   restored_at = (SELECT MIN(seen_at) FROM sightings s WHERE s.crawl_id = :crawl
+                   restored_at = (SELECT MIN(seen_at) FROM sightings s WHERE +s.crawl_id = :crawl
                                   AND s.platform = removals.platform
                                   AND s.post_id = removals.post_id)
-               WHERE restored_at IS NULL AND EXISTS (
-                   SELECT 1 FROM sightings s WHERE s.crawl_id = :crawl
-                   AND s.platform = removals.platform AND s.post_id = removals.post_id
-                   AND s.seen_at > removals.first_missing_at)
-               RETURNING platform, post_id, restored_at, reason""", params).fetchall()
+               WHERE restored_at IS NULL AND id IN (
+                   SELECT r.id FROM sightings s JOIN removals r
+                     ON r.platform = s.platform AND r.post_id = s.post_id
+                   WHERE s.crawl_id = :crawl AND r.restored_at IS NULL
+                     AND s.seen_at > r.first_missing_at)
+               RETURNING id, platform, post_id, restored_at, reason""", params).fetchall())]
         _events(db, [(p, pid, "restored", reason, at, crawl_id, None, "seen again")
                      for p, pid, at, reason in restored])
         # Absent from a covered window, or from an account that is gone.
@@ -190,8 +195,11 @@ def diff_timeline(db: sqlite_utils.Database, crawl_id: int) -> TimelineDiff:
                       CASE w.status WHEN 'empty' THEN 'empty_timeline' ELSE 'window' END
                FROM windows w JOIN posts p
                  ON p.platform = w.platform AND p.account_id = w.account_id
-               WHERE w.crawl_id = :crawl
-                 AND (w.status = 'empty' OR (w.status = 'covered' AND p.order_key >= w.oldest_key))
+               WHERE w.crawl_id = :crawl AND w.status IN ('empty', 'covered')
+                 -- all of an empty window's posts; a covered one's from its oldest key up, as a
+                 -- range on posts_account_order (an OR here made SQLite read every post)
+                 AND p.order_key >= CASE w.status WHEN 'covered' THEN w.oldest_key
+                                                  ELSE -9223372036854775808 END
                  AND p.last_seen_crawl_id < :crawl
                  AND NOT EXISTS (SELECT 1 FROM removals r WHERE r.platform = p.platform
                                  AND r.post_id = p.post_id AND r.restored_at IS NULL)
@@ -224,10 +232,13 @@ def diff_timeline(db: sqlite_utils.Database, crawl_id: int) -> TimelineDiff:
                FROM windows w JOIN posts p
                  ON p.platform = w.platform AND p.account_id = w.account_id
                WHERE w.crawl_id = :crawl AND w.status = 'unconfirmed'
-                 AND p.order_key = (SELECT MAX(q.order_key) FROM posts q
-                     WHERE q.platform = p.platform AND q.account_id = p.account_id
+                 -- the newest live key, found once per window from the newest end (a MAX
+                 -- correlated on p was every post of the account times every post)
+                 AND p.order_key = (SELECT q.order_key FROM posts q
+                     WHERE q.platform = w.platform AND q.account_id = w.account_id
                      AND NOT EXISTS (SELECT 1 FROM removals r WHERE r.platform = q.platform
-                                     AND r.post_id = q.post_id AND r.restored_at IS NULL))
+                                     AND r.post_id = q.post_id AND r.restored_at IS NULL)
+                     ORDER BY q.order_key DESC LIMIT 1)
                  AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c.platform = p.platform
                                  AND c.post_id = p.post_id AND c.status = 'open')
                RETURNING platform, post_id, first_absent_at, cause""", params).fetchall()

@@ -108,10 +108,14 @@ class FetchFailure:
     at: datetime
 
 
+# One encoder for every hash: json.dumps with arguments builds a new encoder per call.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_CHANGED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)   # = json.dumps(..., same args)
+
+
 def content_hash(fields: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a post's versioned fields (as git-history does)."""
-    canonical = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(fields).encode("utf-8")).hexdigest()
 
 
 def _ensure_writable(data_dir: Path) -> None:
@@ -141,7 +145,11 @@ class Corpus:
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA foreign_keys = ON")
-        migrate(self.db)
+        try:
+            migrate(self.db)
+        except RuntimeError as exc:   # made by a newer memoryhole
+            self.db.close()
+            raise CorpusError(f"{self.path}: {exc}") from None
 
     def close(self) -> None:
         self.db.close()
@@ -226,54 +234,80 @@ class Corpus:
                       seen: dict[tuple[str, str], tuple[Any, str, int]]) -> None:
         """Latest state of each post and account; versions and first_seen events for changes."""
         conn = self.db.conn
-        known: dict[tuple[str, str], tuple[str | None, int | None, str | None, int | None]] = {}
-        keys = list(seen)
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            where = " OR ".join(["(platform = ? AND post_id = ?)"] * len(chunk))
-            for row in conn.execute(
-                    f"SELECT platform, post_id, content_hash, version, text, edit_count "
-                    f"FROM posts WHERE {where}", [v for k in chunk for v in k]):
-                known[(row[0], row[1])] = row[2:]
-        post_rows, versions, events, accounts = [], [], [], {}
+        # post -> (rowid, content_hash, version, created_at is null)
+        known: dict[tuple[str, str], tuple[int, str | None, int | None, int]] = {}
+        ids_of: dict[str, list[str]] = {}
+        for platform, post_id in seen:
+            ids_of.setdefault(platform, []).append(post_id)
+        for platform, ids in ids_of.items():
+            # One primary-key probe per id: `post_id IN (...)` (an OR of pairs plans slower).
+            for i in range(0, len(ids), 900):
+                chunk = ids[i:i + 900]
+                for row in conn.execute(
+                        f"SELECT post_id, rowid, content_hash, version, created_at IS NULL "
+                        f"FROM posts "
+                        f"WHERE platform = ? AND post_id IN ({','.join('?' * len(chunk))})",
+                        [platform, *chunk]):
+                    known[(platform, row[0])] = row[1:]
+        post_rows, updates, versions, events, accounts = [], [], [], [], {}
         for key, (post, seen_at, page_id) in seen.items():
             fields = post.versioned()
             digest = content_hash(fields)
             previous = known.get(key)
-            version = previous[1] if previous else None
-            if previous is None or (previous[0] is not None and previous[0] != digest):
-                before = {"text": previous[2], "edit_count": previous[3]} if previous else {}
+            version = previous[2] if previous else None
+            if previous is None or (previous[1] is not None and previous[1] != digest):
+                before = {}
+                if previous is not None:   # an edit (rare): what it changed
+                    before = dict(zip(("text", "edit_count"), conn.execute(
+                        "SELECT text, edit_count FROM posts WHERE rowid = ?",
+                        [previous[0]]).fetchone(), strict=True))
                 changed = {k: v for k, v in fields.items() if before.get(k, object()) != v}
                 version = (version or 0) + 1
                 versions.append((post.platform, post.post_id, version, digest,
-                                 json.dumps(changed, ensure_ascii=False, sort_keys=True),
-                                 seen_at, crawl_id, page_id))
-            if previous is None:
-                events.append((post.platform, post.post_id, "first_seen", None, seen_at,
-                               crawl_id))
-            post_rows.append({
-                "platform": post.platform, "post_id": post.post_id,
-                "account_id": post.account_id, "order_key": post.order_key, "bid": post.bid,
-                "url": post.url, "created_at": iso(post.created_at) if post.created_at else None,
-                "text": post.text, "is_long_text": int(post.is_long_text), "source": post.source,
-                "seen_at": seen_at, "crawl_id": crawl_id,
-                "repost_of": post.repost_of.post_id if post.repost_of else (
+                                 _CHANGED.encode(changed), seen_at, crawl_id, page_id))
+            accounts[(post.platform, post.account_id)] = (
+                post.platform, post.account_id, post.screen_name, seen_at)
+            if previous is not None:
+                # A known post: the upsert's DO UPDATE below, as an UPDATE by rowid (no insert
+                # attempt, no second primary-key search). created_at is COALESCEd, so it is
+                # formatted only when the stored one is missing.
+                updates.append((
+                    previous[0], post.text, int(post.is_long_text), post.edit_count, version,
+                    digest, None if post.is_long_text else 1,
+                    post.repost_of.post_id if post.repost_of else (
+                        post.original_tombstone.post_id if post.original_tombstone else None),
+                    iso(post.created_at) if previous[3] and post.created_at else None,
+                    seen_at, crawl_id))
+                continue
+            events.append((post.platform, post.post_id, "first_seen", None, seen_at, crawl_id))
+            # Positional rows (?NNN below): binding by name costs a dict per row and a lookup
+            # per column.
+            post_rows.append((
+                post.platform, post.post_id, post.account_id, post.order_key, post.bid,
+                post.url, iso(post.created_at) if post.created_at else None, post.text,
+                int(post.is_long_text), post.source, seen_at, crawl_id,
+                post.repost_of.post_id if post.repost_of else (
                     post.original_tombstone.post_id if post.original_tombstone else None),
-                "edit_count": post.edit_count, "version": version, "content_hash": digest,
-                "text_complete": None if post.is_long_text else 1,
-            })
-            accounts[(post.platform, post.account_id)] = {
-                "platform": post.platform, "account_id": post.account_id,
-                "screen_name": post.screen_name, "seen_at": seen_at,
-            }
+                post.edit_count, version, digest, None if post.is_long_text else 1,
+            ))
+        conn.executemany(
+            """UPDATE posts SET text = ?2, is_long_text = ?3, edit_count = ?4, version = ?5,
+                   text_complete = CASE WHEN content_hash = ?6
+                                        THEN COALESCE(text_complete, ?7) ELSE ?7 END,
+                   full_text = CASE WHEN content_hash = ?6 THEN full_text END,
+                   content_hash = ?6,
+                   repost_of = COALESCE(repost_of, ?8),
+                   created_at = COALESCE(created_at, ?9),
+                   last_seen_at = MAX(last_seen_at, ?10),
+                   last_seen_crawl_id = MAX(last_seen_crawl_id, ?11)
+               WHERE rowid = ?1""", updates)
         conn.executemany(
             """INSERT INTO posts (platform, post_id, account_id, order_key, bid, url,
                    created_at, text, is_long_text, source, first_seen_at, last_seen_at,
                    last_seen_crawl_id, repost_of, edit_count, version, content_hash,
                    text_complete)
-               VALUES (:platform, :post_id, :account_id, :order_key, :bid, :url, :created_at,
-                   :text, :is_long_text, :source, :seen_at, :seen_at, :crawl_id, :repost_of,
-                   :edit_count, :version, :content_hash, :text_complete)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15,
+                       ?16, ?17)
                ON CONFLICT (platform, post_id) DO UPDATE SET
                    text = excluded.text, is_long_text = excluded.is_long_text,
                    edit_count = excluded.edit_count, version = excluded.version,
@@ -299,7 +333,7 @@ class Corpus:
         conn.executemany(
             """INSERT INTO accounts (platform, account_id, screen_name, first_seen_at,
                    last_seen_at)
-               VALUES (:platform, :account_id, :screen_name, :seen_at, :seen_at)
+               VALUES (?1, ?2, ?3, ?4, ?4)
                ON CONFLICT (platform, account_id) DO UPDATE SET
                    screen_name = COALESCE(excluded.screen_name, accounts.screen_name),
                    last_seen_at = MAX(accounts.last_seen_at, excluded.last_seen_at)""",

@@ -22,6 +22,9 @@ RETRY_HTTP_CODES: list[int] = []   # statuses are classified by the spider, not 
 META_COPY_WARN_SKIP_KEYS = ["retry_times"]   # spider-side retries carry their count on purpose
 
 DOWNLOADER_MIDDLEWARES = {
+    # Archives each response as received: after the downloader, before HttpCompressionMiddleware
+    # (590) decodes the body; process_response runs from the highest number down.
+    "crawlers.middlewares.WarcArchiveMiddleware": 950,
     "crawlers.middlewares.RequestTimeMiddleware": 990,
 }
 ITEM_PIPELINES = {
@@ -34,3 +37,7 @@ LOG_LEVEL = "INFO"
 
 # Where the corpus lives: `-s MEMORYHOLE_DATA=DIR` or the spider argument `-a data=DIR`.
 MEMORYHOLE_DATA = None
+
+# Evidence: every response archived as WARC in DATA/warc/, a new file past this size.
+MEMORYHOLE_WARC_ENABLED = True
+MEMORYHOLE_WARC_MAX_BYTES = 100 * 1024 * 1024

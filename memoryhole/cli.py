@@ -137,7 +137,7 @@ def reparse(data_dir: Path, into: Path | None) -> None:
     """Rebuild the corpus from its WARC evidence with the current parsers, into a new corpus
     (the original is not touched): how a parser fix reaches old crawls.
 
-        memoryhole reparse --data ~/research/weibo --into ~/research/weibo-reparsed
+        memoryhole reparse --data ~/weibo --into ~/weibo-reparsed
     """
     from corpus.reparse import ReparseError
     from corpus.reparse import reparse as run_reparse
@@ -191,7 +191,7 @@ def release(data_dir: Path, version: str, out_dir: Path, key_file: Path | None,
     """Write a citable, de-identified, byte-reproducible release: SQLite, CSV per table,
     datapackage.json, CITATION.cff, .zenodo.json, DATASHEET.md, SHA256SUMS.
 
-        memoryhole release --data ~/research/weibo --version 1.0.0 --out ~/releases/1.0.0 --key ~/.memoryhole.key
+        memoryhole release --data ~/weibo --version 1.0.0 --out ~/releases/1.0.0 --key ~/.mh.key
     """
     from corpus.release import ReleaseError, ReleaseOptions, build_release
 

@@ -16,7 +16,7 @@ from corpus import clock
 from corpus.store import FetchFailure
 
 from .. import failures
-from ..middlewares import REQUESTED_AT
+from ..middlewares import RECEIVED_AT, REQUESTED_AT
 from ..plan import CrawlPlan, load_plan
 from ..platforms import adapter_for
 
@@ -62,8 +62,9 @@ class PlanSpider(scrapy.Spider):
 
     @staticmethod
     def times(response: scrapy.http.Response) -> tuple[datetime, datetime]:
-        """(requested_at, fetched_at) of a response."""
-        fetched_at = clock.now()
+        """(requested_at, fetched_at) of a response; fetched_at is when the archiving middleware
+        received it, so a reparse of the archive gets the same time."""
+        fetched_at = response.meta.get(RECEIVED_AT) or clock.now()
         return response.meta.get(REQUESTED_AT, fetched_at), fetched_at
 
     def failed_attempt(self, response: scrapy.http.Response, failure: str,
@@ -73,7 +74,8 @@ class PlanSpider(scrapy.Spider):
         request = response.request
         items: list[Any] = [FetchFailure(platform=self.platform, url=request.url,
                                          failure=failure, http_status=response.status,
-                                         detail=detail, at=clock.now())]
+                                         detail=detail,
+                                         at=response.meta.get(RECEIVED_AT) or clock.now())]
         retry = get_retry_request(request, spider=self, reason=failure)
         if retry is not None:
             retry.meta.pop("download_latency", None)   # belongs to the attempt that failed

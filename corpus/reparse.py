@@ -1,0 +1,411 @@
+"""Reparse: rebuild a corpus from its WARC evidence with today's parsers, so a parser fix reaches
+old crawls. The original corpus is never modified; the result is a new corpus.
+
+Each crawl is replayed in order, with the archive standing in for the network: today's spider
+for the crawl's kind is built with the crawl's recorded plan; its requests (from `start()`,
+which reads the new corpus as it stood at that point, and from its callbacks) are answered by
+the archived responses of that crawl, matched by URL and the request's plain meta in arrival
+order; each answer passes through the downloader middlewares that ran after archiving
+(redirects, decompression) and reaches the same callback, at the archived receipt time; the
+items go through the corpus pipeline. Then, as the scheduler did, the differ runs:
+`diff_timeline` after a timeline crawl that was diffed, `resolve_probes` after a probe crawl.
+
+What the archive cannot say is copied from the original: the `crawls` rows (same ids) and the
+network errors (`fetch_failures` rows without an HTTP status), whose errbacks are replayed so
+the spider records its give-ups as it did. A request today's code makes that the crawl never
+made has no archived answer (`unanswered`); an archived answer today's code no longer asks for
+is skipped (`unrequested`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import os
+import shutil
+import sqlite3
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .clock import iso, parse_iso
+from .differ import diff_timeline, resolve_probes
+from .provenance import software_version
+from .schema import migrate
+from .store import DB_NAME, Corpus, CorpusError, FetchFailure
+from .warc import (
+    CALLBACK,
+    DECHUNKED,
+    WARC_DIR,
+    ArchivedResponse,
+    crawl_files,
+    iter_responses,
+)
+
+# Meta keys Scrapy keeps for itself: they differ between attempts and say nothing about what
+# was asked, so requests are not matched on them.
+_BOOKKEEPING = {"retry_times", "max_retry_times", "depth", "download_latency", "download_slot",
+                "download_timeout", "is_start_request", "redirect_times", "redirect_ttl",
+                "redirect_urls", "redirect_reasons", "dont_obey_robotstxt"}
+
+
+class ReparseError(Exception):
+    """A corpus that cannot be reparsed; the message names the crawl or file and the fix."""
+
+
+@dataclass
+class ReparseReport:
+    source: Path
+    target: Path
+    crawls: int = 0
+    responses: int = 0        # archived responses read
+    replayed: int = 0         # ... that reached a callback
+    unrequested: int = 0      # ... that today's code did not ask for
+    internal: int = 0         # ... Scrapy's own (robots.txt)
+    unanswered: int = 0       # requests today's code made that have no archived answer
+    network_errors: int = 0   # fetch_failures without a response, copied
+
+    def summary(self) -> str:
+        return (f"reparsed {self.crawls} crawls from {self.source} into {self.target}: "
+                f"{self.replayed} of {self.responses} archived responses replayed "
+                f"({self.internal} were Scrapy's own, robots.txt), "
+                f"{self.unrequested} not asked for, {self.unanswered} requests without an "
+                f"archived answer, {self.network_errors} network errors copied")
+
+
+def default_target(data_dir: str | Path) -> Path:
+    return Path(data_dir) / f"reparse-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def reparse(data_dir: str | Path, into: str | Path | None = None) -> ReparseReport:
+    """Rebuild the corpus in `data_dir` from its WARC files into a new corpus (`into`, default
+    DATA/reparse-<UTC time>/). Returns what was replayed; ReparseError when it cannot be done."""
+    source_dir = Path(data_dir)
+    if not (source_dir / DB_NAME).is_file():
+        raise ReparseError(f"{source_dir / DB_NAME}: no corpus here")
+    target_dir = Path(into) if into is not None else default_target(source_dir)
+    if target_dir.resolve() == source_dir.resolve():
+        raise ReparseError(f"{target_dir}: reparse writes a new corpus; give another --into")
+    if target_dir.exists() and any(target_dir.iterdir()):
+        raise ReparseError(f"{target_dir}: not empty; reparse needs a new directory")
+    try:
+        target = Corpus(target_dir)
+    except CorpusError as exc:
+        raise ReparseError(str(exc)) from None
+    snapshot_path = target_dir / ".source-snapshot.db"
+    report = ReparseReport(source=source_dir, target=target_dir)
+    try:
+        source = _snapshot(source_dir / DB_NAME, snapshot_path)
+        try:
+            crawls = list(source.query("SELECT * FROM crawls ORDER BY id"))
+            _check_evidence(source, source_dir)
+            _link_warc_files(source_dir, target_dir)
+            for crawl in crawls:
+                _replay(crawl, source, source_dir, target, report)
+                report.crawls += 1
+        finally:
+            source.close()
+    finally:
+        target.close()
+        snapshot_path.unlink(missing_ok=True)
+    (target_dir / "reparse.json").write_text(json.dumps(
+        {"software": software_version(), "at": iso(datetime.now(UTC)),
+         **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(report).items()}},
+        indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def _snapshot(db_path: Path, copy_path: Path) -> sqlite_utils.Database:
+    """A consistent copy of the source database, migrated to this schema (the original is read
+    only, so an old corpus is not upgraded behind the researcher's back)."""
+    original = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    copy = sqlite3.connect(copy_path)
+    try:
+        original.backup(copy)
+    finally:
+        original.close()
+    db = sqlite_utils.Database(copy)
+    migrate(db)
+    return db
+
+
+def _check_evidence(source: sqlite_utils.Database, source_dir: Path) -> None:
+    for table in ("pages", "probes", "long_texts"):
+        row = source.execute(
+            f"SELECT crawl_id FROM {table} WHERE http_status IS NOT NULL "
+            "AND warc_record_id IS NULL LIMIT 1").fetchone()
+        if row:
+            raise ReparseError(f"crawl {row[0]} was made without WARC archiving (before schema "
+                               "v2, or with MEMORYHOLE_WARC_ENABLED off): its answers cannot be "
+                               "reparsed")
+        for (file,) in source.execute(f"SELECT DISTINCT warc_file FROM {table} "
+                                      "WHERE warc_file IS NOT NULL"):
+            if not (source_dir / file).is_file():
+                raise ReparseError(f"{source_dir / file}: WARC file missing; restore it from "
+                                   "backup before reparsing")
+
+
+def _link_warc_files(source_dir: Path, target_dir: Path) -> None:
+    """The new corpus refers to the same records, so it gets the same files (hard links)."""
+    folder = target_dir / WARC_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted((source_dir / WARC_DIR).glob("*.warc.gz")):
+        try:
+            os.link(path, folder / path.name)
+        except OSError:
+            shutil.copy2(path, folder / path.name)
+
+
+@contextmanager
+def frozen_clock(moment: datetime) -> Iterator[None]:
+    """Run with corpus.clock.now() frozen at `moment` (the clock's MEMORYHOLE_NOW)."""
+    before = os.environ.get("MEMORYHOLE_NOW")
+    os.environ["MEMORYHOLE_NOW"] = iso(moment)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MEMORYHOLE_NOW", None)
+        else:
+            os.environ["MEMORYHOLE_NOW"] = before
+
+
+# --- one crawl -------------------------------------------------------------------------------
+
+
+def _replay(crawl: dict[str, Any], source: sqlite_utils.Database, source_dir: Path,
+            target: Corpus, report: ReparseReport) -> None:
+    target.db["crawls"].insert(crawl)
+    replay = _CrawlReplay(crawl, target)
+    for path in crawl_files(source_dir, crawl["id"]):
+        for archived in iter_responses(source_dir, path):
+            report.responses += 1
+            replay.answer(archived, report)
+    network = list(source.query(
+        "SELECT * FROM fetch_failures WHERE crawl_id = ? AND http_status IS NULL ORDER BY id",
+        [crawl["id"]]))
+    # When the spider gave up on those requests, as it recorded it.
+    gave_up = list(source.query(
+        """SELECT url, requested_at AS at FROM pages WHERE crawl_id = :crawl
+               AND http_status IS NULL AND warc_record_id IS NULL
+           UNION ALL SELECT url, requested_at FROM probes WHERE crawl_id = :crawl
+               AND http_status IS NULL AND warc_record_id IS NULL
+           UNION ALL SELECT url, fetched_at FROM long_texts WHERE crawl_id = :crawl
+               AND http_status IS NULL AND warc_record_id IS NULL""", {"crawl": crawl["id"]}))
+    replay.network_errors(network, gave_up)
+    report.unanswered += len(replay.pending)
+    report.network_errors += len(network)
+    with target.db.atomic():
+        target.db["fetch_failures"].insert_all([{k: v for k, v in row.items() if k != "id"}
+                                                for row in network])
+    replay.pipeline.close_spider()
+    with frozen_clock(parse_iso(crawl["ended_at"] or crawl["started_at"])):
+        if crawl["kind"] == "timeline" and source.execute(
+                "SELECT 1 FROM windows WHERE crawl_id = ? LIMIT 1", [crawl["id"]]).fetchone():
+            diff_timeline(target.db, crawl["id"])
+        elif crawl["kind"] == "probe":
+            resolve_probes(target.db, crawl["id"])
+
+
+class _CrawlReplay:
+    """Today's spider for one recorded crawl, fed from the archive instead of the network."""
+
+    def __init__(self, crawl: dict[str, Any], target: Corpus) -> None:
+        from scrapy import Request
+        from scrapy.crawler import Crawler
+        from scrapy.settings import Settings
+        from scrapy.utils.misc import load_object
+
+        from crawlers.pipelines import CorpusPipeline
+        from crawlers.plan import PlanError, plan_from_dict
+        from crawlers.spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
+
+        self.crawl_id = crawl["id"]
+        spiders = {"timeline": TIMELINE_SPIDERS, "probe": PROBE_SPIDERS}.get(crawl["kind"], {})
+        spider_cls = spiders.get(crawl["platform"])
+        if spider_cls is None:
+            raise ReparseError(f"crawl {self.crawl_id}: no {crawl['kind']} spider for platform "
+                               f"{crawl['platform']!r}")
+        try:
+            plan = plan_from_dict(json.loads(crawl["plan_json"]),
+                                  source=f"crawl {self.crawl_id}'s plan")
+        except PlanError as exc:
+            raise ReparseError(str(exc)) from None
+        settings = Settings()
+        settings.setmodule("crawlers.settings", priority="project")
+        self.crawler = Crawler(spider_cls, settings)
+        self.crawler.stats = load_object(settings["STATS_CLASS"])(self.crawler)
+        self.spider = spider_cls.from_crawler(self.crawler, plan=plan, data=str(target.data_dir))
+        self.crawler.spider = self.spider
+        self.spider.crawl_id = self.crawl_id
+        self.pipeline = CorpusPipeline(self.crawler)
+        self.pipeline.corpus, self.pipeline.crawl_id = target, self.crawl_id
+        self.after_archive = _middlewares_after_archive(self.crawler)
+        self.request_type = Request
+        self.pending: list[Any] = []
+        with frozen_clock(parse_iso(crawl["started_at"])):
+            self._route(self.spider.start())
+
+    def answer(self, archived: ArchivedResponse, report: ReparseReport) -> None:
+        if archived.crawl_id not in (None, self.crawl_id):
+            return
+        if archived.warc_headers.get(CALLBACK) == "NO_CALLBACK":
+            report.internal += 1   # robots.txt and other requests of Scrapy's own
+            return
+        request = self._take(archived)
+        if request is None:
+            report.unrequested += 1
+            return
+        response = _response(archived, request)
+        for middleware in self.after_archive:
+            result = _settled(middleware.process_response(response.request, response))
+            if isinstance(result, self.request_type):   # a redirect: its answer comes later
+                self.pending.append(result)
+                return
+            response = result
+        callback = request.callback or self.spider.parse
+        with frozen_clock(archived.date):
+            self._route(callback(response))
+        report.replayed += 1
+
+    def network_errors(self, rows: list[dict[str, Any]], gave_up: list[dict[str, Any]]) -> None:
+        """Replay the errbacks of requests that got no response, as the crawl recorded them,
+        at the moment the crawl recorded giving up (else when the error was recorded)."""
+        from twisted.python.failure import Failure
+
+        by_url: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        for row in rows:
+            by_url[row["url"]].append(row)
+        gave_up_at: dict[str, deque[str]] = defaultdict(deque)
+        for row in sorted(gave_up, key=lambda r: r["at"]):
+            gave_up_at[row["url"]].append(row["at"])
+        progress = True
+        while progress:
+            progress = False
+            for request in list(self.pending):
+                if not by_url.get(request.url) or request.errback is None:
+                    continue
+                row = by_url[request.url].popleft()
+                self.pending.remove(request)
+                failure = Failure(_exception_for(row["failure"], row["detail"]))
+                failure.request = request
+                at = gave_up_at[request.url].popleft() if gave_up_at[request.url] else row["at"]
+                with frozen_clock(parse_iso(at)):
+                    # The failure rows themselves are copied from the original.
+                    self._route(request.errback(failure), keep_failures=False)
+                progress = True
+
+    def _take(self, archived: ArchivedResponse) -> Any | None:
+        meta = archived.meta
+        for i, request in enumerate(self.pending):
+            if request.url == archived.url and _agrees(request.meta, meta):
+                return self.pending.pop(i)
+        return None
+
+    def _route(self, output: Any, keep_failures: bool = True) -> None:
+        for thing in _drain(output):
+            if isinstance(thing, self.request_type):
+                self.pending.append(thing)
+            elif keep_failures or not isinstance(thing, FetchFailure):
+                self.pipeline.process_item(thing)
+
+
+def _agrees(asked: dict[str, Any], archived: dict[str, Any]) -> bool:
+    """A request matches an archived answer when every plain meta value both carry is equal."""
+    from crawlers.middlewares import plain_meta
+
+    for key, value in plain_meta(asked).items():
+        if key in _BOOKKEEPING or key not in archived:
+            continue
+        if json.loads(json.dumps(value)) != archived[key]:
+            return False
+    return True
+
+
+def _response(archived: ArchivedResponse, request: Any) -> Any:
+    """The archived answer as the downloader handed it on: raw body, headers as received."""
+    from scrapy.http import Headers
+    from scrapy.responsetypes import responsetypes
+
+    from crawlers.middlewares import RECEIVED_AT, REQUESTED_AT, WARC_REF
+
+    headers = Headers([("Transfer-Encoding" if k == DECHUNKED else k, v)
+                       for k, v in archived.headers])
+    meta = {**request.meta, **archived.meta, WARC_REF: archived.ref, RECEIVED_AT: archived.date}
+    if archived.requested_at is not None:
+        meta[REQUESTED_AT] = archived.requested_at
+    replayed = request.replace(meta=meta)
+    cls = responsetypes.from_args(headers=headers, url=archived.url, body=archived.body)
+    return cls(url=archived.url, status=archived.status, headers=headers, body=archived.body,
+               request=replayed, protocol=archived.protocol)
+
+
+def _middlewares_after_archive(crawler: Any) -> list[Any]:
+    """The downloader middlewares whose process_response ran after the archiving one, in the
+    order they ran (highest priority number first)."""
+    from scrapy.exceptions import NotConfigured
+    from scrapy.utils.misc import build_from_crawler, load_object
+
+    from crawlers.middlewares import WarcArchiveMiddleware
+
+    priorities = {load_object(k) if isinstance(k, str) else k: v for k, v in
+                  crawler.settings.getwithbase("DOWNLOADER_MIDDLEWARES").items() if v is not None}
+    own = priorities.get(WarcArchiveMiddleware)
+    if own is None:
+        raise ReparseError("WarcArchiveMiddleware is not in DOWNLOADER_MIDDLEWARES")
+    chosen = sorted((item for item in priorities.items() if item[1] < own),
+                    key=lambda item: item[1], reverse=True)
+    middlewares = []
+    for cls, _ in chosen:
+        if not hasattr(cls, "process_response"):
+            continue
+        try:
+            middlewares.append(build_from_crawler(cls, crawler))
+        except NotConfigured:
+            continue
+    return middlewares
+
+
+def _settled(result: Any) -> Any:
+    if inspect.isawaitable(result):
+        async def wait() -> Any:
+            return await result
+        return asyncio.run(wait())
+    return result
+
+
+def _drain(output: Any) -> Iterable[Any]:
+    """The items and requests of a callback, start() or errback (sync or async)."""
+    if output is None:
+        return ()
+    if inspect.isasyncgen(output):
+        async def collect() -> list[Any]:
+            return [thing async for thing in output]
+        return asyncio.run(collect())
+    return output
+
+
+def _exception_for(failure: str, detail: str | None) -> BaseException:
+    """An exception that crawlers.failures names `failure`, for replaying an errback."""
+    from scrapy.exceptions import IgnoreRequest
+    from twisted.internet import error
+
+    from crawlers import failures
+
+    exception: BaseException = {
+        failures.TIMEOUT: error.TimeoutError(detail),
+        failures.CONNECTION_ERROR: error.ConnectionRefusedError(detail),
+        failures.REDIRECT_LOOP: IgnoreRequest(f"redirect: {detail}"),
+    }.get(failure) or ReplayedNetworkError(detail)
+    return exception
+
+
+class ReplayedNetworkError(Exception):
+    """A network error recorded by the original crawl, replayed."""
