@@ -1,9 +1,18 @@
 """Publish a corpus with Datasette 0.65.
 
-`metadata.yaml` next to this module holds the hand-written descriptions; `build_metadata()` adds
-what must come from code (the reason vocabulary, from corpus.reasons, so it is written in exactly
-one place). `serve_argv()` writes that metadata into the data directory and returns the command
-line that serves DATA/corpus.db as the Datasette database `corpus`; `serve()` runs it.
+`metadata.yaml` next to this module holds the hand-written descriptions, canned queries, facets
+and the dashboard; `build_metadata()` adds what must come from code (the reason vocabulary, from
+corpus.reasons, so it is written in exactly one place) and, given the database, keeps only the
+queries and charts whose tables exist (`requires:`). `serve_argv()` brings the Chinese full-text
+index up to date (analysis.fts), writes that metadata into the data directory and returns the
+command line that serves DATA/corpus.db as the Datasette database `corpus` with the plugins in
+`datasette_plugins/` and the templates in `templates/`; `serve()` runs it.
+
+A release directory (`memoryhole release`) is served as published: immutable (`-i`), nothing
+written into it (its metadata goes to a temporary directory).
+
+Installed plugins (pinned in pyproject.toml): datasette-block-robots (robots.txt disallows all),
+datasette-search-all (a search box on the home page), datasette-dashboards (`/-/dashboards`).
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +33,9 @@ from corpus.reasons import REASON_DESCRIPTIONS, REASONS
 from corpus.store import DB_NAME
 
 METADATA_YAML = Path(__file__).with_name("metadata.yaml")
+PLUGINS_DIR = Path(__file__).with_name("datasette_plugins")
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+DASHBOARD = "memoryhole"
 DATABASE_NAME = Path(DB_NAME).stem  # Datasette names a database after its file: corpus.db -> corpus
 METADATA_DIR = "datasette"
 METADATA_FILE = "metadata.json"
@@ -45,10 +58,81 @@ def reason_vocabulary_text() -> str:
     return " ".join(f"{reason}: {REASON_DESCRIPTIONS[reason]}" for reason in REASONS)
 
 
-def build_metadata() -> dict[str, Any]:
-    """The Datasette metadata: metadata.yaml plus the descriptions generated from code."""
+def _schema(db_path: str | Path) -> dict[str, set[str]]:
+    """{table: {columns}} of the database at `db_path` (virtual tables included)."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
+        schema = {}
+        for name in names:
+            try:
+                quoted = '"' + name.replace('"', '""') + '"'
+                schema[name] = {r[1] for r in conn.execute(f"PRAGMA table_info({quoted})")}
+            except sqlite3.Error:
+                schema[name] = set()
+        return schema
+    finally:
+        conn.close()
+
+
+def _available(requires: list[str], schema: dict[str, set[str]] | None) -> bool:
+    if schema is None:
+        return True
+    for item in requires:
+        table, _, column = item.partition(".")
+        if table not in schema or (column and column not in schema[table]):
+            return False
+    return True
+
+
+def _keep_available(items: dict[str, Any], schema: dict[str, set[str]] | None) -> dict[str, Any]:
+    kept = {}
+    for name, item in items.items():
+        if _available(item.pop("requires", []) or [], schema):
+            kept[name] = item
+    return kept
+
+
+def table_descriptions() -> dict[str, Any]:
+    """The per-table metadata (descriptions, column descriptions), reasons filled in."""
+    return build_metadata()["databases"][DATABASE_NAME]["tables"]
+
+
+def _release_info(db_path: Path) -> dict[str, Any] | None:
+    """The datapackage.json beside a released corpus.db, or None for a working corpus."""
+    package = db_path.parent / "datapackage.json"
+    if not (package.is_file() and (db_path.parent / "SHA256SUMS").is_file()):
+        return None
+    try:
+        return json.loads(package.read_text("utf-8"))
+    except ValueError:
+        return None
+
+
+def build_metadata(db_path: str | Path | None = None) -> dict[str, Any]:
+    """The Datasette metadata: metadata.yaml plus the descriptions generated from code.
+
+    With `db_path`, canned queries and dashboard charts whose `requires:` tables or columns the
+    database lacks are left out, and a release is titled with its version.
+    """
     metadata = copy.deepcopy(_load_yaml())
-    tables = metadata["databases"][DATABASE_NAME]["tables"]
+    schema = _schema(db_path) if db_path is not None else None
+    database = metadata["databases"][DATABASE_NAME]
+    database["queries"] = _keep_available(database.get("queries", {}), schema)
+    dashboards = metadata.get("plugins", {}).get("datasette-dashboards", {})
+    for dashboard in dashboards.values():
+        dashboard["charts"] = _keep_available(dashboard.get("charts", {}), schema)
+        slugs = list(dashboard["charts"])
+        metrics = [s for s in slugs if dashboard["charts"][s].get("library") == "metric"]
+        others = [s for s in slugs if s not in metrics]
+        layout = [metrics[i:i + 4] for i in range(0, len(metrics), 4)]
+        layout = [row + [row[-1]] * (4 - len(row)) for row in layout if row]
+        for i in range(0, len(others), 2):
+            pair = others[i:i + 2]
+            layout.append([pair[0], pair[0], pair[-1], pair[-1]])
+        dashboard["layout"] = layout
+    tables = database["tables"]
     vocabulary = reason_vocabulary_text()
 
     def columns(table: str) -> dict[str, str]:
@@ -68,14 +152,38 @@ def build_metadata() -> dict[str, Any]:
             f"Distinct posts of this account removed with reason {reason}: "
             f"{REASON_DESCRIPTIONS[reason]}"
         )
+    release = _release_info(Path(db_path)) if db_path is not None else None
+    if release is not None:
+        _describe_release(metadata, release, schema or {})
     return metadata
 
 
-def write_metadata(path: str | Path) -> Path:
-    """Write build_metadata() to `path` (JSON, or YAML for .yaml/.yml); return the path."""
+def _describe_release(metadata: dict[str, Any], release: dict[str, Any],
+                      schema: dict[str, set[str]]) -> None:
+    """Title a served release with its version, and say what de-identification changed."""
+    metadata["title"] = f"{release.get('title') or metadata['title']}, version {release.get('version')}"
+    metadata["description"] = (
+        f"{release.get('description', '')} Released {str(release.get('created', ''))[:10]}. "
+        "Account ids, screen names, @mentions and post ids are keyed pseudonyms unless the account "
+        "is a public figure (accounts.public_figure); raw responses are not part of a release. "
+        + metadata["description"])
+    licenses = release.get("licenses") or []
+    if licenses:
+        metadata["license"] = licenses[0].get("title") or licenses[0].get("name")
+        if licenses[0].get("path"):
+            metadata["license_url"] = licenses[0]["path"]
+    tables = metadata["databases"][DATABASE_NAME]["tables"]
+    if "public_figure" in schema.get("accounts", set()):
+        tables["accounts"].setdefault("columns", {})["public_figure"] = (
+            "1 when a watchlist marks the account as a public figure: its id and name are kept. "
+            "Otherwise account_id and screen_name are the account's pseudonym.")
+
+
+def write_metadata(path: str | Path, db_path: str | Path | None = None) -> Path:
+    """Write build_metadata(db_path) to `path` (JSON, or YAML for .yaml/.yml); return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    metadata = build_metadata()
+    metadata = build_metadata(db_path)
     if path.suffix in (".yaml", ".yml"):
         text = yaml.safe_dump(metadata, allow_unicode=True, sort_keys=False, width=100)
     else:
@@ -106,25 +214,82 @@ def _checkpoint(db_path: Path) -> None:
                            f"immutable ({exc}); stop any running crawl and retry") from None
 
 
+def is_release(data_dir: str | Path) -> bool:
+    """Whether `data_dir` holds a release written by `memoryhole release` (served as published)."""
+    return _release_info(Path(data_dir) / DB_NAME) is not None
+
+
+def prepare(data_dir: str | Path) -> Path:
+    """Make a working corpus ready to serve: schema current, full-text index up to date.
+
+    A release is left untouched. Returns the database path. Raises PublishError.
+    """
+    db_path = _corpus_path(data_dir)
+    if is_release(data_dir):
+        return db_path
+    from analysis.fts import update_index
+    from corpus.store import Corpus, CorpusError
+
+    try:
+        corpus = Corpus(data_dir, create=False)
+    except CorpusError as exc:
+        raise PublishError(str(exc)) from None
+    try:
+        corpus.db.conn.execute("PRAGMA busy_timeout = 10000")
+        update_index(corpus.db.conn)
+    except sqlite3.Error as exc:
+        raise PublishError(f"{db_path}: cannot update the full-text index ({exc}); stop any "
+                           "running crawl and retry") from None
+    finally:
+        corpus.close()
+    return db_path
+
+
+def datasette_settings() -> dict[str, int]:
+    return {"sql_time_limit_ms": SQL_TIME_LIMIT_MS, "facet_time_limit_ms": FACET_TIME_LIMIT_MS}
+
+
+def make_datasette(data_dir: str | Path, immutable: bool = False):
+    """An in-process Datasette configured exactly as `serve_argv()` configures the server."""
+    from datasette.app import Datasette
+
+    db_path = prepare(data_dir)
+    files = [] if immutable or is_release(data_dir) else [str(db_path)]
+    immutables = [str(db_path)] if not files else []
+    return Datasette(files, immutables=immutables, metadata=build_metadata(db_path),
+                     plugins_dir=str(PLUGINS_DIR), template_dir=str(TEMPLATES_DIR),
+                     settings=datasette_settings())
+
+
 def serve_argv(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8001,
                immutable: bool = False) -> list[str]:
     """The command line serving DATA/corpus.db as Datasette database `corpus`.
 
-    Writes the metadata to DATA/datasette/metadata.json first. With `immutable`, the corpus is
-    opened read-only with -i (faster, counts cached); its WAL is checkpointed first so the
-    server sees every committed row. Raises PublishError when DATA/corpus.db does not exist.
+    Updates the full-text index and writes the metadata to DATA/datasette/metadata.json first.
+    With `immutable`, the corpus is opened read-only with -i (faster, counts cached); its WAL
+    is checkpointed first so the server sees every committed row. A release directory is always
+    served immutable and never written to. Raises PublishError when DATA/corpus.db does not
+    exist.
     """
-    db_path = _corpus_path(data_dir)
-    metadata_path = write_metadata(Path(data_dir) / METADATA_DIR / METADATA_FILE)
-    if immutable:
+    db_path = prepare(data_dir)
+    if is_release(data_dir):
+        immutable = True
+        metadata_dir = Path(tempfile.mkdtemp(prefix="memoryhole-datasette-"))
+    else:
+        metadata_dir = Path(data_dir) / METADATA_DIR
+    metadata_path = write_metadata(metadata_dir / METADATA_FILE, db_path)
+    if immutable and not is_release(data_dir):
         _checkpoint(db_path)
     database = ["-i", str(db_path)] if immutable else [str(db_path)]
+    settings = [arg for name, value in datasette_settings().items()
+                for arg in ("--setting", name, str(value))]
     return [
         sys.executable, "-m", "datasette", "serve", *database,
         "--metadata", str(metadata_path),
+        "--plugins-dir", str(PLUGINS_DIR),
+        "--template-dir", str(TEMPLATES_DIR),
         "--host", host, "--port", str(port),
-        "--setting", "sql_time_limit_ms", str(SQL_TIME_LIMIT_MS),
-        "--setting", "facet_time_limit_ms", str(FACET_TIME_LIMIT_MS),
+        *settings,
     ]
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -11,11 +12,17 @@ import urllib.request
 import pytest
 import sqlite_utils
 import yaml
-from datasette.app import Datasette
+from pipeline_corpus import ACCOUNTS
+from pipeline_corpus import build as build_pipeline_corpus
 
+import analysis.fts as fts
 from analysis.publish import (
+    PLUGINS_DIR,
+    TEMPLATES_DIR,
     PublishError,
     build_metadata,
+    make_datasette,
+    prepare,
     serve,
     serve_argv,
     write_metadata,
@@ -35,6 +42,7 @@ def data_dir(tmp_path):
     analyze(corpus.db)
     corpus.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     corpus.close()
+    prepare(tmp_path)            # what serving does first: the full-text index
     return tmp_path
 
 
@@ -47,7 +55,14 @@ def get(ds, path):
 
 
 def datasette(data_dir):
-    return Datasette([str(data_dir / "corpus.db")], metadata=build_metadata())
+    return make_datasette(data_dir)
+
+
+def public_tables(db):
+    """Tables Datasette lists: not the FTS index's virtual and shadow tables."""
+    return [t for t in db.table_names()
+            if not t.startswith("sqlite_") and not (t.startswith("posts_fts") and
+                                                    t != "posts_fts_state")]
 
 
 def test_removals_json(data_dir):
@@ -58,7 +73,7 @@ def test_removals_json(data_dir):
 
 def test_removals_page_shows_default_facets_and_reason_vocabulary(data_dir):
     html = get(datasette(data_dir), "/corpus/removals").text
-    for facet in ("reason", "account_id", "platform"):
+    for facet in ("reason", "account_id", "platform", "first_missing_at"):
         assert f'id="facet-{facet}"' in html, facet
     assert 'class="facet-info-name"' in html
     # Newest confirmation first by default.
@@ -84,13 +99,15 @@ def test_every_table_and_column_of_note_is_described(data_dir):
     tables = build_metadata()["databases"]["corpus"]["tables"]
     db = sqlite_utils.Database(data_dir / "corpus.db")
     try:
-        names = [t for t in db.table_names() if not t.startswith("sqlite_")]
+        names = public_tables(db)
         assert "removals" in names and "time_to_removal" in names and "analysis_runs" in names
         undescribed = [t for t in names if not (tables.get(t) or {}).get("description")]
         assert undescribed == []
         # Column descriptions must name real columns (catch typos and renamed columns).
         for table, meta in tables.items():
             assert table in names, f"metadata describes a table the corpus lacks: {table}"
+            if meta.get("hidden"):
+                continue
             unknown = set(meta.get("columns", {})) - set(db[table].columns_dict)
             assert not unknown, (table, unknown)
         for table in ("removals", "posts", "sightings", "windows", "candidates", "probes"):
@@ -124,7 +141,11 @@ def test_serve_argv(data_dir):
     assert argv[1:5] == ["-m", "datasette", "serve", str(data_dir / "corpus.db")]
     metadata_path = data_dir / "datasette" / "metadata.json"
     assert argv[argv.index("--metadata") + 1] == str(metadata_path)
-    assert json.loads(metadata_path.read_text(encoding="utf-8")) == build_metadata()
+    assert json.loads(metadata_path.read_text(encoding="utf-8")) == build_metadata(
+        data_dir / "corpus.db")
+    assert argv[argv.index("--plugins-dir") + 1] == str(PLUGINS_DIR)
+    assert argv[argv.index("--template-dir") + 1] == str(TEMPLATES_DIR)
+    assert (PLUGINS_DIR / "memoryhole_datasette.py").is_file()
     assert argv[argv.index("--port") + 1] == "8123"
     assert argv[argv.index("--host") + 1] == "127.0.0.1"
     i = argv.index("sql_time_limit_ms")
@@ -182,9 +203,117 @@ def test_serve_argv_runs_datasette(data_dir, immutable):
 def test_every_table_page_renders(data_dir):
     """Default sorts, facets and label columns in the metadata must name real columns."""
     db = sqlite_utils.Database(data_dir / "corpus.db")
-    names = db.table_names()
+    names = public_tables(db)
     db.close()
     ds = datasette(data_dir)
     for table in names:
         get(ds, f"/corpus/{table}")
         get(ds, f"/corpus/{table}.json")
+
+
+# --- Chinese search, the post page, evidence, the dashboard: on a pipeline-made corpus --------
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    return build_pipeline_corpus(tmp_path_factory.mktemp("publish-pipeline"))
+
+
+def test_fts_query_segments_chinese_and_escapes_the_rest():
+    assert fts.fts_query("高校食堂") == '"高校" "食堂"'
+    assert fts.fts_query('hello "big world') == '"hello" "big world"'
+    assert fts.fts_query("") == ""
+
+
+def test_full_text_index_never_resegments_unchanged_posts(pipeline, monkeypatch):
+    prepare(pipeline.data)
+    calls = []
+    real = fts.segment
+    monkeypatch.setattr(fts, "segment", lambda text: calls.append(text) or real(text))
+    conn = sqlite3.connect(pipeline.data / "corpus.db", isolation_level=None)
+    try:
+        assert fts.update_index(conn)["segmented"] == 0 and calls == []
+        conn.execute("UPDATE posts SET text = '食堂关门了' WHERE post_id = ?",
+                     [pipeline.posts["campus"]])
+        counts = fts.update_index(conn)
+        assert counts["segmented"] == 1 and calls == ["食堂关门了"]
+        assert counts["unchanged"] == conn.execute("SELECT COUNT(*) - 1 FROM posts").fetchone()[0]
+        hits = {r[0] for r in conn.execute(
+            "SELECT post_id FROM posts WHERE rowid IN (SELECT rowid FROM posts_fts "
+            "WHERE posts_fts MATCH ?)", [fts.fts_query("食堂")])}
+        assert pipeline.posts["campus"] in hits
+        conn.execute("UPDATE posts SET text = ? WHERE post_id = ?",
+                     [pipeline.texts["campus"], pipeline.posts["campus"]])
+        fts.update_index(conn)
+    finally:
+        conn.close()
+
+
+def test_datasette_finds_chinese_without_spaces(pipeline):
+    ds = make_datasette(pipeline.data)
+    canteen = pipeline.posts["canteen"]
+    rows = get(ds, "/corpus/posts.json?_search=高校食堂&_shape=array").json()
+    assert [r["post_id"] for r in rows] == [canteen]
+    rows = get(ds, "/corpus/search_posts.json?q=高校食堂&_shape=array").json()
+    assert [(r["post_id"], r["removed_reason"]) for r in rows] == [(canteen, "platform_removed")]
+    both = {r["post_id"] for r in get(ds, "/corpus/posts.json?_search=食堂&_shape=array").json()}
+    assert {canteen, pipeline.posts["canteen_only"]} <= both
+    # A plain substring search would not have found it: the words are apart.
+    assert "高校食堂" not in pipeline.texts["canteen"]
+    rows = get(ds, "/corpus/posts_mentioning_term.json?term=高校食堂&_shape=array").json()
+    assert rows == []
+
+
+def test_post_page_and_evidence(pipeline):
+    ds = make_datasette(pipeline.data)
+    canteen = pipeline.posts["canteen"]
+    page = get(ds, f"/corpus/posts/weibo,{canteen}").text
+    assert pipeline.texts["canteen"] in page
+    assert "Reason: <code>platform_removed</code>" in page
+    assert "Versions (2)" in page and "Probes (1)" in page
+    probe_id = get(ds, f"/corpus/removals.json?post_id={canteen}&_shape=array").json()[0]["probe_id"]
+    assert f'href="/-/evidence/corpus/{probe_id}"' in page
+    evidence = get(ds, f"/-/evidence/corpus/{probe_id}").text
+    assert "Response body (JSON, pretty-printed)" in evidence
+    assert "该微博因违反《微博社区公约》的相关规定，已被删除" in evidence
+    rows = get(ds, f"/corpus/evidence.json?probe_id={probe_id}&_shape=array").json()
+    assert "已被删除" in rows[0]["response_text"]
+    removals = get(ds, "/corpus/removals").text
+    assert f'href="/corpus/posts/weibo,{canteen}"' in removals
+    visible = get(ds, f"/corpus/posts/weibo,{pipeline.posts['canteen_only']}").text
+    assert "right-censored" in visible
+
+
+def test_canned_queries_answer(pipeline):
+    ds = make_datasette(pipeline.data)
+    rows = get(ds, "/corpus/keyword_test.json?term=高校&_shape=array").json()
+    assert rows[0]["posts"] == "posts containing the term" and rows[0]["platform_removed"] >= 1
+    rows = get(ds, "/corpus/time_to_removal_for_term.json?term=食堂&_shape=array").json()
+    assert [r["post_id"] for r in rows] == [pipeline.posts["canteen"]]
+    assert 0 <= rows[0]["min_hours"] <= rows[0]["max_hours"]
+    rows = get(ds, f"/corpus/account_history.json?account_id={ACCOUNTS[0]}&_shape=array").json()
+    assert any(r["event"] == "removed: platform_removed" for r in rows)
+    get(ds, "/corpus/top_removed_terms.json")
+    assert get(ds, "/robots.txt").text.strip().endswith("Disallow: /")
+    dashboard = get(ds, "/-/dashboards/memoryhole").text
+    assert "Removals by day and reason" in dashboard
+
+
+def test_queries_and_charts_appear_only_with_their_tables(data_dir, tmp_path):
+    full = build_metadata()
+    assert "search_posts" in full["databases"]["corpus"]["queries"]
+    assert all("requires" not in q for q in full["databases"]["corpus"]["queries"].values())
+    conn = sqlite3.connect(tmp_path / "bare.db")
+    conn.execute("CREATE TABLE removals (id INTEGER, reason TEXT, first_missing_at TEXT)")
+    conn.close()
+    bare = build_metadata(tmp_path / "bare.db")
+    queries = bare["databases"]["corpus"]["queries"]
+    assert "search_posts" not in queries and "account_history" not in queries
+    assert "removals_by_day_and_reason" in queries
+    charts = bare["plugins"]["datasette-dashboards"]["memoryhole"]["charts"]
+    assert "top_terms" not in charts and "removals_by_day" in charts
+    layout = bare["plugins"]["datasette-dashboards"]["memoryhole"]["layout"]
+    assert {c for row in layout for c in row} == set(charts)
+    assert len({len(row) for row in layout}) == 1
+    served = build_metadata(data_dir / "corpus.db")["databases"]["corpus"]["queries"]
+    assert "search_posts" in served and "evidence" in served
