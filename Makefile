@@ -23,5 +23,9 @@ test: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
+# Speed and memory targets (bench/README.md); BENCH_SIZES, BENCH_REPEATS, ... from the environment.
+bench: $(INSTALLED)
+	$(BIN)/python bench/run.py $(BENCH)
+
 clean:
 	rm -rf $(VENV) build *.egg-info

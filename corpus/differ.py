@@ -284,18 +284,22 @@ def resolve_probes(db: sqlite_utils.Database, crawl_id: int) -> ProbeResolution:
     # The latest probe of each post in this crawl decides.
     latest = """pr.id = (SELECT MAX(id) FROM probes x WHERE x.crawl_id = :crawl
                          AND x.platform = pr.platform AND x.post_id = pr.post_id)"""
+    # probes has no index on crawl_id: CROSS JOIN keeps SQLite from scanning every probe ever
+    # made (it did), going from the open candidates / active removals to their probes instead;
+    # ORDER BY pr.id is the order that scan gave.
     classify = list(db.query(
         f"""SELECT c.id AS candidate_id, c.last_seen_at, c.account_id AS candidate_account,
                    pr.* FROM candidates c
-           JOIN probes pr ON pr.platform = c.platform AND pr.post_id = c.post_id
+           CROSS JOIN probes pr ON pr.platform = c.platform AND pr.post_id = c.post_id
            WHERE c.status = 'open' AND pr.crawl_id = :crawl AND pr.purpose = 'classify'
-             AND {latest}""", {"crawl": crawl_id}))
+             AND {latest} ORDER BY pr.id""", {"crawl": crawl_id}))
     again = list(db.query(
         f"""SELECT r.id AS removal_id, r.reason AS removal_reason, r.first_missing_at,
                    r.confirmed_at, pr.* FROM removals r
-           JOIN probes pr ON pr.platform = r.platform AND pr.post_id = r.post_id
+           CROSS JOIN probes pr ON pr.platform = r.platform AND pr.post_id = r.post_id
            WHERE r.restored_at IS NULL AND pr.crawl_id = :crawl
-             AND pr.purpose IN ('confirm', 'recheck') AND {latest}""", {"crawl": crawl_id}))
+             AND pr.purpose IN ('confirm', 'recheck') AND {latest} ORDER BY pr.id""",
+        {"crawl": crawl_id}))
     removed = visible = still_open = confirmed = restored = 0
     gone_accounts: set[tuple[str, str, str]] = set()
     opened_for_accounts = 0

@@ -1,0 +1,80 @@
+"""Shared helpers for the benchmarks: sizes from the environment, the cache directory, medians,
+and plain-text tables. Not a benchmark itself (the runner only picks up `bench_*.py`)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+CACHE_DIR = Path(os.environ.get("BENCH_CACHE", BENCH_DIR / ".cache"))
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(float(value)) if value else default
+
+
+def env_ints(name: str, default: Sequence[int]) -> list[int]:
+    """A comma-separated list of sizes (`1e6`, `3000000`, `10M` and `300k` are all accepted)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return list(default)
+    sizes = []
+    for part in value.split(","):
+        part = part.strip().lower()
+        scale = {"k": 1_000, "m": 1_000_000}.get(part[-1:], 1)
+        sizes.append(int(float(part.rstrip("km")) * scale))
+    return sizes
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def human(n: float) -> str:
+    for unit, scale in (("M", 1e6), ("k", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:g}{unit}" if n % scale == 0 else f"{n / scale:.2f}{unit}"
+    return f"{n:g}"
+
+
+def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A fixed-width text table (right-aligned numbers, left-aligned text)."""
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    numeric = [all(_is_num(row[i]) for row in rows) if rows else False
+               for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if num else c.ljust(w)
+                         for c, w, num in zip(row, widths, numeric, strict=True)).rstrip()
+
+    out = [title, line(cells[0]), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells[1:]]
+    return "\n".join(out)
+
+
+def _is_num(value: object) -> bool:
+    return isinstance(value, int | float)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        if value >= 1000:
+            return f"{value:,.0f}"
+        if value >= 10:
+            return f"{value:.1f}"
+        return f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

@@ -1,0 +1,55 @@
+"""Run every benchmark in bench/ (each `bench_*.py` module's `main()`), printing their tables.
+
+    python bench/run.py                 # all of them
+    python bench/run.py diff ingest     # only bench_diff.py and bench_ingest.py
+
+Sizes and repeats come from the environment (see bench/README.md). A benchmark that fails is
+reported and the others still run; the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+import traceback
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+def discover(wanted: list[str]) -> list[str]:
+    names = sorted(p.stem for p in BENCH_DIR.glob("bench_*.py"))
+    if wanted:
+        names = [n for n in names if n in wanted or n.removeprefix("bench_") in wanted]
+    return names
+
+
+def main(argv: list[str]) -> int:
+    sys.path.insert(0, str(BENCH_DIR))
+    root = BENCH_DIR.parent
+    if str(root) not in sys.path:
+        sys.path.insert(1, str(root))
+    names = discover(argv)
+    if not names:
+        print(f"no benchmark matches {argv}; have: {', '.join(discover([]))}", file=sys.stderr)
+        return 2
+    failed = []
+    started = time.perf_counter()
+    for name in names:
+        print(f"== {name} " + "=" * max(0, 86 - len(name)), flush=True)
+        began = time.perf_counter()
+        try:
+            module = importlib.import_module(name)
+            module.main()
+        except Exception:
+            traceback.print_exc()
+            failed.append(name)
+        print(f"({name}: {time.perf_counter() - began:.0f} s)\n", flush=True)
+    print(f"all benchmarks: {time.perf_counter() - started:.0f} s"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
