@@ -247,6 +247,27 @@ ACCOUNT_STATES = {"account_suspended": "suspended", "account_closed": "closed",
                   "account_locked": "locked"}
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A response read as far as every endpoint reads it: a JSON object and its message, or the
+    failure that makes it no observation at all (HTTP status, body, captcha, login wall)."""
+
+    payload: dict[str, Any]
+    message: str
+    failure: str | None = None
+    detail: str | None = None
+
+
+def _answer(status: int, body: bytes) -> Answer:
+    payload, failure, detail = _read_json(status, body)
+    if failure or payload is None:
+        return Answer({}, "", failure or failures.UNPARSEABLE_BODY, detail)
+    message = _message(payload)
+    if found := _not_observation(payload, message):
+        return Answer(payload, message, found[0], found[1])
+    return Answer(payload, message)
+
+
 def _message(payload: dict[str, Any]) -> str:
     return str(payload.get("msg") or payload.get("message") or "").strip()
 
@@ -277,13 +298,10 @@ class WeiboAdapter(PlatformAdapter):
         return f"{base_url.rstrip('/')}/statuses/show?id={post_id}"
 
     def parse_timeline(self, status: int, body: bytes, fetched_at: datetime) -> TimelinePage:
-        payload, failure, detail = _read_json(status, body)
-        if failure:
-            return TimelinePage("failed", failure=failure, detail=detail)
-        assert payload is not None
-        message = _message(payload)
-        if found := _not_observation(payload, message):
-            return TimelinePage("failed", failure=found[0], detail=found[1])
+        answer = _answer(status, body)
+        if answer.failure:
+            return TimelinePage("failed", failure=answer.failure, detail=answer.detail)
+        payload, message = answer.payload, answer.message
         if str(payload.get("ok")) != "1":
             if signatures().match(signatures().timeline_end, message):
                 return TimelinePage("end", detail=message)
@@ -307,13 +325,10 @@ class WeiboAdapter(PlatformAdapter):
                             next_cursor=str(since_id) if since_id not in (None, "", 0) else None)
 
     def parse_probe(self, status: int, body: bytes, fetched_at: datetime) -> ProbeResult:
-        payload, failure, detail = _read_json(status, body)
-        if failure:
-            return ProbeResult("failed", failure=failure, detail=detail)
-        assert payload is not None
-        message = _message(payload)
-        if found := _not_observation(payload, message):
-            return ProbeResult("failed", failure=found[0], detail=found[1])
+        answer = _answer(status, body)
+        if answer.failure:
+            return ProbeResult("failed", failure=answer.failure, detail=answer.detail)
+        payload, message = answer.payload, answer.message
         data = payload.get("data")
         if str(payload.get("ok")) == "1" and isinstance(data, dict):
             if _is_tombstone(data):
@@ -334,13 +349,10 @@ class WeiboAdapter(PlatformAdapter):
         return ProbeResult("removed", reason=reason, message=message)
 
     def parse_profile(self, status: int, body: bytes, fetched_at: datetime) -> ProfileResult:
-        payload, failure, detail = _read_json(status, body)
-        if failure:
-            return ProfileResult("failed", failure=failure)
-        assert payload is not None
-        message = _message(payload)
-        if found := _not_observation(payload, message):
-            return ProfileResult("failed", failure=found[0])
+        answer = _answer(status, body)
+        if answer.failure:
+            return ProfileResult("failed", failure=answer.failure)
+        payload, message = answer.payload, answer.message
         if str(payload.get("ok")) == "1" and (payload.get("data") or {}).get("userInfo"):
             return ProfileResult("exists")
         if not message:
@@ -354,13 +366,10 @@ class WeiboAdapter(PlatformAdapter):
                              message=message)
 
     def parse_long_text(self, status: int, body: bytes, fetched_at: datetime) -> LongTextResult:
-        payload, failure, detail = _read_json(status, body)
-        if failure:
-            return LongTextResult("failed", failure=failure)
-        assert payload is not None
-        message = _message(payload)
-        if found := _not_observation(payload, message):
-            return LongTextResult("failed", failure=found[0])
+        answer = _answer(status, body)
+        if answer.failure:
+            return LongTextResult("failed", failure=answer.failure)
+        payload, message = answer.payload, answer.message
         data = payload.get("data")
         if str(payload.get("ok")) == "1" and isinstance(data, dict) and "longTextContent" in data:
             return LongTextResult("ok", text=html_to_text(str(data["longTextContent"])))
