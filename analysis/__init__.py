@@ -1,9 +1,14 @@
 """Analysis: turn the corpus into deletion patterns, and publish them.
 
-- `analysis.tables.analyze(db)` writes derived tables into the corpus itself (so Datasette shows
-  them next to the evidence): removals per day, per-account removal rates with their explicit
-  denominator, and time to removal as an interval [min_seconds, max_seconds]. It aggregates in
-  SQL, replaces earlier versions in one transaction, and logs each run in `analysis_runs`.
+- `analysis.tables.analyze(db, data_dir)` runs every step (analysis.pipeline) and writes
+  derived tables into the corpus itself (so Datasette shows them next to the evidence) and
+  figures into DATA/figures/: rates with denominators and Wilson intervals (rates), time to
+  removal as interval-censored, left-truncated survival (outcomes, npmle, survival), jieba tokens
+  once per post version (segmentation), per-term rates and weighted log-odds (keywords), bursts,
+  accounts, figures. Each step aggregates in SQL or in chunks and replaces its tables in one
+  transaction; each run is logged in `analysis_runs`. Methods: docs/analysis.md.
+- `analysis.report` reads the analysis tables for the notebooks; `analysis.simulated_corpus`
+  builds a corpus with the real pipeline on the simulated platform, for validation.
 - `analysis.publish` builds the Datasette metadata (table and column descriptions, facets; the
   reason vocabulary comes from `corpus.reasons`) and runs `datasette serve` on the corpus.
 

@@ -1,18 +1,19 @@
-"""Derived tables written into the corpus, so Datasette publishes them next to the evidence.
+"""The base derived tables, and `analyze`, the one entry point of the analysis.
 
-`analyze(db)` drops and recreates every derived table inside one transaction (a reader sees the
-old version or the new one, never half), aggregating in SQL so the corpus never has to fit in
-memory, and appends one row to `analysis_runs` saying when, with what software, and how many rows.
-
-Times in the corpus are UTC ISO 8601 text with microseconds and `Z` (corpus.clock). SQLite's
-julianday() parses that form but keeps only milliseconds, so durations are computed exactly from
-the text (whole seconds via strftime('%s'), microseconds from the fraction) and fall back to
-julianday() for any time not in the corpus form.
+`analyze(db, data_dir)` runs every analysis step (analysis.pipeline.run): these base tables,
+rates, survival, keywords, bursts, accounts and figures. The base tables here (removals per day,
+per-account removal counts with their explicit denominator, time to removal as an interval
+[min_seconds, max_seconds]) aggregate in SQL so the corpus never has to fit in memory. Each
+step replaces its tables in one transaction (a reader sees the old version or the new one,
+never half), and each run appends one row to `analysis_runs` saying when, with what software,
+and how many rows.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
@@ -20,36 +21,26 @@ from corpus.clock import iso, now
 from corpus.provenance import software_version
 from corpus.reasons import REASONS
 
-DERIVED_TABLES: tuple[str, ...] = ("removals_by_day", "account_removal_rates", "time_to_removal")
-RUNS_TABLE = "analysis_runs"
+from .outcomes import created_resolution_sql
+from .sql import epoch_microseconds_sql, seconds_between_sql
+from .sql import quote as _quote
 
-# The corpus form, e.g. 2024-05-01T12:00:00.000000Z (corpus.clock.iso).
-_CORPUS_TIME_GLOB = (
-    "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]."
-    "[0-9][0-9][0-9][0-9][0-9][0-9]Z"
+if TYPE_CHECKING:
+    from .pipeline import AnalysisConfig
+
+__all__ = ["BASE_TABLES", "DERIVED_TABLES", "RUNS_TABLE", "analyze", "build_base_tables",
+           "epoch_microseconds_sql", "log_run", "seconds_between_sql"]
+
+BASE_TABLES: tuple[str, ...] = ("removals_by_day", "account_removal_rates", "time_to_removal")
+# Every table an analysis run writes (post_tokens is kept and updated incrementally).
+DERIVED_TABLES: tuple[str, ...] = (
+    *BASE_TABLES, "removal_rates", "survival_estimates", "survival_curves", "post_tokens",
+    "term_stats", "term_stats_by_period", "removal_periods", "removal_bursts",
+    "account_sanctions", "account_rankings", "figures",
 )
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def epoch_microseconds_sql(column: str) -> str:
-    """SQL for the integer microseconds since 1970 of an ISO time column (NULL stays NULL).
-
-    Exact for the corpus form; other ISO forms go through julianday() (millisecond precision).
-    """
-    return (
-        f"(CASE WHEN {column} GLOB '{_CORPUS_TIME_GLOB}' "
-        f"THEN CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000 "
-        f"+ CAST(substr({column}, 21, 6) AS INTEGER) "
-        f"ELSE CAST(round((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER) * 1000 END)"
-    )
-
-
-def seconds_between_sql(start: str, end: str) -> str:
-    """SQL for the seconds (REAL) from `start` to `end`; NULL if either is NULL or unparseable."""
-    return f"(({epoch_microseconds_sql(end)} - {epoch_microseconds_sql(start)}) / 1000000.0)"
+RUNS_TABLE = "analysis_runs"
+#: Deadlines for "removed within" per removal (label, seconds).
+WITHIN: tuple[tuple[str, int], ...] = (("5m", 300), ("30m", 1800), ("1h", 3600), ("24h", 86400))
 
 
 def _removals_by_day(db: sqlite_utils.Database) -> None:
@@ -126,21 +117,34 @@ def _time_to_removal(db: sqlite_utils.Database) -> None:
             account_id TEXT NOT NULL,
             reason TEXT NOT NULL,
             created_at TEXT,                 -- posts.created_at; NULL when unknown
-            last_seen_at TEXT NOT NULL,
+            last_seen_at TEXT,               -- NULL: never seen intact (known from a tombstone)
             first_missing_at TEXT NOT NULL,
             restored_at TEXT,
             min_seconds REAL,                -- created_at -> last_seen_at: lower bound
-            max_seconds REAL                 -- created_at -> first_missing_at: upper bound
-        )""")
+            max_seconds REAL,                -- created_at -> first_missing_at: upper bound
+            created_at_resolution_seconds REAL,  -- created_at may be this much too late
+            -- removed_within_<D>: 1 surely within D of creation, 0 surely not, NULL undetermined
+            {within_defs}
+        )""".format(within_defs=", ".join(f"removed_within_{label} INTEGER" for label, _ in WITHIN)))
+    resolution = created_resolution_sql(
+        "r.platform", seconds_between_sql("p.created_at", "p.first_seen_at"))
+    # Removed within D: surely (upper bound, widened by created_at's resolution, <= D), surely
+    # not (lower bound > D), or undetermined (NULL) when D falls inside the interval.
+    within = "".join(
+        f",\n               CASE WHEN max_s + res <= {seconds} THEN 1 "
+        f"WHEN min_s > {seconds} THEN 0 END" for _, seconds in WITHIN)
     db.execute(f"""
         INSERT INTO time_to_removal
-        SELECT r.id, r.platform, r.post_id, r.account_id, r.reason, p.created_at,
-               r.last_seen_at, r.first_missing_at, r.restored_at,
-               {seconds_between_sql("p.created_at", "r.last_seen_at")},
-               {seconds_between_sql("p.created_at", "r.first_missing_at")}
-        FROM removals AS r
-        LEFT JOIN posts AS p ON p.platform = r.platform AND p.post_id = r.post_id
-        ORDER BY r.id""")
+        SELECT id, platform, post_id, account_id, reason, created_at, last_seen_at,
+               first_missing_at, restored_at, min_s, max_s, res{within}
+        FROM (SELECT r.id, r.platform, r.post_id, r.account_id, r.reason, p.created_at,
+                     r.last_seen_at, r.first_missing_at, r.restored_at,
+                     {seconds_between_sql("p.created_at", "r.last_seen_at")} AS min_s,
+                     {seconds_between_sql("p.created_at", "r.first_missing_at")} AS max_s,
+                     CASE WHEN p.created_at IS NOT NULL THEN {resolution} END AS res
+              FROM removals AS r
+              LEFT JOIN posts AS p ON p.platform = r.platform AND p.post_id = r.post_id)
+        ORDER BY id""")
 
 
 _BUILDERS = {
@@ -150,17 +154,20 @@ _BUILDERS = {
 }
 
 
-def analyze(db: sqlite_utils.Database) -> dict[str, int]:
-    """Rebuild the derived tables in `db` (a migrated corpus); return their row counts.
-
-    All tables are replaced in one transaction, and the run is appended to `analysis_runs`.
-    """
+def build_base_tables(db: sqlite_utils.Database) -> dict[str, int]:
+    """Replace the base tables in one transaction; return their row counts."""
     counts: dict[str, int] = {}
     with db.atomic():
-        for name in DERIVED_TABLES:
+        for name in BASE_TABLES:
             db.execute(f"DROP TABLE IF EXISTS {_quote(name)}")
             _BUILDERS[name](db)
             counts[name] = db.execute(f"SELECT COUNT(*) FROM {_quote(name)}").fetchone()[0]
+    return counts
+
+
+def log_run(db: sqlite_utils.Database, counts: dict[str, int]) -> None:
+    """Append one row to analysis_runs: when, which software, how many rows per table."""
+    with db.atomic():
         db.execute(f"""
             CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
                 id INTEGER PRIMARY KEY,
@@ -172,4 +179,14 @@ def analyze(db: sqlite_utils.Database) -> dict[str, int]:
             f"INSERT INTO {RUNS_TABLE} (ran_at, software_version, row_counts) VALUES (?, ?, ?)",
             [iso(now()), software_version(), json.dumps(counts, sort_keys=True)],
         )
-    return counts
+
+
+def analyze(db: sqlite_utils.Database, data_dir: str | Path | None = None,
+            config: AnalysisConfig | None = None) -> dict[str, int]:
+    """Run the whole analysis on `db` (a migrated corpus); return the row counts per table.
+
+    Figures are written to DATA/figures/ when `data_dir` is given (see analysis.pipeline.run).
+    """
+    from .pipeline import run
+
+    return run(db, data_dir, config)

@@ -84,16 +84,21 @@ def export_removals(data_dir: Path, fmt: str) -> None:
 
 @cli.command()
 @DATA_OPTION
-def analyze(data_dir: Path) -> None:
-    """Write the analysis tables into the corpus (removals by day, rates, time to removal).
+@click.option("--terms", "terms", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="User dictionary of sensitive terms for segmentation (repeatable; default "
+                   "DATA/sensitive_terms.txt, else the example list shipped in analysis/).")
+def analyze(data_dir: Path, terms: tuple[str, ...]) -> None:
+    """Write the analysis tables into the corpus (rates, time to removal, keywords, bursts,
+    accounts) and the figures into DATA/figures/. See docs/analysis.md for the methods.
 
         memoryhole analyze --data ~/research/weibo
     """
+    from analysis.pipeline import AnalysisConfig
     from analysis.tables import analyze as run_analysis
 
     corpus = _open(data_dir)
     try:
-        counts = run_analysis(corpus.db)
+        counts = run_analysis(corpus.db, data_dir, AnalysisConfig(terms=terms or None))
     finally:
         corpus.close()
     for table, rows in counts.items():

@@ -78,7 +78,7 @@ def run_demo(data_dir: Path, minutes: float = 3.0, serve: bool = True, port: int
 
     corpus = Corpus(data_dir)
     try:
-        counts = analyze(corpus.db)
+        counts = analyze(corpus.db, data_dir)
         card = score(corpus.db, truth)
     finally:
         corpus.close()

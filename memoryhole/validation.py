@@ -21,7 +21,6 @@ from corpus.store import Corpus
 
 from .scorecard import Scorecard, score
 
-
 DEFAULT_START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 VALIDATION_SCENARIO = Path(__file__).parent / "sandbox" / "scenarios" / "validation.yaml"
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from analysis.tables import DERIVED_TABLES, analyze
+from analysis.tables import BASE_TABLES, DERIVED_TABLES, analyze
 from corpus.reasons import REASONS
 from corpus.store import Corpus
 
@@ -91,7 +91,11 @@ def corpus(tmp_path):
 
 def test_counts(corpus):
     counts = analyze(corpus.db)
-    assert counts == {"removals_by_day": 4, "account_removal_rates": 3, "time_to_removal": 4}
+    assert set(counts) == set(DERIVED_TABLES)
+    assert {t: counts[t] for t in BASE_TABLES} == {
+        "removals_by_day": 4, "account_removal_rates": 3, "time_to_removal": 4}
+    assert counts["post_tokens"] == 8        # every post segmented, sighted or not
+    assert counts["figures"] == 0            # no data directory given: no figures
     for table, n in counts.items():
         assert corpus.db[table].count == n
 
@@ -169,6 +173,45 @@ def test_time_to_removal_is_an_interval_in_exact_seconds(corpus):
     for r in rows.values():
         if r["min_seconds"] is not None:
             assert r["min_seconds"] <= r["max_seconds"]
+
+
+def test_removed_within_is_yes_no_or_undetermined(corpus):
+    analyze(corpus.db)
+    rows = {r["removal_id"]: r for r in corpus.db["time_to_removal"].rows}
+    # First seen 2024-05-01T00:00 before the creation time: an age under an hour, so created_at
+    # came from a "N分钟前" form, good to the minute.
+    assert rows[1]["created_at_resolution_seconds"] == 60.0
+    # p1: [2 h, 27.5 h + 60 s]: surely not within 5m/30m/1h, undetermined for 24 h.
+    assert [rows[1][f"removed_within_{d}"] for d in ("5m", "30m", "1h", "24h")] == [
+        0, 0, 0, None]
+    # Creation time unknown: nothing can be said.
+    assert rows[3]["created_at_resolution_seconds"] is None
+    assert rows[3]["removed_within_24h"] is None
+
+
+def test_removed_within_yes(tmp_path):
+    corpus = build_corpus(tmp_path)
+    try:
+        # p3 created 09:30, seen 09:31, gone by 09:33 (upper bound 3 min + 60 s resolution).
+        corpus.db.execute("UPDATE posts SET first_seen_at = '2024-05-01T09:31:00.000000Z' "
+                          "WHERE post_id = 'p3'")
+        corpus.db.execute(
+            "INSERT INTO probes (id, crawl_id, platform, post_id, account_id, url, requested_at, "
+            "probed_at, outcome, reason) VALUES (9, 2, 'weibo', 'p3', 'A', 'u', "
+            "'2024-05-01T09:33:00.000000Z', '2024-05-01T09:33:00.000000Z', 'removed', "
+            "'platform_removed')")
+        corpus.db.execute(
+            "INSERT INTO removals (id, platform, post_id, account_id, reason, last_seen_at, "
+            "first_missing_at, detected_crawl_id, probe_id) VALUES (9, 'weibo', 'p3', 'A', "
+            "'platform_removed', '2024-05-01T09:31:00.000000Z', '2024-05-01T09:33:00.000000Z', "
+            "2, 9)")
+        corpus.db.conn.commit()
+        analyze(corpus.db)
+        row = corpus.db["time_to_removal"].get(9)
+        assert (row["min_seconds"], row["max_seconds"]) == (60.0, 180.0)
+        assert [row[f"removed_within_{d}"] for d in ("5m", "30m", "1h", "24h")] == [1, 1, 1, 1]
+    finally:
+        corpus.close()
 
 
 def test_analyze_is_idempotent_and_logs_runs(corpus):

@@ -1,0 +1,295 @@
+"""Figures, PNG and SVG, with Chinese labels: written to DATA/figures/ and into `figures`.
+
+Each figure is drawn from the analysis tables only (never from the raw corpus), saved as
+DATA/figures/<name>.png and .svg, and stored in the `figures` table (the PNG and SVG bytes as
+BLOBs, so Datasette links to them from the table page, plus the paths and a description).
+
+Chinese text needs a CJK font: `cjk_font()` registers Noto Sans CJK (Debian's fonts-noto-cjk)
+or another CJK font it finds with matplotlib. SVGs carry text as paths, so they render anywhere.
+Figures use matplotlib's object API (no pyplot state), so they work inside notebooks too.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import sqlite_utils
+from matplotlib.figure import Figure
+
+from .sql import replace_table
+
+log = logging.getLogger(__name__)
+
+FIGURES_DIR = "figures"
+CJK_FONT_GLOBS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK*.ttc",
+    "/usr/share/fonts/**/NotoSansCJK*.tt[cf]",
+    "/usr/share/fonts/**/NotoSansSC*.[ot]tf",
+    "/usr/share/fonts/**/SourceHanSans*.[ot]t[cf]",
+    "/usr/share/fonts/**/wqy-*.tt[cf]",
+    "/System/Library/Fonts/PingFang.ttc",
+)
+
+REASON_LABELS = {
+    "any": "全部 any",
+    "platform_removed": "平台删除 platform_removed",
+    "author_deleted": "作者删除 author_deleted",
+    "removed_unattributed": "已删除（未说明）removed_unattributed",
+    "restricted": "限制可见 restricted",
+    "account_suspended": "账号封禁 account_suspended",
+    "account_closed": "账号注销 account_closed",
+    "account_locked": "账号锁定 account_locked",
+    "unknown": "未知 unknown",
+}
+
+
+@functools.cache
+def cjk_font() -> str | None:
+    """Register the first CJK font found with matplotlib; its family name, or None."""
+    from matplotlib import font_manager
+
+    for pattern in CJK_FONT_GLOBS:
+        for path in sorted(glob.glob(pattern, recursive=True)):
+            try:
+                font_manager.fontManager.addfont(path)
+                return font_manager.FontProperties(fname=path).get_name()
+            except (OSError, RuntimeError):  # pragma: no cover - unreadable font file
+                continue
+    log.warning("no CJK font found (install fonts-noto-cjk): Chinese labels will not render")
+    return None
+
+
+def _style() -> dict:
+    font = cjk_font()
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
+        "axes.unicode_minus": False,
+        "svg.fonttype": "path",
+        "svg.hashsalt": "memoryhole",
+        "figure.dpi": 100,
+    }
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str
+    title: str
+    description: str
+    draw: Callable[[sqlite_utils.Database, Figure], None]
+
+
+def _no_data(fig: Figure, text: str) -> None:
+    ax = fig.add_subplot()
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def draw_survival(db: sqlite_utils.Database, fig: Figure) -> None:
+    rows = list(db.query("SELECT * FROM survival_curves ORDER BY platform, reason, scope, seconds"))
+    if not rows:
+        _no_data(fig, "暂无删除数据 no removals with a known creation time")
+        return
+    platform = rows[0]["platform"]
+    axes = fig.subplots(1, 2, sharex=True)
+    for ax, scope, title in zip(axes, ("removed_posts", "all_posts"), (
+            "已删除帖子中的累计比例\nshare of removed posts removed by t",
+            "全部帖子中的累计删除比例\nshare of all posts removed by t"), strict=True):
+        reasons = sorted({r["reason"] for r in rows if r["scope"] == scope
+                          and r["platform"] == platform}, key=lambda r: (r != "any", r))
+        for reason in reasons:
+            points = [r for r in rows if r["scope"] == scope and r["reason"] == reason
+                      and r["platform"] == platform and r["seconds"] > 0]
+            t = np.array([r["seconds"] for r in points]) / 60.0
+            y = np.array([np.nan if r["share_removed"] is None else r["share_removed"]
+                          for r in points])
+            lo = np.array([np.nan if r["ci_low"] is None else r["ci_low"] for r in points])
+            hi = np.array([np.nan if r["ci_high"] is None else r["ci_high"] for r in points])
+            (line,) = ax.plot(t, y, label=REASON_LABELS.get(reason, reason), lw=1.5)
+            ax.fill_between(t, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+        longest = max(r["seconds"] for r in rows) / 60.0
+        for minutes in (5, 30, 60, 1440):
+            if minutes <= longest:
+                ax.axvline(minutes, color="0.8", lw=0.8, zorder=0)
+        ax.set_xscale("log")
+        ax.set_xlim(1 / 60, longest)
+        ax.set_xlabel("发布后时间（分钟）minutes since posting")
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(0, None)
+    axes[0].set_ylabel("累计删除比例 share removed")
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(f"删除速度（{platform}，区间删失 Turnbull 估计，95% 自助法区间）", fontsize=11)
+
+
+def _rate_series(db: sqlite_utils.Database, reason: str) -> list[dict]:
+    return list(db.query("""SELECT key, rate, ci_low, ci_high, posts_at_risk, removed
+                            FROM removal_rates WHERE grouping = 'day' AND reason = ?
+                            ORDER BY key""", [reason]))
+
+
+def draw_daily_rates(db: sqlite_utils.Database, fig: Figure) -> None:
+    series = {reason: _rate_series(db, reason) for reason in ("any", "platform_removed")}
+    if not series["any"]:
+        _no_data(fig, "暂无帖子 no posts at risk")
+        return
+    ax = fig.add_subplot()
+    days = sorted({r["key"] for rows in series.values() for r in rows})
+    x = {day: k for k, day in enumerate(days)}
+    for offset, (reason, rows) in zip((-0.1, 0.1), series.items(), strict=True):
+        xs = np.array([x[r["key"]] + offset for r in rows])
+        y = np.array([r["rate"] for r in rows], dtype=float)
+        err = np.array([[r["rate"] - r["ci_low"], r["ci_high"] - r["rate"]] for r in rows]).T
+        ax.errorbar(xs, y, yerr=err, fmt="o", capsize=3, label=REASON_LABELS[reason])
+    ax.set_xticks(range(len(days)), days, rotation=45 if len(days) > 6 else 0, ha="right",
+                  fontsize=8)
+    ax.set_ylabel("删除率 removal rate")
+    ax.set_xlabel("发布日期（UTC）day posted")
+    ax.set_title("每日删除率与 95% Wilson 区间 daily removal rates")
+    ax.legend(fontsize=8)
+
+
+def draw_top_terms(db: sqlite_utils.Database, fig: Figure) -> None:
+    rows = list(db.query("SELECT term, z, flagged, platform_removed, posts FROM term_stats "
+                         "ORDER BY rank LIMIT 20"))
+    if not rows:
+        _no_data(fig, "暂无关键词 no terms with enough support")
+        return
+    ax = fig.add_subplot()
+    rows = rows[::-1]
+    colours = ["#c0392b" if r["flagged"] else "#95a5a6" for r in rows]
+    ax.barh(range(len(rows)), [r["z"] for r in rows], color=colours)
+    ax.set_yticks(range(len(rows)), [f"{r['term']}  ({r['platform_removed']}/{r['posts']})"
+                                     for r in rows], fontsize=9)
+    ax.axvline(0, color="0.3", lw=0.8)
+    ax.set_xlabel("加权对数优势比 z 值 weighted log-odds z (Monroe et al. 2008)")
+    ax.set_title("平台删除帖子的关键词 terms of platform-removed posts\n"
+                 "红色：FDR 5% 显著 red: flagged", fontsize=10)
+
+
+def draw_bursts(db: sqlite_utils.Database, fig: Figure) -> None:
+    rows = list(db.query("SELECT * FROM removal_periods ORDER BY period"))
+    if not rows:
+        _no_data(fig, "暂无数据 no periods")
+        return
+    ax = fig.add_subplot()
+    x = np.arange(len(rows))
+    y = np.array([r["rate"] for r in rows], dtype=float)
+    ax.fill_between(x, [r["ci_low"] for r in rows], [r["ci_high"] for r in rows], alpha=0.2,
+                    label="95% Wilson")
+    ax.plot(x, y, marker="o", ms=3, label="平台删除率 platform-removal rate")
+    baseline = [np.nan if r["baseline_rate"] is None else r["baseline_rate"] for r in rows]
+    ax.plot(x, baseline, color="0.4", ls="--", lw=1, label="基线 baseline (other periods)")
+    index = {r["period"]: k for k, r in enumerate(rows)}
+    for burst in db.query("SELECT * FROM removal_bursts ORDER BY id"):
+        start, end = index[burst["start_period"]], index[burst["end_period"]]
+        ax.axvspan(start - 0.5, end + 0.5, color="#e74c3c", alpha=0.15)
+        terms = " ".join((burst["top_terms"] or "").split()[:3])
+        ax.annotate(f"#{burst['id']} {terms}", (start, burst["rate"]), fontsize=8,
+                    xytext=(0, 6), textcoords="offset points")
+    step = max(1, len(rows) // 12)
+    ax.set_xticks(x[::step], [r["period"] for r in rows][::step], rotation=45, ha="right",
+                  fontsize=7)
+    ax.set_ylabel("删除率 rate")
+    ax.set_title("删除高峰 bursts (exact binomial test vs baseline, BH FDR 5%)")
+    ax.legend(fontsize=8)
+
+
+def draw_account_sanctions(db: sqlite_utils.Database, fig: Figure) -> None:
+    rows = list(db.query("SELECT detected_day, sanction, COUNT(*) AS accounts "
+                         "FROM account_sanctions GROUP BY detected_day, sanction "
+                         "ORDER BY detected_day"))
+    if not rows:
+        _no_data(fig, "未发现账号封禁 no account sanctions detected")
+        return
+    ax = fig.add_subplot()
+    days = sorted({r["detected_day"] for r in rows})
+    bottom = np.zeros(len(days))
+    for sanction in sorted({r["sanction"] for r in rows}):
+        counts = np.array([sum(r["accounts"] for r in rows if r["detected_day"] == day
+                               and r["sanction"] == sanction) for day in days], dtype=float)
+        ax.bar(range(len(days)), counts, bottom=bottom, label=REASON_LABELS.get(sanction, sanction))
+        bottom += counts
+    ax.set_xticks(range(len(days)), days, rotation=45 if len(days) > 6 else 0, fontsize=8)
+    ax.set_ylabel("账号数 accounts")
+    ax.set_title("账号封禁与注销（按发现日期）account sanctions by day detected")
+    ax.legend(fontsize=8)
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("survival_by_reason", "删除速度 Time to removal by reason",
+               "Share removed by time since posting, per reason: among removed posts (left) "
+               "and among all posts (right); Turnbull NPMLE with 95% bootstrap bands "
+               "(survival_curves).", draw_survival),
+    FigureSpec("daily_removal_rates", "每日删除率 Daily removal rates",
+               "Share of each day's at-risk posts removed (any reason, and by the platform), "
+               "with 95% Wilson intervals (removal_rates).", draw_daily_rates),
+    FigureSpec("top_terms", "关键词 Top terms of platform-removed posts",
+               "The 20 terms with the highest weighted log-odds z (platform-removed vs "
+               "surviving posts), with removed/total post counts (term_stats).", draw_top_terms),
+    FigureSpec("bursts", "删除高峰 Bursts",
+               "Platform-removal rate per period with 95% Wilson band, the leave-one-out "
+               "baseline, and bursts shaded with their top terms (removal_periods, "
+               "removal_bursts).", draw_bursts),
+    FigureSpec("account_sanctions", "账号封禁 Account sanctions",
+               "Accounts suspended, closed or locked, by the day it was detected "
+               "(account_sanctions).", draw_account_sanctions),
+)
+
+CREATE_SQL = """
+    CREATE TABLE figures (
+        name TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        png_path TEXT,                   -- relative to the data directory
+        svg_path TEXT,
+        png BLOB,                        -- the image itself (Datasette links to it)
+        svg BLOB,
+        font TEXT                        -- the CJK font used for Chinese text
+    )"""
+
+
+def render(spec: FigureSpec, db: sqlite_utils.Database) -> tuple[bytes, bytes]:
+    """The figure as PNG and SVG bytes."""
+    with matplotlib.rc_context(_style()):
+        fig = Figure(figsize=(10, 5.5) if spec.name == "survival_by_reason" else (8, 5),
+                     layout="constrained")
+        spec.draw(db, fig)
+        out = []
+        for fmt in ("png", "svg"):
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format=fmt, dpi=120, metadata={"Date": None} if fmt == "svg"
+                        else None)
+            out.append(buffer.getvalue())
+    return out[0], out[1]
+
+
+def build_figures(db: sqlite_utils.Database, data_dir: Path | None) -> int:
+    """Render every figure; write files when `data_dir` is given; (re)write `figures`."""
+    replace_table(db, "figures", CREATE_SQL)
+    if data_dir is None:
+        return 0
+    target = Path(data_dir) / FIGURES_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    font = cjk_font()
+    for spec in FIGURES:
+        png, svg = render(spec, db)
+        paths = {}
+        for fmt, data in (("png", png), ("svg", svg)):
+            path = target / f"{spec.name}.{fmt}"
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+            paths[fmt] = f"{FIGURES_DIR}/{spec.name}.{fmt}"
+        db["figures"].insert({"name": spec.name, "title": spec.title,
+                              "description": spec.description, "png_path": paths["png"],
+                              "svg_path": paths["svg"], "png": png, "svg": svg, "font": font})
+    return len(FIGURES)

@@ -1,0 +1,262 @@
+"""Nonparametric maximum likelihood (Turnbull) estimate of a time-to-event distribution from
+interval-censored, right-censored and left-truncated observations.
+
+Why not lifelines' `KaplanMeierFitter.fit_interval_censoring`: it cannot take delayed entry
+(`entry` raises NotImplementedError), gives no confidence intervals, and its Turnbull-interval
+search is quadratic Python. A post enters observation when it is first sighted, often long after
+it was created, and ignoring that (left truncation) overstates survival at short times. The
+estimator here is the same self-consistency (EM) algorithm (Turnbull 1976) with the truncation
+term; tests check it against lifelines where lifelines applies (no truncation), and against the
+product-limit estimate with delayed entry where every time is exact.
+
+Times live on a log grid (`EDGES`, ratio 1.02: a 2% resolution from 1 s to 20 years); each
+observation's interval is rounded *outwards* to grid edges, so it still contains the truth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+GRID_RATIO = 1.02
+_GRID_TOP_SECONDS = 20 * 365.25 * 86400.0
+EDGES: np.ndarray = np.concatenate(
+    ([0.0], GRID_RATIO ** np.arange(math.ceil(math.log(_GRID_TOP_SECONDS) / math.log(GRID_RATIO)) + 1))
+)
+N_CELLS = len(EDGES)          # cell k is [EDGES[k], EDGES[k+1]); the last one reaches +inf
+INF_EDGE = N_CELLS            # the edge index standing for +inf
+
+
+def floor_edge(seconds: np.ndarray) -> np.ndarray:
+    """Index of the last grid edge at or below each time (times below 0 count as 0)."""
+    x = np.maximum(np.asarray(seconds, dtype=float), 0.0)
+    return np.searchsorted(EDGES, x, side="right") - 1
+
+
+def ceil_edge(seconds: np.ndarray) -> np.ndarray:
+    """Index of the first grid edge at or above each time; INF_EDGE for +inf or NaN."""
+    x = np.asarray(seconds, dtype=float)
+    finite = np.isfinite(x)
+    out = np.full(x.shape, INF_EDGE, dtype=np.int64)
+    out[finite] = np.searchsorted(EDGES, np.maximum(x[finite], 0.0), side="left")
+    return out
+
+
+def edge_seconds(index: np.ndarray | int) -> np.ndarray:
+    """The time of grid edge indexes (INF_EDGE is +inf)."""
+    extended = np.append(EDGES, np.inf)
+    return extended[np.asarray(index)]
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Aggregated observations on the grid: cells [first, last] hold the event time, the
+    subject was under observation from cell `entry` on, and `weight` subjects share them."""
+
+    entry: np.ndarray
+    first: np.ndarray
+    last: np.ndarray   # N_CELLS - 1 when right-censored (the interval reaches +inf)
+    weight: np.ndarray
+
+    @classmethod
+    def from_seconds(cls, lower: np.ndarray, upper: np.ndarray, entry: np.ndarray | None = None,
+                     weight: np.ndarray | None = None) -> Observations:
+        """From times: event in [lower, upper] (upper = inf: right-censored at lower), entry
+        (left truncation; None = 0). Rounds outwards to the grid and merges equal rows."""
+        lower = np.asarray(lower, dtype=float)
+        first = floor_edge(lower)
+        last = np.maximum(ceil_edge(upper), first + 1) - 1
+        start = np.zeros_like(first) if entry is None else np.minimum(floor_edge(entry), first)
+        w = np.ones(len(first)) if weight is None else np.asarray(weight, dtype=float)
+        return cls.merged(start, first, last, w)
+
+    @classmethod
+    def merged(cls, entry: np.ndarray, first: np.ndarray, last: np.ndarray,
+               weight: np.ndarray) -> Observations:
+        key = (np.asarray(entry, np.int64) * N_CELLS + first) * N_CELLS + last
+        unique, inverse = np.unique(key, return_inverse=True)
+        w = np.bincount(inverse, weights=weight, minlength=len(unique))
+        last_u = unique % N_CELLS
+        first_u = (unique // N_CELLS) % N_CELLS
+        entry_u = unique // (N_CELLS * N_CELLS)
+        keep = w > 0
+        return cls(entry_u[keep], first_u[keep], last_u[keep], w[keep])
+
+    @property
+    def total(self) -> float:
+        return float(self.weight.sum())
+
+    @property
+    def events(self) -> float:
+        return float(self.weight[self.last < N_CELLS - 1].sum())
+
+
+@dataclass(frozen=True, eq=False)
+class Support:
+    """Turnbull's innermost intervals, as runs of grid cells [start, end], and the observations
+    in their terms: intervals lo..hi-1 lie inside an observation, tlo.. are after its entry.
+    Observations with equal (lo, hi, tlo) have equal likelihoods, so they are merged (`weight`)."""
+
+    start: np.ndarray
+    end: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    tlo: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def of(cls, obs: Observations) -> Support:
+        lefts, rights = np.unique(obs.first), np.unique(obs.last)
+        at = np.searchsorted(rights, lefts, side="left")
+        has_right = at < len(rights)
+        start = lefts[has_right]
+        end = rights[at[has_right]]
+        next_left = np.append(lefts[1:], np.iinfo(np.int64).max)[has_right]
+        innermost = next_left > end
+        start, end = start[innermost], end[innermost]
+        lo = np.searchsorted(start, obs.first, side="left")
+        hi = np.searchsorted(end, obs.last, side="right")
+        tlo = np.searchsorted(end, obs.entry, side="left")
+        width = len(start) + 1
+        key = (tlo * width + lo) * width + hi
+        unique, inverse = np.unique(key, return_inverse=True)
+        weight = np.bincount(inverse, weights=obs.weight, minlength=len(unique))
+        return cls(start, end, (unique // width) % width, unique % width, unique // (width * width),
+                   weight)
+
+    @property
+    def size(self) -> int:
+        return len(self.start)
+
+    def flat(self, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """lo, hi and tlo offset per row, for np.bincount over `rows` data sets at once."""
+        offsets = (np.arange(rows) * (self.size + 1))[:, None]
+        return (offsets + self.lo, offsets + self.hi, offsets + self.tlo)
+
+
+def _row_sums(index: np.ndarray, values: np.ndarray, width: int) -> np.ndarray:
+    """out[b, k] = sum of values[b, i] over i with index[b, i] == b * width + k."""
+    return np.bincount(index.ravel(), values.ravel(), len(values) * width).reshape(-1, width)
+
+
+def _em_step(support: Support, w: np.ndarray, p: np.ndarray, flat: tuple[np.ndarray, ...]
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One self-consistency step for each row of `w` (weights) and `p` (masses): the new
+    masses, the log-likelihood of `p`, and the largest gradient ratio (1 at the NPMLE)."""
+    m = support.size
+    lo_flat, hi_flat, tlo_flat = flat
+    active = w > 0
+    cumulative = np.concatenate((np.zeros((len(p), 1)), np.cumsum(p, axis=1)), axis=1)
+    inside = cumulative[:, support.hi] - cumulative[:, support.lo]
+    after_entry = cumulative[:, m:] - cumulative[:, support.tlo]
+    coef = np.divide(w, inside, out=np.zeros_like(w), where=active & (inside > 0))
+    ghost = np.divide(w, after_entry, out=np.zeros_like(w), where=active & (after_entry > 0))
+    # sum of coef over the observations covering each interval, by a difference array
+    covered = np.cumsum(_row_sums(lo_flat, coef, m + 1) - _row_sums(hi_flat, coef, m + 1),
+                        axis=1)[:, :m]
+    ghost_sum = np.cumsum(_row_sums(tlo_flat, ghost, m + 1), axis=1)
+    gradient = (covered + ghost_sum[:, m:] - ghost_sum[:, :m]) / ghost_sum[:, m:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(active, w * (np.log(inside) - np.log(after_entry)), 0.0)
+    new = p * gradient
+    return new / new.sum(axis=1, keepdims=True), terms.sum(axis=1), gradient.max(axis=1)
+
+
+def fit(support: Support, weight: np.ndarray, start: np.ndarray | None = None,
+        tol: float = 1e-6, max_iter: int = 2_000) -> np.ndarray:
+    """Probability mass on each innermost interval: the self-consistency (EM) iteration of
+    Turnbull (1976), with the expected 'ghost' subjects that truncation hid, accelerated by
+    SQUAREM (Varadhan & Roland 2008). Stops when every gradient ratio is within `tol` of 1
+    (the NPMLE's optimality condition), so the result is close to the optimum, not merely
+    slow to change. `weight` may be a matrix, one row per data set (bootstrap replicates are
+    fitted together); the result then has one row per data set."""
+    w = np.asarray(weight, dtype=float)
+    single = w.ndim == 1
+    w = np.atleast_2d(w)
+    m = support.size
+    p = np.full((len(w), m), 1.0 / m) if start is None else np.broadcast_to(
+        np.asarray(start, dtype=float), (len(w), m)).copy()
+    flat = support.flat(len(w))
+    for _ in range(max_iter):
+        p1, _, worst = _em_step(support, w, p, flat)
+        if np.all(worst - 1.0 < tol):
+            break
+        p2, _, _ = _em_step(support, w, p1, flat)
+        r, v = p1 - p, p2 - 2 * p1 + p
+        norm_r = np.sqrt(np.sum(r * r, axis=1, keepdims=True))
+        norm_v = np.sqrt(np.sum(v * v, axis=1, keepdims=True))
+        alpha = np.minimum(-1.0, -np.divide(norm_r, norm_v, out=np.ones_like(norm_r),
+                                            where=norm_v > 0))
+        jump = p - 2 * alpha * r + alpha * alpha * v
+        # A jump outside the simplex is refused (clipping would leave absorbing zeros).
+        feasible = np.all(jump > 0, axis=1)
+        jump = np.where(feasible[:, None], jump, p2)
+        jump /= jump.sum(axis=1, keepdims=True)
+        stepped, jump_loglik, _ = _em_step(support, w, jump, flat)
+        _, p2_loglik, _ = _em_step(support, w, p2, flat)
+        better = (feasible & np.isfinite(jump_loglik) & (jump_loglik >= p2_loglik))[:, None]
+        done = (worst - 1.0 < tol)[:, None]
+        p = np.where(done, p, np.where(better, stepped, p2))
+    return p[0] if single else p
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """The fitted distribution of the event time: piecewise-linear cumulative F(t) (mass spread
+    evenly over each innermost interval in time); mass on an interval reaching +inf is never
+    placed at a finite time. `horizon` is the last time the data say anything about."""
+
+    t0: np.ndarray     # start time of each interval
+    t1: np.ndarray     # end time (inf for the last one when it reaches +inf)
+    mass: np.ndarray
+    horizon: float
+
+    @classmethod
+    def of(cls, support: Support, mass: np.ndarray) -> Distribution:
+        t0 = edge_seconds(support.start)
+        t1 = edge_seconds(support.end + 1)
+        finite_ends = t1[np.isfinite(t1)]
+        open_starts = t0[~np.isfinite(t1)]
+        horizon = float(open_starts.min()) if len(open_starts) else float(finite_ends.max())
+        return cls(t0, t1, np.asarray(mass, dtype=float), horizon)
+
+    def with_mass(self, mass: np.ndarray) -> Distribution:
+        return Distribution(self.t0, self.t1, np.asarray(mass, dtype=float), self.horizon)
+
+    def cdf(self, seconds: np.ndarray | float) -> np.ndarray:
+        """F(t): the share of subjects whose event happened by t (NaN beyond the horizon)."""
+        t = np.atleast_1d(np.asarray(seconds, dtype=float))
+        finite = np.isfinite(self.t1)
+        t0, t1, mass = self.t0[finite], self.t1[finite], self.mass[finite]
+        width = np.where(t1 > t0, t1 - t0, 1.0)
+        share = np.clip((t[:, None] - t0[None, :]) / width[None, :], 0.0, 1.0)
+        share = np.where(t1[None, :] > t0[None, :], share, (t[:, None] >= t1[None, :]) * 1.0)
+        out = share @ mass
+        return np.where(t <= self.horizon * (1 + 1e-12), out, np.nan)
+
+    @property
+    def by_horizon(self) -> float:
+        """F(horizon): the share of subjects with an event within the observed horizon."""
+        return float(self.cdf(self.horizon)[0])
+
+    def quantile(self, q: float) -> float | None:
+        """The first t with F(t) >= q, or None when F never reaches q within the horizon."""
+        points = np.unique(np.concatenate(([0.0], self.t0, self.t1[np.isfinite(self.t1)])))
+        points = points[points <= self.horizon]
+        values = self.cdf(points)
+        reached = np.nonzero(values >= q - 1e-12)[0]
+        if not len(reached):
+            return None
+        k = reached[0]
+        if k == 0:
+            return float(points[0])
+        x0, x1, y0, y1 = points[k - 1], points[k], values[k - 1], values[k]
+        return float(x0 + (x1 - x0) * (q - y0) / (y1 - y0)) if y1 > y0 else float(x1)
+
+
+def estimate(obs: Observations, tol: float = 1e-6) -> tuple[Support, Distribution]:
+    """Fit the NPMLE to aggregated observations."""
+    support = Support.of(obs)
+    return support, Distribution.of(support, fit(support, support.weight, tol=tol))

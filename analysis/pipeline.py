@@ -1,0 +1,116 @@
+"""The analysis, step by step, from the corpus tables to analysis tables and figures.
+
+    corpus = Corpus(data_dir)
+    counts = run(corpus.db, data_dir)       # what `memoryhole analyze --data DIR` does
+
+Data flow is one way: the steps read the crawl tables (posts, sightings, candidates, removals,
+accounts) and write only their own tables (listed in analysis.tables.DERIVED_TABLES) and
+DATA/figures/. Each step aggregates in SQL or in chunks; the corpus is never one DataFrame.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from . import accounts, bursts, figures, keywords, rates, segmentation, survival
+from .outcomes import TABLE as OUTCOMES
+from .outcomes import build_post_outcomes
+from .sql import count_rows
+from .tables import build_base_tables, log_run
+
+log = logging.getLogger(__name__)
+
+DATA_TERMS_FILE = "sensitive_terms.txt"
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Every choice an analysis run makes; the defaults are the documented ones."""
+
+    terms: Sequence[str | Path] | None = None   # user dictionaries; None: DATA/sensitive_terms.txt
+    survival: survival.SurvivalOptions = field(default_factory=survival.SurvivalOptions)
+    keywords: keywords.KeywordOptions = field(default_factory=keywords.KeywordOptions)
+    bursts: bursts.BurstOptions = field(default_factory=bursts.BurstOptions)
+    figures: bool = True
+
+    def term_files(self, data_dir: Path | None) -> list[Path]:
+        if self.terms is not None:
+            return [Path(p) for p in self.terms]
+        if data_dir is not None and (Path(data_dir) / DATA_TERMS_FILE).is_file():
+            return [Path(data_dir) / DATA_TERMS_FILE]
+        return [segmentation.DEFAULT_TERMS_PATH]
+
+
+def segmenter_for(config: AnalysisConfig, data_dir: Path | None) -> segmentation.Segmenter:
+    return segmentation.Segmenter.from_files(config.term_files(data_dir))
+
+
+def run(db: sqlite_utils.Database, data_dir: str | Path | None = None,
+        config: AnalysisConfig | None = None) -> dict[str, int]:
+    """Run every step; return the row counts per table (also logged in analysis_runs)."""
+    config = config or AnalysisConfig()
+    data_dir = Path(data_dir) if data_dir is not None else None
+    counts: dict[str, int] = {}
+    timer = _Timer()
+
+    counts.update(build_base_tables(db))
+    build_post_outcomes(db)
+    db.conn.commit()
+    timer.lap("base tables and post outcomes")
+    try:
+        with db.atomic():
+            counts["removal_rates"] = rates.build_removal_rates(db)
+        timer.lap("rates")
+
+        fits = survival.fit_all(db, config.survival)
+        with db.atomic():
+            counts.update(survival.write_tables(db, fits, config.survival))
+        timer.lap("survival")
+
+        segmenter = segmenter_for(config, data_dir)
+        segmented = segmentation.segment_posts(db, segmenter)
+        counts["post_tokens"] = count_rows(db, segmentation.TABLE)
+        timer.lap(f"segmentation ({segmented} posts)")
+
+        unit = keywords.period_unit(db)
+        term_filter = keywords.TermFilter(segmenter.term_set, keywords.read_stopwords())
+        term_counts = keywords.count_terms(db, term_filter, unit)
+        term_rows = keywords.term_table_rows(term_counts, segmenter.term_set, config.keywords)
+        periods = keywords.count_terms_by_period(db, term_filter, unit,
+                                                 [r["term"] for r in term_rows])
+        with db.atomic():
+            counts.update(keywords.write_tables(
+                db, term_rows, keywords.period_rows(periods, term_counts, config.keywords)))
+        timer.lap("keywords")
+
+        with db.atomic():
+            counts.update(bursts.build_bursts(db, unit, periods, term_counts, config.keywords,
+                                              config.bursts))
+            counts["account_sanctions"] = accounts.build_account_sanctions(db)
+            counts["account_rankings"] = accounts.build_account_rankings(db)
+        timer.lap("bursts and accounts")
+
+        with db.atomic():
+            counts["figures"] = figures.build_figures(db, data_dir if config.figures else None)
+        timer.lap("figures")
+    finally:
+        db.execute(f"DROP TABLE IF EXISTS temp.{OUTCOMES}")
+        db.execute("DROP TABLE IF EXISTS temp._first_removal")
+    log_run(db, counts)
+    return counts
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def lap(self, what: str) -> None:
+        now = time.perf_counter()
+        log.info("%s: %.1f s", what, now - self.last)
+        self.last = now

@@ -1,0 +1,66 @@
+"""SQL helpers shared by the analysis steps: exact durations from the corpus's time text.
+
+Times in the corpus are UTC ISO 8601 text with microseconds and `Z` (corpus.clock). SQLite's
+julianday() parses that form but keeps only milliseconds, so durations are computed exactly from
+the text (whole seconds via strftime('%s'), microseconds from the fraction) and fall back to
+julianday() for any time not in the corpus form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import sqlite_utils
+
+# The corpus form, e.g. 2024-05-01T12:00:00.000000Z (corpus.clock.iso).
+_CORPUS_TIME_GLOB = (
+    "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]."
+    "[0-9][0-9][0-9][0-9][0-9][0-9]Z"
+)
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def epoch_microseconds_sql(column: str) -> str:
+    """SQL for the integer microseconds since 1970 of an ISO time column (NULL stays NULL).
+
+    Exact for the corpus form; other ISO forms go through julianday() (millisecond precision).
+    """
+    return (
+        f"(CASE WHEN {column} GLOB '{_CORPUS_TIME_GLOB}' "
+        f"THEN CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000 "
+        f"+ CAST(substr({column}, 21, 6) AS INTEGER) "
+        f"ELSE CAST(round((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER) * 1000 END)"
+    )
+
+
+def seconds_between_sql(start: str, end: str) -> str:
+    """SQL for the seconds (REAL) from `start` to `end`; NULL if either is NULL or unparseable."""
+    return f"(({epoch_microseconds_sql(end)} - {epoch_microseconds_sql(start)}) / 1000000.0)"
+
+
+def week_start_sql(column: str) -> str:
+    """SQL for the Monday (UTC date) of the week holding an ISO time."""
+    return f"date({column}, '-6 days', 'weekday 1')"
+
+
+def iter_chunks(db: sqlite_utils.Database, sql: str, params: Any = (),
+                size: int = 50_000) -> Iterator[list[tuple]]:
+    """Rows of a query in lists of `size`: the corpus never has to fit in memory."""
+    cursor = db.conn.execute(sql, params)
+    while rows := cursor.fetchmany(size):
+        yield rows
+
+
+def replace_table(db: sqlite_utils.Database, name: str, create_sql: str) -> None:
+    """Drop `name` if it exists and create it again (inside the caller's transaction)."""
+    db.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+    db.execute(create_sql)
+
+
+def count_rows(db: sqlite_utils.Database, name: str) -> int:
+    return db.execute(f"SELECT COUNT(*) FROM {quote(name)}").fetchone()[0]

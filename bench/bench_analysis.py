@@ -1,0 +1,215 @@
+"""Analysis speed and memory (issue 4): segmentation throughput, and the whole analysis at size.
+
+1. Segmentation: `analysis.segmentation.segment_posts` (read posts, hash, jieba with the user
+   dictionary, filter, write post_tokens) against raw `jieba.lcut` on the same texts, in chars/s,
+   interleaved, median of BENCH_REPEATS. Target: >= 0.9x raw.
+2. The whole analysis (`analysis.tables.analyze`, first run: every post segmented) on synthetic
+   corpora of BENCH_ANALYSIS_POSTS posts (default 100k; the issue's sizes: 1M,3M), each run in a
+   fresh subprocess that reports its wall time and peak RSS. Target: 1M posts < 5 min, < 2 GB.
+   Baseline, measured in the same run: raw jieba.lcut at the chars/s of part 1 over the corpus's
+   characters, the floor of any analysis that segments every post once.
+
+Corpora are built straight into the schema Corpus creates (executemany, one transaction): 1,000
+accounts, posts over 30 days with texts from the simulated platform's generator (a fifth with
+a planted term), a first and a last sighting each by different crawls, 6% removed (half by the
+platform) with probes and candidates. Cached in bench/.cache/ by size.
+Environment: BENCH_ANALYSIS_POSTS, BENCH_SEGMENT_POSTS (20k), BENCH_REPEATS (3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from _common import CACHE_DIR, env_int, env_ints, human, median, table
+
+GENERATOR_VERSION = 1
+START = datetime(2025, 1, 1, tzinfo=UTC)
+TERMS = ("李文亮", "新冠疫苗", "白纸", "封控", "维权", "躺平", "彭帅", "四通桥")
+REASONS = (("platform_removed", 0.5), ("author_deleted", 0.3), ("removed_unattributed", 0.1),
+           ("account_suspended", 0.05), ("restricted", 0.05))
+
+
+def texts(n: int, seed: int = 1) -> list[str]:
+    from memoryhole.sandbox import text as textgen
+
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        term = rng.choice(TERMS) if rng.random() < 0.2 else None
+        segments = textgen.make_post_segments(rng, long=rng.random() < 0.05, term=term)
+        out.append(textgen.plain_text(segments))
+    return out
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def build_corpus(path: Path, n_posts: int, pool: list[str]) -> None:
+    """A synthetic corpus of n_posts posts (see the module docstring)."""
+    from corpus.store import Corpus
+
+    path.mkdir(parents=True, exist_ok=True)
+    corpus = Corpus(path)
+    db, rng = corpus.db, random.Random(n_posts)
+    conn = db.conn
+    crawls = 2000
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO crawls (id, kind, platform, plan_json, software_version, started_at, status)"
+        " VALUES (?, 'timeline', 'weibo', '{}', 'bench', ?, 'finished')",
+        [(c, iso(START)) for c in range(1, crawls + 2)])
+    conn.executemany("INSERT INTO accounts (platform, account_id, screen_name, watchlist) "
+                     "VALUES ('weibo', ?, ?, 'bench')",
+                     [(str(1000 + a), f"用户{a}") for a in range(1000)])
+    span = 30 * 86400
+    removal_id = 0
+    for start in range(0, n_posts, 100_000):
+        posts, sightings, probes, removals, candidates = [], [], [], [], []
+        for k in range(start, min(n_posts, start + 100_000)):
+            account = str(1000 + rng.randrange(1000))
+            created = START + timedelta(seconds=rng.uniform(0, span))
+            first = created + timedelta(seconds=rng.uniform(0, 600))
+            last = first + timedelta(seconds=rng.uniform(0, 2 * 86400))
+            c1 = rng.randrange(1, crawls // 2)
+            c2 = rng.randrange(crawls // 2, crawls)
+            post_id = str(4_900_000_000_000_000 + k)
+            posts.append(("weibo", post_id, account, k, iso(created), pool[k % len(pool)],
+                          iso(first), iso(last), c2))
+            sightings.append((c1, "weibo", post_id, account, 1, 0, 0, iso(first)))
+            sightings.append((c2, "weibo", post_id, account, 1, 0, 0, iso(last)))
+            if rng.random() < 0.06:
+                removal_id += 1
+                reason = rng.choices([r for r, _ in REASONS], [w for _, w in REASONS])[0]
+                missing = iso(last + timedelta(seconds=rng.uniform(600, 3600)))
+                probes.append((removal_id, crawls + 1, "weibo", post_id, account, "u", missing,
+                               missing, "removed", reason))
+                removals.append((removal_id, "weibo", post_id, account, reason, iso(last),
+                                 missing, crawls + 1, removal_id))
+                candidates.append(("weibo", post_id, account, c2, iso(last), missing, "removed"))
+        conn.executemany(
+            "INSERT INTO posts (platform, post_id, account_id, order_key, created_at, text, "
+            "first_seen_at, last_seen_at, last_seen_crawl_id) VALUES (?,?,?,?,?,?,?,?,?)", posts)
+        conn.executemany(
+            "INSERT INTO sightings (crawl_id, platform, post_id, account_id, page, position, "
+            "pinned, seen_at) VALUES (?,?,?,?,?,?,?,?)", sightings)
+        conn.executemany(
+            "INSERT INTO probes (id, crawl_id, platform, post_id, account_id, url, requested_at, "
+            "probed_at, outcome, reason) VALUES (?,?,?,?,?,?,?,?,?,?)", probes)
+        conn.executemany(
+            "INSERT INTO removals (id, platform, post_id, account_id, reason, last_seen_at, "
+            "first_missing_at, detected_crawl_id, probe_id) VALUES (?,?,?,?,?,?,?,?,?)", removals)
+        conn.executemany(
+            "INSERT INTO candidates (platform, post_id, account_id, opened_crawl_id, "
+            "last_seen_at, first_absent_at, status) VALUES (?,?,?,?,?,?,?)", candidates)
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    corpus.close()
+
+
+def cached_corpus(n_posts: int, pool: list[str]) -> Path:
+    from corpus.schema import SCHEMA_VERSION
+
+    path = CACHE_DIR / f"analysis-{n_posts}-v{SCHEMA_VERSION}-g{GENERATOR_VERSION}"
+    if not (path / ".complete").exists():
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+        began = time.perf_counter()
+        build_corpus(path, n_posts, pool)
+        (path / ".complete").write_text(f"{time.perf_counter() - began:.0f} s\n")
+    return path
+
+
+def segmentation(pool: list[str], repeats: int) -> tuple[list[list[object]], float]:
+    import tempfile
+
+    import jieba
+
+    from analysis import segmentation as seg
+    from corpus.store import Corpus
+
+    jieba.initialize()
+    segmenter = seg.Segmenter.from_files()
+    segmenter.tokens("预热")  # build the tokenizer (dictionary load) outside the timing
+    chars = sum(len(t) for t in pool)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Corpus(Path(tmp))
+        db = corpus.db
+        db.conn.executemany(
+            "INSERT INTO posts (platform, post_id, account_id, order_key, text, first_seen_at, "
+            "last_seen_at) VALUES ('weibo', ?, 'a', ?, ?, 'x', 'x')",
+            [(str(k), k, text) for k, text in enumerate(pool)])
+        db.conn.commit()
+        raw, ours = [], []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            for text in pool:
+                jieba.lcut(text)
+            raw.append(chars / (time.perf_counter() - began))
+            db.execute("DROP TABLE IF EXISTS post_tokens")
+            began = time.perf_counter()
+            seg.segment_posts(db, segmenter)
+            ours.append(chars / (time.perf_counter() - began))
+        corpus.close()
+    raw_rate, our_rate = median(raw), median(ours)
+    rows = [["raw jieba.lcut", len(pool), chars, round(raw_rate), 1.0, ""],
+            ["segment_posts", len(pool), chars, round(our_rate), round(our_rate / raw_rate, 2),
+             "ok" if our_rate / raw_rate >= 0.9 else "BELOW 0.9x"]]
+    return rows, raw_rate
+
+
+CHILD = """
+import json, resource, sys, time, logging
+from corpus.store import Corpus
+from analysis.tables import analyze
+path = sys.argv[1]
+corpus = Corpus(path)
+corpus.db.execute("DROP TABLE IF EXISTS post_tokens")
+began = time.perf_counter()
+counts = analyze(corpus.db, path)
+seconds = time.perf_counter() - began
+corpus.close()
+print(json.dumps({"seconds": seconds, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "counts": counts}))
+"""
+
+
+def analysis_at(size: int, pool: list[str], raw_rate: float) -> list[object]:
+    path = cached_corpus(size, pool)
+    chars = sum(len(pool[k % len(pool)]) for k in range(min(size, len(pool)))) * (
+        size / min(size, len(pool)))
+    result = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True,
+                            text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    floor = chars / raw_rate
+    rss_gb = report["rss_kb"] / 1024 / 1024
+    verdict = "" if size != 1_000_000 else (
+        "ok" if report["seconds"] < 300 and rss_gb < 2 else "MISSED (<300 s, <2 GB)")
+    return [human(size), round(floor), round(report["seconds"]), round(report["seconds"] / floor, 2),
+            round(rss_gb, 2), report["counts"]["term_stats"], verdict]
+
+
+def main() -> None:
+    repeats = env_int("BENCH_REPEATS", 3)
+    pool = texts(env_int("BENCH_SEGMENT_POSTS", 20_000))
+    rows, raw_rate = segmentation(pool, repeats)
+    print(table("Segmentation (chars/s; target >= 0.9x raw jieba.lcut)",
+                ["subject", "posts", "chars", "chars/s", "x raw", ""], rows))
+    sizes = env_ints("BENCH_ANALYSIS_POSTS", [100_000])
+    out = [analysis_at(size, pool, raw_rate) for size in sizes]
+    print(table("Whole analysis, first run (target at 1M posts: < 300 s, peak RSS < 2 GB)",
+                ["posts", "raw jieba s", "analysis s", "x raw", "peak RSS GB", "terms", ""], out))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.chdir(Path(__file__).resolve().parent.parent)
+    main()

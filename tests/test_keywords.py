@@ -1,0 +1,92 @@
+"""Segmentation (once per post version, user dictionary) and per-term statistics."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from test_analysis_rates import Builder
+
+from analysis import keywords, segmentation
+from analysis.tables import analyze
+
+
+@pytest.fixture
+def builder(tmp_path):
+    b = Builder(tmp_path)
+    yield b
+    b.corpus.close()
+
+
+def test_user_dictionary_keeps_terms_whole(tmp_path):
+    plain = segmentation.Segmenter(terms=())
+    assert "四通桥" not in plain.tokens("今天又看到四通桥的新闻，真的很难过。")
+    terms = tmp_path / "terms.txt"
+    terms.write_text("# a comment\n四通桥\n新冠疫苗 5000\n", encoding="utf-8")
+    segmenter = segmentation.Segmenter.from_files([terms])
+    assert segmenter.terms == (("四通桥", None), ("新冠疫苗", 5000))
+    tokens = segmenter.tokens("今天又看到四通桥的新闻，关于新冠疫苗，真的很难过。")
+    assert "四通桥" in tokens and "新冠疫苗" in tokens
+    assert "，" not in tokens and "。" not in tokens               # punctuation dropped
+    assert segmenter.identity != plain.identity
+
+
+def test_shipped_example_dictionary_is_read():
+    segmenter = segmentation.Segmenter.from_files()
+    assert {"李文亮", "四通桥", "白纸"} <= segmenter.term_set
+    assert not any(term.startswith("#") for term in segmenter.term_set)
+
+
+def test_posts_are_segmented_once_per_version(builder):
+    builder.post("p1", text="说说四通桥的事")
+    builder.post("p2", text="今天天气很好")
+    segmenter = segmentation.Segmenter.from_files()
+    db = builder.db
+    assert segmentation.segment_posts(db, segmenter) == 2
+    assert segmentation.segment_posts(db, segmenter) == 0           # nothing new
+    stored = db["post_tokens"].get(["weibo", "p1"])["tokens"].split()
+    assert stored == segmenter.tokens("说说四通桥的事") and "四通桥" in stored
+    db.execute("UPDATE posts SET text = '说说四通桥的事。补充：李文亮' WHERE post_id = 'p1'")
+    db.conn.commit()
+    assert segmentation.segment_posts(db, segmenter) == 1           # only the edited post
+    row = db["post_tokens"].get(["weibo", "p1"])
+    assert row["text_hash"] == segmentation.text_hash("说说四通桥的事。补充：李文亮")
+    assert "李文亮" in row["tokens"].split()
+    other = segmentation.Segmenter(terms=(("四通桥", None),))
+    assert segmentation.segment_posts(db, other) == 2               # a new dictionary: all
+    assert {r["segmenter"] for r in db["post_tokens"].rows} == {other.identity}
+
+
+def test_term_filter():
+    f = keywords.TermFilter(frozenset({"习"}), keywords.read_stopwords())
+    assert f("习") and f("四通桥") and f("iPhone")
+    assert not f("的") and not f("关于") and not f("2024") and not f("我")
+
+
+def test_weighted_log_odds_by_hand():
+    # Monroe et al. (2008), eq. 16 and 18, for one term: y_r=30 of n_r=100, y_s=10 of n_s=200,
+    # prior a_w=2 of a_0=10.
+    delta, se = keywords.weighted_log_odds(np.array([30]), np.array([10]), np.array([2.0]),
+                                           100.0, 200.0, 10.0)
+    expected = math.log(32 / (110 - 32)) - math.log(12 / (210 - 12))
+    assert delta[0] == pytest.approx(expected)
+    assert se[0] == pytest.approx(math.sqrt(1 / 32 + 1 / 12))
+
+
+def test_term_stats_rank_the_removed_term_first(builder):
+    for k in range(40):
+        sensitive = k % 4 == 0
+        text = "关于白纸的事。今天天气很好" if sensitive else f"今天天气很好，吃了{k % 5}碗饭"
+        removed = ("platform_removed", 11.0, 21.0) if sensitive and k % 8 == 0 else None
+        builder.post(f"p{k}", text=text, removed=removed)
+    builder.post("author", text="白纸", removed=("author_deleted", 11.0, 21.0))  # in neither
+    analyze(builder.db)
+    stats = {r["term"]: r for r in builder.db["term_stats"].rows}
+    top = next(r for r in stats.values() if r["rank"] == 1)
+    assert top["term"] == "白纸" and top["in_dictionary"] == 1
+    assert (top["posts"], top["platform_removed"], top["surviving"]) == (10, 5, 5)
+    assert top["removal_rate"] == 0.5 and top["ci_low"] < 0.5 < top["ci_high"]
+    assert len(stats) > 1 and all(r["z"] < top["z"] for t, r in stats.items() if t != "白纸")
+    assert "关于" not in stats and "的" not in stats                  # stopwords
+    assert all(r["posts"] >= keywords.KeywordOptions().min_support for r in stats.values())
