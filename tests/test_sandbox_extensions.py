@@ -7,20 +7,19 @@ Time is a ManualClock or an explicit instant; nothing sleeps.
 
 from __future__ import annotations
 
-import copy
 import http.client
 import json
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sandbox_worlds import QUIET, START, merged, quiet_world
 
 from memoryhole.sandbox import DEFAULT_SCENARIO_PATH, ManualClock, SandboxServer, World, load_scenario
 from memoryhole.sandbox.scenario import ScenarioError
 
-START = datetime(2024, 5, 1, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
 HELP = '查看帮助：<a href="https://kefu.weibo.com/faqdetail?id=19164">网页链接</a>'
 NOTHING_HERE = {"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}
 AUTHOR = "抱歉，此微博已被作者删除。"
@@ -30,37 +29,6 @@ PRIVACY = "抱歉，由于作者设置，你暂时没有这条微博的查看权
 HALF_YEAR = "抱歉，作者已设置仅展示半年内微博，此微博已不可见。"
 SUSPENDED_LAW = "该账号因被投诉违反法律法规和《微博社区公约》的相关规定，现已无法查看。"
 
-QUIET: dict[str, Any] = {
-    "seed": 3,
-    "start": "2024-05-01T04:00:00Z",
-    "duration": "3m",
-    "accounts": {"count": 3, "pinned_share": 0, "initial_posts": 25, "posts_per_hour": 0},
-    "sensitive_share": 0,
-    "long_share": 0,
-    "card_group_share": 0,
-    "author_delete": {"share": 0},
-    "censor": {"share": 0},
-    "restrict": {"share": 0, "initial_share": 0},
-    "restore": {"share": 0},
-    "suspend": {"accounts": 0},
-    "unknown": {"share": 0},
-    "faults": {"rate": 0},
-}
-
-
-def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def quiet_world(**over: Any) -> World:
-    scenario = load_scenario(merged(QUIET, over))
-    return World(scenario, scenario.start or START)
 
 
 def at(seconds: float) -> datetime:
