@@ -133,6 +133,7 @@ def draw_survival(db: sqlite_utils.Database, fig: Figure) -> None:
 def _rate_series(db: sqlite_utils.Database, reason: str) -> list[dict]:
     return list(db.query("""SELECT key, rate, ci_low, ci_high, posts_at_risk, removed
                             FROM removal_rates WHERE grouping = 'day' AND reason = ?
+                              AND rate IS NOT NULL   -- a day with no post at risk has no rate
                             ORDER BY key""", [reason]))
 
 
@@ -183,7 +184,9 @@ def draw_bursts(db: sqlite_utils.Database, fig: Figure) -> None:
     ax = fig.add_subplot()
     x = np.arange(len(rows))
     y = np.array([r["rate"] for r in rows], dtype=float)
-    ax.fill_between(x, [r["ci_low"] for r in rows], [r["ci_high"] for r in rows], alpha=0.2,
+    # A period with no post at risk has no rate: None becomes a gap (nan), not an error.
+    ax.fill_between(x, np.array([r["ci_low"] for r in rows], dtype=float),
+                    np.array([r["ci_high"] for r in rows], dtype=float), alpha=0.2,
                     label="95% Wilson")
     ax.plot(x, y, marker="o", ms=3, label="平台删除率 platform-removal rate")
     baseline = [np.nan if r["baseline_rate"] is None else r["baseline_rate"] for r in rows]
