@@ -66,11 +66,15 @@ ACCOUNT_STATE_OF_REASON = {"account_suspended": "suspended", "account_closed": "
                            "account_locked": "locked"}
 
 
+def _crawl_plan(db: sqlite_utils.Database, crawl_id: int) -> dict:
+    """The plan a crawl recorded (with its defaults) when it started."""
+    return json.loads(db.execute("SELECT plan_json FROM crawls WHERE id = ?",
+                                 [crawl_id]).fetchone()[0])
+
+
 def compute_windows(db: sqlite_utils.Database, crawl_id: int) -> list[dict]:
     """Window rows for a timeline crawl, from its pages (pure reading; nothing written)."""
-    plan = json.loads(db.execute("SELECT plan_json FROM crawls WHERE id = ?",
-                                 [crawl_id]).fetchone()[0])
-    planned = {w["name"]: w["pages"] for w in plan.get("watchlists", [])}
+    planned = {w["name"]: w["pages"] for w in _crawl_plan(db, crawl_id).get("watchlists", [])}
     by_account: dict[tuple, dict[int, dict]] = defaultdict(dict)
     for page in db.query("SELECT * FROM pages WHERE crawl_id = ? ORDER BY id", [crawl_id]):
         # A later row for the same page (a retry that got through) replaces an earlier one.
@@ -262,9 +266,7 @@ def _events(db: sqlite_utils.Database, rows: list[tuple]) -> None:
 
 
 def _reprobe_policy(db: sqlite_utils.Database, crawl_id: int) -> tuple[float, tuple[float, ...]]:
-    plan = json.loads(db.execute("SELECT plan_json FROM crawls WHERE id = ?",
-                                 [crawl_id]).fetchone()[0])
-    policy = plan.get("reprobe") or {}
+    policy = _crawl_plan(db, crawl_id).get("reprobe") or {}
     return (float(policy.get("confirm_after", 3600.0)),
             tuple(float(r) for r in policy.get("recheck_after", (86400.0, 604800.0))))
 

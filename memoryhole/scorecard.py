@@ -64,17 +64,6 @@ class Scorecard:
     def restoration_recall(self) -> float | None:
         return self.restorations_detected / self.restorations if self.restorations else None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "observable": self.observable, "detected": self.detected, "matched": self.matched,
-            "precision": self.precision, "recall": self.recall,
-            "reason_accuracy": self.reason_accuracy, "interval_accuracy": self.interval_accuracy,
-            "restorations": self.restorations,
-            "restorations_detected": self.restorations_detected,
-            "truth_by_reason": dict(self.truth_by_reason),
-            "detected_by_reason": dict(self.detected_by_reason),
-        }
-
     def table(self) -> str:
         def pct(x: float | None) -> str:
             return "n/a" if x is None else f"{100 * x:.1f}%"

@@ -83,12 +83,12 @@ class TimelineSpider(PlanSpider):
             if retrying:
                 return
         observation: PageObservation = response.meta["observation"]
-        yield _with(observation, account_check=result.outcome, account_state=result.state,
+        yield replace(observation, account_check=result.outcome, account_state=result.state,
                     account_message=result.message)
 
     def profile_error(self, error) -> Iterator[Any]:
         yield from self.download_error(error)
-        yield _with(error.request.meta["observation"], account_check="failed")
+        yield replace(error.request.meta["observation"], account_check="failed")
 
     def gave_up(self, request: scrapy.Request, failure: str) -> Iterator[Any]:
         meta = request.meta
@@ -100,10 +100,6 @@ class TimelineSpider(PlanSpider):
             page=meta["page"], url=request.url, requested_at=now, fetched_at=now,
             http_status=None, outcome="failed", failure=failure, posts=(), cursor=meta["cursor"],
         )
-
-
-def _with(observation: PageObservation, **changes: Any) -> PageObservation:
-    return replace(observation, **changes)
 
 
 class WeiboTimelineSpider(TimelineSpider):
