@@ -17,8 +17,9 @@ a fixed page size and vacuumed, JSON and YAML keys are in a fixed order.
 De-identified (corpus.deid): account ids, screen names and @mentions become keyed pseudonyms,
 post ids too (a post id leads back to its author); accounts a watchlist marks `public_figures`
 keep their ids and names. Raw responses, WARC references, request URLs, cursors and local paths
-never enter a release. A leak scan reads every file of the finished release and fails it (nothing
-is left at OUT) if a raw id or screen name of a pseudonymised account, or the key, appears.
+never enter a release. Post ids written in text (`mid 5076…`, in a URL) are pseudonymised there too.
+A leak scan reads every file of the finished release and fails it (nothing is left at OUT) if a raw
+id or screen name of a pseudonymised account, a raw post id of theirs, or the key, appears.
 
 Authors and wording come from `--author` options or DATA/release.yaml:
 
@@ -218,6 +219,25 @@ def _identities(conn: sqlite3.Connection, tables: list[str], platforms: list[str
                 names.setdefault((platform, str(account)), set())
     return [Identity(platform, account_id, tuple(sorted(n)), (platform, account_id) in figures)
             for (platform, account_id), n in sorted(names.items())]
+
+
+def _post_ids(conn: sqlite3.Connection, tables: list[str], default: str,
+              authors: dict[tuple[str, str], str]) -> list[tuple[str, str, str | None]]:
+    """(platform, post_id, author or None) of every post id the corpus holds in any post column
+    (posts, reposts' originals known from tombstones, sightings via reposts, ...)."""
+    ids: set[tuple[str, str]] = set()
+    for table in tables:
+        cols = {c["name"] for c in _columns(conn, table)}
+        platform_sql = "platform" if "platform" in cols else "NULL"
+        for col in sorted(cols):
+            if column_policy(col) != "post":
+                continue
+            for platform, post_id in conn.execute(
+                    f"SELECT DISTINCT {platform_sql}, {_quote(col)} FROM {_quote(table)} "
+                    f"WHERE {_quote(col)} IS NOT NULL AND {_quote(col)} != ''"):
+                ids.add((platform or default, str(post_id)))
+    return [(platform, post_id, authors.get((platform, post_id)))
+            for platform, post_id in sorted(ids)]
 
 
 # -- transforming rows --------------------------------------------------------------------------
@@ -522,12 +542,13 @@ def build_release(data_dir: str | Path, out_dir: str | Path, options: ReleaseOpt
         figures = public_figures(plans)
         redactor = None
         matcher = Matcher({})
-        if key is not None:
-            identities = _identities(src, tables, platforms, figures)
-            redactor = Redactor(Pseudonymiser(key), identities, default_platform)
-            matcher = redactor.matcher
         authors_by_post = {(r[0], r[1]): str(r[2]) for r in src.execute(
             "SELECT platform, post_id, account_id FROM posts")} if "posts" in tables else {}
+        if key is not None:
+            identities = _identities(src, tables, platforms, figures)
+            posts = _post_ids(src, tables, default_platform, authors_by_post)
+            redactor = Redactor(Pseudonymiser(key), identities, default_platform, posts)
+            matcher = redactor.matcher
         transformer = Transformer(redactor, options.include_text, authors_by_post,
                                   default_platform)
         staging.mkdir(parents=True)
@@ -574,7 +595,8 @@ def build_release(data_dir: str | Path, out_dir: str | Path, options: ReleaseOpt
             listed = "\n".join(f"  {leak}" for leak in leaks[:20])
             more = f"\n  ... and {len(leaks) - 20} more" if len(leaks) > 20 else ""
             raise ReleaseError(f"leak scan failed: {len(leaks)} raw identifier(s) of "
-                               f"pseudonymised accounts in the release; nothing was written to "
+                               f"pseudonymised accounts or posts in the release; nothing was "
+                               f"written to "
                                f"{out_dir}\n{listed}{more}")
         if out_dir.exists():
             out_dir.rmdir()
@@ -884,11 +906,15 @@ def _datasheet(ctx: _Context) -> bytes:
             "test a pseudonym.")
         add("- A screen name is redacted wherever it appears in text, not only after @: a name "
             "that is also a common word is therefore redacted in unrelated posts too.")
-        add("- URLs in text become `<url>`.")
+        add("- Post ids written in text (after `mid`, inside a URL, glued to a word) become "
+            "their pseudonyms too; an id is matched as a whole run of digits, never inside a "
+            "longer number.")
+        add("- URLs in text, with or without a scheme (`weibo.com/…`, `t.cn/…`), become "
+            "`<url>`.")
         add(f"- Accounts marked `public_figures` in a watchlist keep their ids, names and post ids "
             f"({_thousands(len(ctx.figures))} account(s); see `accounts.public_figure`).")
         add("- A leak scan read every file of this release and found no raw id or screen name of "
-            "a pseudonymised account.")
+            "a pseudonymised account and no raw id of a pseudonymised post.")
     else:
         add("- **Not pseudonymised**: the researchers chose to publish raw account ids, screen "
             "names and post ids (`--no-pseudonyms`).")

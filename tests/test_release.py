@@ -111,6 +111,11 @@ def test_no_raw_identity_of_an_ordinary_user_anywhere(corpus, released):
         for needle in needles:
             for name, data in blobs.items():
                 assert needle.encode("utf-8") not in data, (needle, name)
+    # Nor a raw post id of theirs, although one was written into a post's text three ways.
+    assert corpus.posts["canteen"] in corpus.texts["post_ids"]
+    for label in ("canteen", "post_ids", "named"):
+        for name, data in blobs.items():
+            assert corpus.posts[label].encode() not in data, (label, name)
     # The key is in no file, nor in what the command printed.
     for name, data in blobs.items():
         assert KEY not in data, name
