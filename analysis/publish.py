@@ -2,7 +2,8 @@
 
 `metadata.yaml` next to this module holds the hand-written descriptions, canned queries, facets
 and the dashboard; `build_metadata()` adds what must come from code (the reason vocabulary, from
-corpus.reasons, so it is written in exactly one place) and, given the database, keeps only the
+corpus.reasons, and the window, candidate, event and account-state vocabularies, from
+corpus.vocabulary, so each is written in exactly one place) and, given the database, keeps only the
 queries and charts whose tables exist (`requires:`). `serve_argv()` brings the Chinese full-text
 index up to date (analysis.fts), writes that metadata into the data directory and returns the
 command line that serves DATA/corpus.db as the Datasette database `corpus` with the plugins in
@@ -31,6 +32,7 @@ import yaml
 
 from corpus.reasons import REASON_DESCRIPTIONS, REASONS
 from corpus.store import DB_NAME
+from corpus.vocabulary import VOCABULARIES
 
 METADATA_YAML = Path(__file__).with_name("metadata.yaml")
 PLUGINS_DIR = Path(__file__).with_name("datasette_plugins")
@@ -146,6 +148,11 @@ def build_metadata(db_path: str | Path | None = None) -> dict[str, Any]:
     )
     for table in ("removals_by_day", "time_to_removal"):
         columns(table)["reason"] = f"The removal's reason (see removals.reason). {vocabulary}"
+    for vocab in VOCABULARIES:
+        for where in vocab.columns:
+            table, column = where.split(".")
+            if table in tables:
+                columns(table)[column] = f"The {vocab.name}, one of: {vocab.text()}"
     rates = columns("account_removal_rates")
     for reason in REASONS:
         rates[reason] = (

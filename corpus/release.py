@@ -54,6 +54,7 @@ from .deid import DeidError, Identity, Leak, LeakScanner, Matcher, Pseudonymiser
 from .provenance import software_version
 from .reasons import REASON_DESCRIPTIONS, REASONS
 from .store import DB_NAME, Corpus
+from .vocabulary import VOCABULARIES
 
 RELEASE_DB = DB_NAME               # `memoryhole serve --data OUT` serves a release as is
 DATA_DIR = "data"
@@ -893,6 +894,22 @@ def _datasheet(ctx: _Context) -> bytes:
             f"{REASON_DESCRIPTIONS[reason]} |")
     add("")
     add("`message` keeps the platform's exact words; for `unknown` they are all there is.")
+    add("")
+    add("## The other vocabularies")
+    add("")
+    add("Every status, cause, event and state column holds one of these values "
+        "(`corpus/vocabulary.py`).")
+    for vocab in VOCABULARIES:
+        table, column = vocab.columns[0].split(".")
+        counts = {r[0]: r[1] for r in ctx.rows(
+            f"SELECT {_quote(column)}, COUNT(*) FROM {_quote(table)} GROUP BY 1")}
+        add("")
+        add(f"{vocab.name.capitalize()} ({', '.join(f'`{c}`' for c in vocab.columns)}):")
+        add("")
+        add(f"| value | rows of `{table}` | meaning |")
+        add("|---|---:|---|")
+        for value in vocab.values:
+            add(f"| `{value}` | {_thousands(counts.get(value, 0))} | {vocab.describe(value)} |")
     add("")
     add("## De-identification")
     add("")

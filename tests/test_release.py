@@ -215,6 +215,14 @@ def test_datasheet(corpus, released):
                    "| `platform_removed` | 2 |", "| `unknown` | 1 |", "| `posts` | "):
         assert phrase in sheet, phrase
     assert "memoryhole 0.1.0" in sheet     # software version, from the crawls table
+    # Every other vocabulary, from corpus.vocabulary, with its meaning and the corpus's counts.
+    from corpus.vocabulary import VOCABULARIES
+
+    assert "## The other vocabularies" in sheet
+    for vocab in VOCABULARIES:
+        for value in vocab.values:
+            assert f"| `{value}` | " in sheet and vocab.describe(value) in sheet, value
+    assert "| `unconfirmed_empty_timeline` | 0 |" in sheet and "| `account_gone` | 0 |" in sheet
 
 
 def test_no_text(corpus, tmp_path):

@@ -16,6 +16,7 @@ from w3lib.html import remove_tags, replace_entities
 
 from corpus.clock import BEIJING
 from corpus.reasons import REASONS
+from corpus.vocabulary import ACCOUNT_STATE_OF_REASON
 
 from .. import failures
 from .base import (
@@ -243,8 +244,7 @@ def _classify(message: str) -> tuple[str, str]:
     return (sig.reason if sig else "unknown"), message
 
 
-ACCOUNT_STATES = {"account_suspended": "suspended", "account_closed": "closed",
-                  "account_locked": "locked"}
+ACCOUNT_STATES = ACCOUNT_STATE_OF_REASON   # the state a gone account's reason implies
 
 
 @dataclass(frozen=True)
