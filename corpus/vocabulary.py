@@ -55,7 +55,9 @@ class AccountState(StrEnum):
     LOCKED = "locked"
 
 
-DESCRIPTIONS: dict[str, str] = {
+# What each value means. One mapping per vocabulary: the same word (visible, removed,
+# seen_again) means different things in different vocabularies.
+WINDOW_STATUSES: dict[WindowStatus, str] = {
     WindowStatus.COVERED: "pages from page 1 on were read; a post seen before whose order key "
     "lies inside (from the oldest non-pinned post of the last good page up, or everything when "
     "the crawl reached the end of the timeline) and that is absent becomes a candidate.",
@@ -66,12 +68,16 @@ DESCRIPTIONS: dict[str, str] = {
     "its probe speaks for the account.",
     WindowStatus.FAILED: "page 1 failed, showed only pinned posts, or was empty while the profile "
     "says the account exists (a glitch): the window covers nothing and opens no candidate.",
+}
+CANDIDATE_STATUSES: dict[CandidateStatus, str] = {
     CandidateStatus.OPEN: "waiting for a probe.",
     CandidateStatus.VISIBLE: "a probe found the post visible.",
     CandidateStatus.REMOVED: "a probe got the platform to say the post is gone; a removal was "
     "recorded.",
     CandidateStatus.SEEN_AGAIN: "a later crawl saw the post again before any probe said it was "
     "gone.",
+}
+CANDIDATE_CAUSES: dict[CandidateCause, str] = {
     CandidateCause.WINDOW: "absent from a covered window.",
     CandidateCause.EMPTY_TIMELINE: "a live post of an account whose timeline was empty and whose "
     "profile says it is gone (an empty window).",
@@ -81,6 +87,8 @@ DESCRIPTIONS: dict[str, str] = {
     CandidateCause.TOMBSTONE: "a repost showed the original as removed (a tombstone).",
     CandidateCause.ACCOUNT_GONE: "a live post of an account a probe found suspended, closed or "
     "locked.",
+}
+POST_EVENTS: dict[PostEvent, str] = {
     PostEvent.FIRST_SEEN: "first sighted.",
     PostEvent.MISSING: "became a candidate; detail holds the candidate's cause.",
     PostEvent.SEEN_AGAIN: "a candidate was sighted again before a probe said it was gone.",
@@ -89,6 +97,8 @@ DESCRIPTIONS: dict[str, str] = {
     PostEvent.CONFIRMED: "a later probe (after the plan's confirm delay) agreed it is gone.",
     PostEvent.REASON_CHANGED: "a later probe gave another reason; detail holds its words.",
     PostEvent.RESTORED: "a removed post was seen again or probed visible.",
+}
+ACCOUNT_STATES: dict[AccountState, str] = {
     AccountState.ACTIVE: "the account's posts are shown.",
     AccountState.SUSPENDED: "the platform suspended the account.",
     AccountState.CLOSED: "the account was closed (by its user, or agent not stated).",
@@ -105,32 +115,32 @@ ACCOUNT_STATE_OF_REASON: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """A vocabulary and the columns that hold it."""
+    """A vocabulary (its values, in order, with their meanings) and the columns that hold it."""
 
     name: str
-    values: tuple[str, ...]
+    descriptions: dict[str, str]
     columns: tuple[str, ...]          # "table.column"
 
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(str(value) for value in self.descriptions)
+
     def describe(self, value: str) -> str:
-        return DESCRIPTIONS[value]
+        return self.descriptions[value]
 
     def text(self) -> str:
         """Every value with its meaning, as one plain-text sentence list."""
-        return " ".join(f"{value}: {DESCRIPTIONS[value]}" for value in self.values)
-
-
-def _values(enum: type[StrEnum]) -> tuple[str, ...]:
-    return tuple(member.value for member in enum)
+        return " ".join(f"{value}: {meaning}" for value, meaning in self.descriptions.items())
 
 
 VOCABULARIES: tuple[Vocabulary, ...] = (
-    Vocabulary("window status", _values(WindowStatus), ("windows.status",)),
-    Vocabulary("candidate status", _values(CandidateStatus), ("candidates.status",)),
-    Vocabulary("candidate cause", _values(CandidateCause), ("candidates.cause",)),
-    Vocabulary("post event", _values(PostEvent), ("post_events.event",)),
-    Vocabulary("account state", _values(AccountState),
-               ("accounts.state", "account_events.state")),
-    Vocabulary("state of a gone account", tuple(ACCOUNT_STATE_OF_REASON.values()),
+    Vocabulary("window status", WINDOW_STATUSES, ("windows.status",)),
+    Vocabulary("candidate status", CANDIDATE_STATUSES, ("candidates.status",)),
+    Vocabulary("candidate cause", CANDIDATE_CAUSES, ("candidates.cause",)),
+    Vocabulary("post event", POST_EVENTS, ("post_events.event",)),
+    Vocabulary("account state", ACCOUNT_STATES, ("accounts.state", "account_events.state")),
+    Vocabulary("state of a gone account",
+               {state: ACCOUNT_STATES[state] for state in ACCOUNT_STATE_OF_REASON.values()},
                ("pages.account_state",)),
 )
 
