@@ -116,24 +116,34 @@ def _is_number(needle: str) -> bool:
     return needle.isascii() and needle.isdigit()
 
 
+_CODE = re.compile(r"[0-9A-Za-z]{8,12}")   # a short code like a Weibo bid (I5Tz5Ak0E)
+
+
+def _is_code(needle: str) -> bool:
+    return bool(_CODE.fullmatch(needle)) and not needle.isdigit()
+
+
 class Matcher:
     """One pass over text for all raw identifiers: pseudonymised ones (to replace) and kept ones.
 
     Numeric identifiers (account and post ids) are tokens: every maximal run of digits is looked
     up, so an id is found after letters (`post5076…`, `uid1642634100`) but never inside a longer
-    number (a count, a timestamp). Other identifiers (screen names) are one alternation, longest
-    first; kept names (public figures) are part of it so that an ordinary user's name inside a
-    public figure's name is not torn out of it. Pseudonyms in the text are skipped whole.
+    number (a count, a timestamp). Short codes (a post's bid) are whole words looked up the same
+    way. Other identifiers (screen names) are one alternation, longest first; kept names (public
+    figures) are part of it so that an ordinary user's name inside a public figure's name is not
+    torn out of it. Pseudonyms in the text are skipped whole.
     """
 
     def __init__(self, replace: dict[str, str], keep: Iterable[str] = ()) -> None:
         self.replace = {k: v for k, v in replace.items() if k}
         self.keep = {k for k in keep if k and k not in self.replace}
-        needles = sorted((n for n in {*self.replace, *self.keep} if not _is_number(n)),
-                         key=lambda s: (-len(s), s))
+        needles = sorted((n for n in {*self.replace, *self.keep}
+                          if not _is_number(n) and not _is_code(n)), key=lambda s: (-len(s), s))
         parts = [f"(?P<pseudonym>{_PSEUDONYM})"]
         if needles:
             parts.append("(?P<name>" + "|".join(_needle_pattern(n) for n in needles) + ")")
+        if any(_is_code(n) for n in {*self.replace, *self.keep}):
+            parts.append(f"(?P<code>(?<![{_WORD}]){_CODE.pattern}(?![{_WORD}]))")
         if any(_is_number(n) for n in self.replace):
             parts.append("(?P<number>(?<![0-9])[0-9]+(?![0-9]))")
         self.regex = re.compile("|".join(parts)) if len(parts) > 1 else None
@@ -162,9 +172,10 @@ class Redactor:
 
     def __init__(self, pseudonymiser: Pseudonymiser, identities: Iterable[Identity],
                  default_platform: str = "weibo",
-                 posts: Iterable[tuple[str, str, str | None]] = ()) -> None:
-        """`posts`: (platform, post_id, author account id or None) of every post of the corpus;
-        their ids are pseudonymised in text too (kept for public figures' posts)."""
+                 posts: Iterable[tuple[str, ...]] = ()) -> None:
+        """`posts`: (platform, post_id, author account id or None, *other written forms of the
+        id such as its bid) of every post of the corpus; their ids are pseudonymised in text too
+        (kept for public figures' posts)."""
         self.pseudo = pseudonymiser
         self.default_platform = default_platform
         self.identities = list(identities)
@@ -183,13 +194,16 @@ class Redactor:
             for name in ident.names:
                 replace[name] = alias
                 self._by_name[(ident.platform, name)] = alias
-        for platform, post_id, author in posts:
+        for platform, post_id, author, *forms in posts:
             if not post_id:
                 continue
+            written = [str(post_id), *(str(f) for f in forms if f)]
             if author is not None and self.is_public(platform, author):
-                keep.add(str(post_id))
+                keep.update(written)
             else:
-                replace.setdefault(str(post_id), pseudonymiser.post(platform, str(post_id)))
+                alias = pseudonymiser.post(platform, str(post_id))
+                for form in written:
+                    replace.setdefault(form, alias)
         self.kept_names = keep
         self.matcher = Matcher(replace, keep)
         # After @: a known screen name whole (it may hold any character, `a.b*c(d)`), longest

@@ -223,9 +223,9 @@ def _identities(conn: sqlite3.Connection, tables: list[str], platforms: list[str
 
 
 def _post_ids(conn: sqlite3.Connection, tables: list[str], default: str,
-              authors: dict[tuple[str, str], str]) -> list[tuple[str, str, str | None]]:
-    """(platform, post_id, author or None) of every post id the corpus holds in any post column
-    (posts, reposts' originals known from tombstones, sightings via reposts, ...)."""
+              authors: dict[tuple[str, str], str]) -> list[tuple[str, ...]]:
+    """(platform, post_id, author or None, bid or None) of every post id the corpus holds in any
+    post column (posts, reposts' originals known from tombstones, sightings via reposts, ...)."""
     ids: set[tuple[str, str]] = set()
     for table in tables:
         cols = {c["name"] for c in _columns(conn, table)}
@@ -237,7 +237,10 @@ def _post_ids(conn: sqlite3.Connection, tables: list[str], default: str,
                     f"SELECT DISTINCT {platform_sql}, {_quote(col)} FROM {_quote(table)} "
                     f"WHERE {_quote(col)} IS NOT NULL AND {_quote(col)} != ''"):
                 ids.add((platform or default, str(post_id)))
-    return [(platform, post_id, authors.get((platform, post_id)))
+    bids = {(r[0], r[1]): r[2] for r in conn.execute(
+        "SELECT platform, post_id, bid FROM posts WHERE bid IS NOT NULL")} \
+        if "bid" in {c["name"] for c in _columns(conn, "posts")} else {}
+    return [(platform, post_id, authors.get((platform, post_id)), bids.get((platform, post_id)))
             for platform, post_id in sorted(ids)]
 
 

@@ -136,7 +136,8 @@ def redactor_with_posts():
         Identity("weibo", UID, (NAME,), False),
         Identity("weibo", OTHER_UID, ("a.b*c(d)",), False),
         Identity("weibo", FIGURE_UID, (FIGURE_NAME,), True),
-    ], posts=[("weibo", MID, UID), ("weibo", FIGURE_MID, FIGURE_UID), ("weibo", "5076757400000001", None)])
+    ], posts=[("weibo", MID, UID, "OcX8p4Mzu"), ("weibo", FIGURE_MID, FIGURE_UID),
+              ("weibo", "5076757400000001", None)])
 
 
 def test_post_ids_are_pseudonymised_wherever_they_appear_in_text():
@@ -148,6 +149,8 @@ def test_post_ids_are_pseudonymised_wherever_they_appear_in_text():
     assert out.startswith(f"mid {alias}，post{alias}，（{alias}）")
     assert Pseudonymiser(KEY).post("weibo", "5076757400000001") in out
     assert FIGURE_MID in out                    # a public figure's post keeps its id
+    # Its bid is the same post: whole words only.
+    assert r.text("见 OcX8p4Mzu 和 xOcX8p4Mzu") == f"见 {alias} 和 xOcX8p4Mzu"
     assert list(r.matcher.leaks(out)) == []
     assert set(r.matcher.leaks(text)) == {MID, "5076757400000001"}
 

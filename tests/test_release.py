@@ -21,6 +21,7 @@ from pipeline_corpus import ACCOUNTS, PUBLIC_FIGURE, build
 
 from corpus.deid import Pseudonymiser
 from corpus.release import validate_citation
+from memoryhole.sandbox.ids import mid_to_bid
 
 KEY = b"0123456789abcdef0123456789abcdef-test-key"
 
@@ -116,6 +117,7 @@ def test_no_raw_identity_of_an_ordinary_user_anywhere(corpus, released):
     for label in ("canteen", "post_ids", "named"):
         for name, data in blobs.items():
             assert corpus.posts[label].encode() not in data, (label, name)
+            assert mid_to_bid(corpus.posts[label]).encode() not in data, (label, name)
     # The key is in no file, nor in what the command printed.
     for name, data in blobs.items():
         assert KEY not in data, name
