@@ -271,7 +271,8 @@ class Leak:
 
 
 class LeakScanner:
-    """Finds raw ids and screen names of pseudonymised accounts in every file of a release.
+    """Finds raw ids and screen names of pseudonymised accounts, and raw ids (and bids) of their
+    posts, in every file of a release.
 
     Every text value is scanned: SQLite files through SQLite (every table, the schema included)
     and as raw bytes, CSV files per column, JSON per string (keys included), anything else line by
