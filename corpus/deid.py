@@ -33,12 +33,12 @@ from pathlib import Path
 MIN_KEY_BYTES = 32
 PSEUDONYM_HEX = 16  # 64 bits: collisions are negligible for corpora of millions of accounts
 
-# Weibo nicknames: CJK, letters, digits, underscore and hyphen, 2-30 characters.
 _URL_TAIL = r"[^\s\"'<>，。、）)\]]"
 # With a scheme or www., or a bare host name with a path (weibo.com/u/1642634100, t.cn/A6abc).
 URL = re.compile(rf"(?:https?://|(?<![0-9A-Za-z_.@-])www\.){_URL_TAIL}+"
                  rf"|(?<![0-9A-Za-z_.@/-])(?:[A-Za-z0-9-]+\.)+[A-Za-z]{{2,12}}(?::[0-9]+)?/{_URL_TAIL}*")
 _WORD = "0-9A-Za-z_"
+# Weibo nicknames: CJK, letters, digits, underscore and hyphen, 2-30 characters.
 _NAME_CHAR = r"0-9A-Za-z_\-\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Pseudonyms already written are tokens of their own: no id is looked for inside them.
 _PSEUDONYM = rf"(?<![{_WORD}])[upm]_[0-9a-f]{{{PSEUDONYM_HEX}}}(?![{_WORD}])"

@@ -600,8 +600,7 @@ def build_release(data_dir: str | Path, out_dir: str | Path, options: ReleaseOpt
             more = f"\n  ... and {len(leaks) - 20} more" if len(leaks) > 20 else ""
             raise ReleaseError(f"leak scan failed: {len(leaks)} raw identifier(s) of "
                                f"pseudonymised accounts or posts in the release; nothing was "
-                               f"written to "
-                               f"{out_dir}\n{listed}{more}")
+                               f"written to {out_dir}\n{listed}{more}")
         if out_dir.exists():
             out_dir.rmdir()
         staging.rename(out_dir)
