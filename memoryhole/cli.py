@@ -40,7 +40,7 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
         memoryhole crawl plan.yaml --data ~/research/weibo --once
     """
     from crawlers.plan import PlanError, load_plan, parse_duration
-    from crawlers.scheduler import RunOptions, run
+    from crawlers.scheduler import CrawlStoreError, RunOptions, run
 
     try:
         plan = load_plan(plan_path)
@@ -54,8 +54,12 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
     def report(cycle) -> None:
         click.echo(cycle.summary(), err=True)
 
-    run(plan, data_dir, RunOptions(once=once, cycles=cycles, duration=seconds,
-                                   log_level=log_level, on_cycle=report))
+    try:
+        run(plan, data_dir, RunOptions(once=once, cycles=cycles, duration=seconds,
+                                       log_level=log_level, on_cycle=report,
+                                       on_recovery=lambda line: click.echo(line, err=True)))
+    except (CrawlStoreError, CorpusError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.group()
