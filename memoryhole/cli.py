@@ -4,6 +4,7 @@ function; errors are one line naming the bad input and the fix, with a non-zero 
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -17,7 +18,22 @@ DATA_OPTION = click.option(
 )
 
 
-@click.group()
+class _Commands(click.Group):
+    """A damaged corpus database (garbage in its pages, found only when a query reaches them)
+    is one line naming it and the fix, not a traceback, in every command."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise click.ClickException(f"the corpus is locked by another writer ({exc}); "
+                                           "retry when it is done") from None
+            raise click.ClickException(f"the corpus database is damaged ({exc}); restore "
+                                       "DATA/corpus.db from a backup") from None
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="memoryhole")
 def cli() -> None:
     """Watch public posts, detect and explain removals, publish the evidence."""
