@@ -53,7 +53,7 @@ def test_a_batch_waits_for_another_writer_instead_of_failing(tmp_path):
     other = hold_write_lock(corpus.path, 5.5, started)
     started.wait()
     try:
-        corpus.record_batch(crawl, pages=[page(1, [post(2), post(1)], T0)])
+        corpus.record_pages(crawl, [page(1, [post(2), post(1)], T0)])
     finally:
         other.join()
     assert corpus.db.execute("SELECT COUNT(*) FROM sightings").fetchone()[0] == 2
@@ -201,8 +201,8 @@ def test_a_tampered_record_fails_its_digests(tmp_path):
 
 def _garbage_in_the_middle(data: Path) -> None:
     corpus = Corpus(data)
-    corpus.record_batch(corpus.start_crawl("timeline", "weibo", {"watchlists": []}),
-                        pages=[page(1, [post(i) for i in range(400, 0, -1)], T0)])
+    corpus.record_pages(corpus.start_crawl("timeline", "weibo", {"watchlists": []}),
+                        [page(1, [post(i) for i in range(400, 0, -1)], T0)])
     corpus.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     corpus.close()
     raw = bytearray((data / "corpus.db").read_bytes())
