@@ -250,8 +250,9 @@ class ArchivedResponse:
 
 
 # What a damaged file raises while it is read: a cut or garbled gzip member, a record that is
-# not one, a field that does not parse.
-_UNREADABLE = (ArchiveLoadFailed, zlib.error, EOFError, OSError, ValueError, UnicodeDecodeError)
+# not one, a field that does not parse (warcio lets its internal errors through on garbage).
+_UNREADABLE = (ArchiveLoadFailed, zlib.error, EOFError, OSError, ValueError, AttributeError,
+               TypeError, KeyError, IndexError)
 
 
 def _checked_block(record: Any, where: str) -> bytes:
@@ -315,12 +316,16 @@ def iter_responses(data_dir: str | Path, path: Path) -> Iterator[ArchivedRespons
                     _checked_block(record, where)
                     continue
                 record_id = record.rec_headers.get_header("WARC-Record-ID")
-                archived = _archived(record, WarcRef(relative, start, record_id), where)
-                yield archived
+                yield _archived(record, WarcRef(relative, start, record_id), where)
         except _UNREADABLE as exc:
             # The record that failed begins where the last one read ended.
             raise EvidenceError(f"{path}@{records.offset}: not a readable WARC record "
                                 f"({_one_line(exc)})") from None
+        # A record cut in its first bytes reads as the end of the file: bytes must not remain.
+        size = os.fstat(stream.fileno()).st_size
+        if records.offset < size:
+            raise EvidenceError(f"{path}@{records.offset}: not a readable WARC record "
+                                f"({size - records.offset} bytes that are not one, at the end)")
 
 
 def _one_line(exc: BaseException) -> str:
