@@ -2,7 +2,10 @@
 
 Observations are appended (sightings, pages, probes, failures); `posts` and `accounts` hold the
 latest known state. Writes go in one transaction per batch: sqlite-utils inserts are ~4x faster
-that way, and a crash loses at most the batch in flight, never half of one.
+that way, and a crash loses at most the batch in flight, never half of one (the next start
+recovers it from the crawl's WARC files: corpus.reparse.recover_dead_crawls). Several processes
+may write one corpus: transactions begin IMMEDIATE, wait for each other (busy timeout), and a
+batch is retried whole while another writer holds the corpus.
 """
 
 from __future__ import annotations
