@@ -235,15 +235,15 @@ def prepare(data_dir: str | Path) -> Path:
     if is_release(data_dir):
         return db_path
     from analysis.fts import update_index
-    from corpus.store import Corpus, CorpusError
+    from corpus.store import Corpus, CorpusError, retry_while_locked
 
     try:
         corpus = Corpus(data_dir, create=False)
     except CorpusError as exc:
         raise PublishError(str(exc)) from None
     try:
-        corpus.db.conn.execute("PRAGMA busy_timeout = 10000")
-        update_index(corpus.db.conn)
+        # One transaction, retried whole while a crawl or `analyze` holds the corpus.
+        retry_while_locked(lambda: update_index(corpus.db.conn))
     except sqlite3.Error as exc:
         raise PublishError(f"{db_path}: cannot update the full-text index ({exc}); stop any "
                            "running crawl and retry") from None

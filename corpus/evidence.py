@@ -159,12 +159,23 @@ def probe_evidence(corpus: Corpus, probe_id: int) -> ResponseEvidence:
     attempts = [{"received_at": iso(other.date), "status": other.status,
                  "warc_file": other.ref.file, "warc_offset": other.ref.offset,
                  "warc_record_id": other.ref.record_id}
-                for path in crawl_files(corpus.data_dir, crawl_id)
-                for other in iter_responses(corpus.data_dir, path)
+                for other in _intact_responses(corpus, crawl_id)
                 if other.url == archived.url and other.ref.record_id != record_id]
     return ResponseEvidence(probe_id, "warc", ref, iso(archived.date), archived.status,
                             archived.reason, archived.protocol, archived.headers,
                             _readable(archived.text()), len(archived.body), attempts)
+
+
+def _intact_responses(corpus: Corpus, crawl_id: int) -> list[Any]:
+    """A crawl's readable response records; a damaged one (a crawl killed mid-write) ends its
+    file's list, and the answer that is shown was checked on its own."""
+    found = []
+    for path in crawl_files(corpus.data_dir, crawl_id):
+        try:
+            found.extend(iter_responses(corpus.data_dir, path))
+        except EvidenceError:
+            continue
+    return found
 
 
 def _readable(text: str) -> str:

@@ -5,6 +5,11 @@ corpus, probes the open candidates and turns their answers into removals. `run()
 going inside one Twisted reactor until `once`, `cycles` or `duration` says stop, or SIGINT/SIGTERM
 arrives: then the crawl in flight closes cleanly (its items are flushed and its crawl row marked
 `interrupted`) and no new cycle starts.
+
+Before the first cycle, crawls of the corpus that a dead process left `running` (kill -9, power
+loss, a batch that could not be stored) are recovered from their WARC files and marked `crashed`
+(`corpus.reparse.recover_dead_crawls`); a crawl another live process is running is left alone.
+A crawl whose results could not be stored stops the run with CrawlStoreError.
 """
 
 from __future__ import annotations
@@ -30,6 +35,10 @@ from .spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
 from .spiders.probe import probe_work
 
 log = logging.getLogger(__name__)
+
+
+class CrawlStoreError(Exception):
+    """A crawl's results could not be stored; it is left for recovery on the next start."""
 
 
 @dataclass
@@ -66,12 +75,30 @@ class RunOptions:
     log_level: str = "WARNING"
     settings: dict[str, Any] = field(default_factory=dict)
     on_cycle: Callable[[CycleReport], None] | None = None
+    on_recovery: Callable[[str], None] | None = None   # a line per dead crawl recovered
 
 
 def _add(a: ProbeResolution | None, b: ProbeResolution) -> ProbeResolution:
     if a is None:
         return b
     return ProbeResolution(*(x + y for x, y in zip(astuple(a), astuple(b), strict=True)))
+
+
+def _stored(corpus: Corpus, crawl_id: int | None) -> None:
+    """Raise CrawlStoreError when a crawl ended without its results stored."""
+    if crawl_id is None:
+        raise CrawlStoreError("the crawl did not start (see the log above)")
+    if corpus.crawl_status(crawl_id) == "running":
+        raise CrawlStoreError(
+            f"crawl {crawl_id}: its results could not be stored in {corpus.path} (see the log "
+            "above); the next `memoryhole crawl` recovers them from its WARC files")
+
+
+def _resolve(corpus: Corpus, crawl_id: int) -> ProbeResolution:
+    """resolve_probes and its record on the crawl, in one transaction."""
+    resolution = resolve_probes(corpus.db, crawl_id)
+    corpus.mark_resolved(crawl_id)
+    return resolution
 
 
 def scrapy_settings(options: RunOptions):
@@ -88,6 +115,10 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
     """Run crawl cycles in this process; returns a report per cycle. Call once per process."""
     options = options or RunOptions()
     Corpus(data_dir).close()   # fail early, before the reactor, on an unusable data dir
+    from corpus.reparse import recover_dead_crawls
+
+    for recovery in recover_dead_crawls(data_dir):
+        (options.on_recovery or log.warning)(recovery.summary())
     settings = scrapy_settings(options)
     install_reactor(settings["TWISTED_REACTOR"])
     from twisted.internet import defer, reactor
@@ -109,10 +140,12 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
         report.timeline_crawl_id = crawler.spider.crawl_id
         corpus = Corpus(data)
         try:
+            _stored(corpus, report.timeline_crawl_id)
             if state["stopping"]:
                 report.interrupted = True
                 return report
-            report.diff = diff_timeline(corpus.db, report.timeline_crawl_id)
+            report.diff = corpus.write(
+                lambda: diff_timeline(corpus.db, report.timeline_crawl_id))
             work = probe_work(data, plan.platform, plan.long_texts)
             # A second pass only when the first found accounts gone: their posts are asked now.
             for _ in range(2):
@@ -121,7 +154,8 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
                 crawler = runner.create_crawler(probe_cls)
                 yield runner.crawl(crawler, plan=plan, data=data)
                 report.probe_crawl_id = crawler.spider.crawl_id
-                resolution = resolve_probes(corpus.db, report.probe_crawl_id)
+                _stored(corpus, report.probe_crawl_id)
+                resolution = corpus.write(lambda: _resolve(corpus, report.probe_crawl_id))
                 report.resolution = _add(report.resolution, resolution)
                 if not resolution.opened:
                     break
