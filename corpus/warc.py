@@ -77,6 +77,17 @@ def crawl_files(data_dir: str | Path, crawl_id: int) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
+def contained_path(data_dir: str | Path, file: str | Path) -> Path:
+    """DATA/file, for a WARC file a corpus row names; EvidenceError unless it resolves inside
+    the data directory (resolved first, so neither an absolute path, `..` nor a symlink leads
+    out)."""
+    root = Path(data_dir).resolve()
+    if not (root / file).resolve().is_relative_to(root):
+        raise EvidenceError(f"{str(file)!r}: outside the data directory {root}; WARC files are "
+                            "read only from inside it (warc/..., no symlinks out)")
+    return Path(data_dir) / file
+
+
 @dataclass(frozen=True)
 class Exchange:
     """One request and the response it got, as the downloader saw them."""
@@ -262,7 +273,7 @@ def _archived(record: Any, ref: WarcRef) -> ArchivedResponse:
 
 def read_response(data_dir: str | Path, ref: WarcRef) -> ArchivedResponse:
     """The response record `ref` points at; EvidenceError when it is missing or not that one."""
-    path = Path(data_dir) / ref.file
+    path = contained_path(data_dir, ref.file)
     if not path.is_file():
         raise EvidenceError(f"{path}: WARC file missing (referenced by record {ref.record_id})")
     with open(path, "rb") as stream:
@@ -281,7 +292,7 @@ def read_response(data_dir: str | Path, ref: WarcRef) -> ArchivedResponse:
 
 def iter_responses(data_dir: str | Path, path: Path) -> Iterator[ArchivedResponse]:
     """Every response record of one WARC file, in file order."""
-    relative = path.relative_to(data_dir).as_posix()
+    relative = contained_path(data_dir, os.path.relpath(path, data_dir)).relative_to(data_dir).as_posix()
     with open(path, "rb") as stream:
         records = ArchiveIterator(stream)
         for record in records:
