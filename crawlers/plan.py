@@ -164,17 +164,17 @@ class _WatchlistSpec(BaseModel):
     name: str = Field(min_length=1)
     accounts: list[AccountId] = []
     accounts_file: str | None = None
-    every: _duration(0, 30 * DAY) = 3600.0
+    every: _duration(0, 366 * DAY) = 3600.0
     pages: int = Field(1, ge=1, le=100)
     public_figures: list[AccountId] = []
 
 
 class _PolitenessSpec(BaseModel):
     model_config = _SCHEMA
-    delay: _duration(0, 3600, zero_ok=True) = Politeness.delay
-    concurrency: int = Field(Politeness.concurrency, ge=1, le=64)
-    timeout: _duration(0, 3600) = Politeness.timeout
-    retries: int = Field(Politeness.retries, ge=0, le=20)
+    delay: _duration(0, DAY, zero_ok=True) = Politeness.delay
+    concurrency: int = Field(Politeness.concurrency, ge=1, le=1000)
+    timeout: _duration(0, DAY) = Politeness.timeout
+    retries: int = Field(Politeness.retries, ge=0, le=100)
     obey_robots_txt: bool = Politeness.obey_robots_txt
     user_agent: str = Field(Politeness.user_agent, min_length=1)
 
@@ -185,8 +185,8 @@ def _as_list(value: Any) -> Any:
 
 class _ReprobeSpec(BaseModel):
     model_config = _SCHEMA
-    confirm_after: _duration(0, 30 * DAY) = ReprobePolicy.confirm_after
-    recheck_after: Annotated[list[_duration(0, 5 * 366 * DAY)], BeforeValidator(_as_list)] = list(
+    confirm_after: _duration(0, 366 * DAY) = ReprobePolicy.confirm_after
+    recheck_after: Annotated[list[_duration(0, 10 * 366 * DAY)], BeforeValidator(_as_list)] = list(
         ReprobePolicy().recheck_after)
 
 
@@ -210,19 +210,19 @@ _FIX = {
     "name": "a name (text)",
     "accounts": "a list of account ids, e.g. accounts: [1642634100, 1784473157]",
     "accounts_file": "a file name (one account id per line), e.g. accounts_file: ids.txt",
-    "every": "a duration from 1ms to 30d, e.g. every: 10m",
+    "every": "a duration up to 366d, e.g. every: 10m",
     "pages": "a whole number from 1 to 100, e.g. pages: 2",
     "public_figures": "a list of ids from the watchlist's accounts, e.g. public_figures: [1642634100]",
     "politeness": "a mapping with delay, concurrency, timeout, retries, obey_robots_txt, user_agent",
-    "delay": "a duration from 0 to 1h, e.g. delay: 1s",
-    "concurrency": "a whole number from 1 to 64, e.g. concurrency: 1",
-    "timeout": "a duration from 1ms to 1h, e.g. timeout: 30s",
-    "retries": "a whole number from 0 to 20, e.g. retries: 2",
+    "delay": "a duration from 0 to 1d, e.g. delay: 1s",
+    "concurrency": "a whole number from 1 to 1000, e.g. concurrency: 1",
+    "timeout": "a duration up to 1d, e.g. timeout: 30s",
+    "retries": "a whole number from 0 to 100, e.g. retries: 2",
     "obey_robots_txt": "true or false, unquoted",
     "user_agent": "text naming the crawler and a contact",
     "reprobe": "a mapping with confirm_after and recheck_after",
-    "confirm_after": "a duration from 1ms to 30d, e.g. confirm_after: 1h",
-    "recheck_after": "a list of durations up to 5 years, e.g. recheck_after: [24h, 7d]",
+    "confirm_after": "a duration up to 366d, e.g. confirm_after: 1h",
+    "recheck_after": "a list of durations up to 3660d, e.g. recheck_after: [24h, 7d]",
     "long_texts": "true or false, unquoted",
     "pagination": "page (page numbers) or cursor (the platform's since_id)",
 }
