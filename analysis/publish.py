@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,7 @@ METADATA_DIR = "datasette"
 METADATA_FILE = "metadata.json"
 SQL_TIME_LIMIT_MS = 3500
 FACET_TIME_LIMIT_MS = 1000  # default facets on removals must survive a large corpus
+STOP_GRACE = 10.0           # seconds Datasette gets to shut down after SIGTERM/SIGINT
 
 
 class PublishError(Exception):
@@ -304,19 +308,34 @@ def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8001,
           immutable: bool = False) -> int:
     """Run Datasette on the corpus until it exits; return its exit code.
 
-    Ctrl-C reaches Datasette too (same process group); we wait for it to shut down cleanly.
+    SIGTERM and SIGINT sent to this process are handed to Datasette (in its own process group, so
+    a terminal's Ctrl-C reaches it once, through us), which then shuts down; we wait for it, and
+    kill it if it is still there STOP_GRACE seconds later. No server outlives the command.
     """
-    process = subprocess.Popen(serve_argv(data_dir, host, port, immutable))
+    process = subprocess.Popen(serve_argv(data_dir, host, port, immutable), process_group=0)
+    stop_asked: list[float] = []
+
+    def forward(signum: int, _frame: Any) -> None:
+        stop_asked.append(time.monotonic())
+        if process.poll() is None:
+            process.send_signal(signum)
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)} if main \
+        else {}
     try:
-        return process.wait()
-    except KeyboardInterrupt:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.terminate()
+        while True:
             try:
-                process.wait(timeout=5)
+                code = process.wait(timeout=0.5)
+                break
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        return process.returncode
+                if stop_asked and time.monotonic() - stop_asked[0] > STOP_GRACE:
+                    process.kill()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if process.poll() is None:   # we are leaving for another reason: take the server along
+            process.kill()
+            process.wait()
+    # Stopped because we were asked to: a clean exit, not the signal's number.
+    return 0 if stop_asked and code in (0, -signal.SIGTERM, -signal.SIGINT) else code

@@ -18,7 +18,7 @@ import sqlite_utils
 
 from .clock import iso
 from .store import Corpus, WarcRef
-from .warc import EvidenceError, crawl_files, iter_responses, read_response
+from .warc import EvidenceError, contained_path, crawl_files, iter_responses, read_response
 
 
 class UnknownPost(EvidenceError):
@@ -154,6 +154,10 @@ def probe_evidence(corpus: Corpus, probe_id: int) -> ResponseEvidence:
         return ResponseEvidence(probe_id, "probe row", None, probed_at, status, "", "",
                                 headers, _readable((body or b"").decode("utf-8", "replace")),
                                 len(body or b""))
+    try:
+        contained_path(corpus.data_dir, file)
+    except EvidenceError as exc:
+        raise EvidenceError(f"probe {probe_id}: warc_file {exc}") from None
     ref = WarcRef(file, offset, record_id)
     archived = read_response(corpus.data_dir, ref)
     attempts = [{"received_at": iso(other.date), "status": other.status,

@@ -73,6 +73,7 @@ from .warc import (
     WARC_DIR,
     ArchivedResponse,
     EvidenceError,
+    contained_path,
     crawl_files,
     iter_responses,
     read_response,
@@ -212,8 +213,12 @@ def _check_evidence(source: sqlite_utils.Database, source_dir: Path) -> None:
             raise ReparseError(f"crawl {row[0]} was made without WARC archiving (before schema "
                                "v2, or with MEMORYHOLE_WARC_ENABLED off): its answers cannot be "
                                "reparsed")
-        for (file,) in source.execute(f"SELECT DISTINCT warc_file FROM {table} "
-                                      "WHERE warc_file IS NOT NULL"):
+        for row_id, file in source.execute(f"SELECT MIN(id), warc_file FROM {table} "
+                                           "WHERE warc_file IS NOT NULL GROUP BY warc_file"):
+            try:
+                contained_path(source_dir, file)
+            except EvidenceError as exc:
+                raise ReparseError(f"{table} row {row_id}: warc_file {exc}") from None
             if not (source_dir / file).is_file():
                 raise ReparseError(f"{source_dir / file}: WARC file missing; restore it from "
                                    "backup before reparsing")
@@ -224,6 +229,10 @@ def _link_warc_files(source_dir: Path, target_dir: Path) -> None:
     folder = target_dir / WARC_DIR
     folder.mkdir(parents=True, exist_ok=True)
     for path in sorted((source_dir / WARC_DIR).glob("*.warc.gz")):
+        try:
+            contained_path(source_dir, path.relative_to(source_dir))
+        except EvidenceError as exc:
+            raise ReparseError(f"{path}: {exc}") from None
         try:
             os.link(path, folder / path.name)
         except OSError:

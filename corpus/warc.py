@@ -77,6 +77,17 @@ def crawl_files(data_dir: str | Path, crawl_id: int) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
+def contained_path(data_dir: str | Path, file: str | Path) -> Path:
+    """DATA/file, for a WARC file a corpus row names; EvidenceError unless it resolves inside
+    the data directory (resolved first, so neither an absolute path, `..` nor a symlink leads
+    out)."""
+    root = Path(data_dir).resolve()
+    if not (root / file).resolve().is_relative_to(root):
+        raise EvidenceError(f"{str(file)!r}: outside the data directory {root}; WARC files are "
+                            "read only from inside it (warc/..., no symlinks out)")
+    return Path(data_dir) / file
+
+
 @dataclass(frozen=True)
 class Exchange:
     """One request and the response it got, as the downloader saw them."""
@@ -283,7 +294,7 @@ def _archived(record: Any, ref: WarcRef, where: str) -> ArchivedResponse:
 def read_response(data_dir: str | Path, ref: WarcRef) -> ArchivedResponse:
     """The response record `ref` points at; EvidenceError (naming file and offset) when it is
     missing, not that one, truncated or fails its digests."""
-    path = Path(data_dir) / ref.file
+    path = contained_path(data_dir, ref.file)
     if not path.is_file():
         raise EvidenceError(f"{path}: WARC file missing (referenced by record {ref.record_id})")
     where = f"{path}@{ref.offset}"
@@ -305,7 +316,7 @@ def iter_responses(data_dir: str | Path, path: Path) -> Iterator[ArchivedRespons
     """Every response record of one WARC file, in file order. Every record (requests too) is
     checked; the first damaged one raises EvidenceError naming the file and its offset, after
     the intact records before it have been yielded."""
-    relative = path.relative_to(data_dir).as_posix()
+    relative = contained_path(data_dir, os.path.relpath(path, data_dir)).relative_to(data_dir).as_posix()
     with open(path, "rb") as stream:
         records = ArchiveIterator(stream, check_digests=True)
         try:

@@ -56,7 +56,7 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
         memoryhole crawl plan.yaml --data ~/research/weibo --once
     """
     from crawlers.plan import PlanError, load_plan, parse_duration
-    from crawlers.scheduler import CrawlStoreError, RunOptions, run
+    from crawlers.scheduler import CrawlStoreError, RunOptions, failed_pages, fetched_nothing, run
 
     try:
         plan = load_plan(plan_path)
@@ -71,11 +71,17 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
         click.echo(cycle.summary(), err=True)
 
     try:
-        run(plan, data_dir, RunOptions(once=once, cycles=cycles, duration=seconds,
-                                       log_level=log_level, on_cycle=report,
-                                       on_recovery=lambda line: click.echo(line, err=True)))
+        reports = run(plan, data_dir, RunOptions(once=once, cycles=cycles, duration=seconds,
+                                                 log_level=log_level, on_cycle=report,
+                                                 on_recovery=lambda line: click.echo(line, err=True)))
     except (CrawlStoreError, CorpusError) as exc:
         raise click.ClickException(str(exc)) from None
+    if fetched_nothing(reports):
+        judged = [r for r in reports if r.diff is not None]
+        raise click.ClickException(
+            f"nothing could be fetched from {plan.base_url} in {len(judged)} "
+            f"cycle{'s' if len(judged) > 1 else ''} ({failed_pages(judged)}"
+            + "); check base_url and the network (each failure is in fetch_failures)")
 
 
 @cli.group()
