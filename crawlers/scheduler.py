@@ -116,7 +116,9 @@ class NetworkErrorTracebacks(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        while error is not None:
+        for _ in range(8):   # the exception and what caused it (Scrapy wraps Twisted's)
+            if error is None:
+                break
             if failures.failure_for_exception(error) in (failures.CONNECTION_ERROR,
                                                          failures.TIMEOUT):
                 record.exc_info, record.exc_text = None, None
