@@ -113,7 +113,9 @@ def retry_while_locked(write: Callable[[], T], patience: float | None = None) ->
 
 def damaged(path: Path, exc: sqlite3.DatabaseError) -> CorpusError:
     """The one-line error for a database SQLite cannot read."""
-    return CorpusError(f"{path}: not a readable corpus database ({exc}); restore it from a "
+    # SQLite's messages (integrity_check's above all) can run over several lines: keep one.
+    detail = " ".join(str(exc).split())
+    return CorpusError(f"{path}: not a readable corpus database ({detail}); restore it from a "
                        "backup (`sqlite3 corpus.db '.recover'` may salvage what is left)")
 
 

@@ -53,7 +53,8 @@ DEMO = yaml.safe_load((ROOT / "memoryhole" / "sandbox" / "scenarios" / "demo.yam
 def world(accounts: int, posts: int) -> dict:
     """The demo world (removals of every kind, faults, reposts, edits, glitches), scaled."""
     return merged(DEMO, {"start": T0.isoformat(), "seed": 17,
-                         "accounts": {"count": accounts, "initial_posts": posts},
+                         "accounts": {"count": accounts, "first_uid": 1001,
+                                                      "initial_posts": posts},
                          "faults": {"slow_seconds": 1}})
 
 
