@@ -5,9 +5,7 @@ replays drive the crawler's time with it, the way they drive the simulated platf
 """
 
 import os
-from datetime import UTC, datetime, timedelta, timezone
-
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+from datetime import UTC, datetime
 
 
 def now() -> datetime:

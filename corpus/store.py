@@ -461,8 +461,8 @@ class Corpus:
                 # attempt, no second primary-key search). created_at is COALESCEd, so it is
                 # formatted only when the stored one is missing.
                 updates.append((
-                    previous[0], post.text, int(post.is_long_text), post.edit_count, version,
-                    digest, None if post.is_long_text else 1,
+                    previous[0], post.text, int(post.text_truncated), post.edit_count, version,
+                    digest, None if post.text_truncated else 1,
                     post.repost_of.post_id if post.repost_of else (
                         post.original_tombstone.post_id if post.original_tombstone else None),
                     iso(post.created_at) if previous[3] and post.created_at else None,
@@ -472,12 +472,12 @@ class Corpus:
             # Positional rows (?NNN below): binding by name costs a dict per row and a lookup
             # per column.
             post_rows.append((
-                post.platform, post.post_id, post.account_id, post.order_key, post.bid,
+                post.platform, post.post_id, post.account_id, post.order_key, post.extra.get("bid"),
                 post.url, iso(post.created_at) if post.created_at else None, post.text,
-                int(post.is_long_text), post.source, seen_at, crawl_id,
+                int(post.text_truncated), post.extra.get("source"), seen_at, crawl_id,
                 post.repost_of.post_id if post.repost_of else (
                     post.original_tombstone.post_id if post.original_tombstone else None),
-                post.edit_count, version, digest, None if post.is_long_text else 1,
+                post.edit_count, version, digest, None if post.text_truncated else 1,
             ))
         conn.executemany(
             """UPDATE posts SET text = ?2, is_long_text = ?3, edit_count = ?4, version = ?5,

@@ -3,11 +3,12 @@
 A failed fetch is never a removal (rule 1): these names are recorded in `fetch_failures`, on pages
 and on probes, and the post stays a candidate until a fetch succeeds. A failure nobody has named
 yet stays visible as `unknown_failure` rather than being folded into another name.
+
+These are the names every platform shares. A platform's own (Weibo's HTTP 418 and 432) are
+declared by its adapter (`status_failures`, `failure_descriptions`); `names()` lists them all.
 """
 
 SERVER_ERROR = "server_error"            # HTTP 5xx
-ANTI_CRAWLER = "anti_crawler"            # HTTP 418: Weibo's anti-crawler answer
-USER_AGENT_REFUSED = "user_agent_refused"  # HTTP 432
 IP_LIMITED = "ip_limited"                # HTTP 403
 RATE_LIMITED = "rate_limited"            # HTTP 429
 UNEXPECTED_STATUS = "unexpected_status"  # any other non-200
@@ -22,19 +23,20 @@ REDIRECT_LOOP = "redirect_loop"
 UNKNOWN_FAILURE = "unknown_failure"
 
 FAILURES: tuple[str, ...] = (
-    SERVER_ERROR, ANTI_CRAWLER, USER_AGENT_REFUSED, IP_LIMITED, RATE_LIMITED, UNEXPECTED_STATUS,
+    SERVER_ERROR, IP_LIMITED, RATE_LIMITED, UNEXPECTED_STATUS,
     CAPTCHA, LOGIN_WALL, TRUNCATED_BODY, UNPARSEABLE_BODY, UNEXPECTED_ANSWER, TIMEOUT,
     CONNECTION_ERROR, REDIRECT_LOOP, UNKNOWN_FAILURE,
 )
 
 
 def failure_for_status(status: int) -> str | None:
-    """The failure an HTTP status means, or None for 200."""
+    """The failure an HTTP status means on any platform, or None for 200 (an adapter's
+    `failure_for_status` adds the platform's own statuses)."""
     if status == 200:
         return None
     if 500 <= status < 600:
         return SERVER_ERROR
-    return {418: ANTI_CRAWLER, 432: USER_AGENT_REFUSED, 403: IP_LIMITED, 429: RATE_LIMITED}.get(
+    return {403: IP_LIMITED, 429: RATE_LIMITED}.get(
         status, UNEXPECTED_STATUS
     )
 
@@ -53,3 +55,11 @@ def failure_for_exception(exc: BaseException) -> str:
     if name == "IgnoreRequest" and "redirect" in str(exc).lower():
         return REDIRECT_LOOP
     return UNKNOWN_FAILURE
+
+
+def names() -> tuple[str, ...]:
+    """Every failure name a corpus may hold: the shared ones and every registered platform's."""
+    from .platforms import ADAPTERS
+
+    own = [name for adapter in ADAPTERS.values() for name in adapter.failure_descriptions]
+    return (*FAILURES, *dict.fromkeys(n for n in own if n not in FAILURES))

@@ -10,6 +10,19 @@
         public_figures: [1001]           # optional: releases keep these accounts' ids and names
     politeness: {delay: 1s, concurrency: 2, timeout: 30s, retries: 2, obey_robots_txt: true}
 
+A platform with item watches (its adapter's `watch` is "item": WeChat articles) names items
+instead of accounts, and says when each is probed:
+
+    platform: wechat
+    watchlists:
+      - name: articles
+        items: ["https://mp.weixin.qq.com/s?__biz=MzA3&mid=26&idx=1&sn=ab"]  # URLs or ids
+        items_file: articles.txt         # and/or one URL or id per line, # comments
+        every: 10m                       # how often a cycle looks for items that are due
+        schedule:                        # dense in the first day, sparse after: an item is
+          - {until: 1d, every: 1h}       # probed every 1h while younger than 1d (its age from
+          - {every: 1d}                  # publication, else from its first sighting), then daily
+
 A plan is recorded verbatim (with defaults filled in) on every crawl it drives.
 
 Every field is type-checked by a strict pydantic schema (`_PlanSpec` and its parts): no coercion
@@ -64,6 +77,28 @@ class Watchlist:
     every: float          # seconds between polls
     pages: int            # timeline pages per account per poll
     public_figures: tuple[str, ...] = ()  # accounts whose ids and names a release keeps
+    items: tuple[str, ...] = ()           # item watches: post ids (adapter.item_id of the refs)
+    schedule: tuple[ScheduleStep, ...] = ()  # item watches: when each item is probed
+
+
+@dataclass(frozen=True)
+class ScheduleStep:
+    """Probe an item every `every` seconds while its age is below `until` (None: any age)."""
+
+    every: float
+    until: float | None = None
+
+
+# Dense in the first day, sparse after.
+DEFAULT_SCHEDULE = (ScheduleStep(every=3600.0, until=86400.0), ScheduleStep(every=86400.0))
+
+
+def probe_interval(schedule: tuple[ScheduleStep, ...], age: float) -> float:
+    """Seconds between probes of an item `age` seconds old, by the first step that holds."""
+    for step in schedule:
+        if step.until is None or age < step.until:
+            return step.every
+    return schedule[-1].every
 
 
 @dataclass(frozen=True)
@@ -159,6 +194,12 @@ AccountId = Annotated[str, PlainValidator(_account_id)]
 _SCHEMA = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
+class _ScheduleSpec(BaseModel):
+    model_config = _SCHEMA
+    every: _duration(0, 366 * DAY)
+    until: _duration(0, 10 * 366 * DAY) | None = None
+
+
 class _WatchlistSpec(BaseModel):
     model_config = _SCHEMA
     name: str = Field(min_length=1)
@@ -167,6 +208,9 @@ class _WatchlistSpec(BaseModel):
     every: _duration(0, 366 * DAY) = 3600.0
     pages: int = Field(1, ge=1, le=100)
     public_figures: list[AccountId] = []
+    items: list[str] = []
+    items_file: str | None = None
+    schedule: list[_ScheduleSpec] | None = None
 
 
 class _PolitenessSpec(BaseModel):
@@ -213,6 +257,10 @@ _FIX = {
     "every": "a duration up to 366d, e.g. every: 10m",
     "pages": "a whole number from 1 to 100, e.g. pages: 2",
     "public_figures": "a list of ids from the watchlist's accounts, e.g. public_figures: [1642634100]",
+    "items": "a list of item URLs or ids (platforms with item watches), e.g. items: [URL]",
+    "items_file": "a file name (one item URL or id per line), e.g. items_file: articles.txt",
+    "schedule": "a list of steps, e.g. schedule: [{until: 1d, every: 1h}, {every: 1d}]",
+    "until": "a duration, e.g. until: 1d (leave it out on the last step)",
     "politeness": "a mapping with delay, concurrency, timeout, retries, obey_robots_txt, user_agent",
     "delay": "a duration from 0 to 1d, e.g. delay: 1s",
     "concurrency": "a whole number from 1 to 1000, e.g. concurrency: 1",
@@ -226,7 +274,8 @@ _FIX = {
     "long_texts": "true or false, unquoted",
     "pagination": "page (page numbers) or cursor (the platform's since_id)",
 }
-_SPECS = {"watchlists": _WatchlistSpec, "politeness": _PolitenessSpec, "reprobe": _ReprobeSpec}
+_SPECS = {"watchlists": _WatchlistSpec, "politeness": _PolitenessSpec, "reprobe": _ReprobeSpec,
+          "schedule": _ScheduleSpec}
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -277,11 +326,12 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
     if spec.platform not in ADAPTERS:
         raise PlanError(f"{source}: platform: {spec.platform!r} is not a known platform; "
                         f"use one of: {', '.join(sorted(ADAPTERS))}")
-    base_url = (spec.base_url or adapter_for(spec.platform).default_base_url).rstrip("/")
+    base_url = (spec.base_url or ADAPTERS[spec.platform].default_base_url).rstrip("/")
     if not re.match(r"^https?://[^/\s]+", base_url):
         raise PlanError(f"{source}: base_url: {base_url!r} is not an http(s) URL; use "
                         f"{_FIX['base_url']}")
-    watchlists = tuple(_watchlist(item, f"{source}: watchlists[{i}]", base_dir)
+    adapter = adapter_for(spec.platform)
+    watchlists = tuple(_watchlist(item, f"{source}: watchlists[{i}]", base_dir, adapter)
                        for i, item in enumerate(spec.watchlists))
     names = [w.name for w in watchlists]
     if len(set(names)) != len(names):
@@ -297,26 +347,38 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
                      path=source)
 
 
-def _watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None) -> Watchlist:
+def _lines(file_name: str, where: str, base_dir: Path | None) -> list[tuple[int, str]]:
+    """(line number, text) of a list file's non-empty lines; # starts a comment."""
+    file = Path(file_name)
+    if not file.is_absolute() and base_dir is not None:
+        file = base_dir / file
+    if not file.is_file():
+        raise PlanError(f"{where}: {file} does not exist")
+    try:
+        lines = file.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{where}: {file} cannot be read as UTF-8 text ({exc})") from None
+    # A URL's fragment is not a comment: only a # at the start or after a space starts one.
+    found = [(n, re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip())
+             for n, line in enumerate(lines, 1)]
+    return [(n, line) for n, line in found if line]
+
+
+def _watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
+               adapter: Any) -> Watchlist:
+    if adapter.watch == "item":
+        return _item_watchlist(spec, where, base_dir, adapter)
+    if spec.items or spec.items_file or spec.schedule:
+        raise PlanError(f"{where}: {adapter.name} is watched through its listings: give "
+                        "accounts (items, items_file and schedule are for item watches)")
     accounts = list(spec.accounts)
     if spec.accounts_file:
-        file = Path(spec.accounts_file)
-        if not file.is_absolute() and base_dir is not None:
-            file = base_dir / file
-        if not file.is_file():
-            raise PlanError(f"{where}.accounts_file: {file} does not exist")
-        try:
-            lines = file.read_text("utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PlanError(f"{where}.accounts_file: {file} cannot be read as UTF-8 text "
-                            f"({exc})") from None
-        for number, line in enumerate(lines, 1):
-            line = line.split("#", 1)[0].strip()
-            if line and not re.fullmatch(r"[0-9A-Za-z_]+", line):
-                raise PlanError(f"{where}.accounts_file: {file} line {number}: {line!r} is not "
-                                "an account id (one id per line, # starts a comment)")
-            if line:
-                accounts.append(line)
+        for number, line in _lines(spec.accounts_file, f"{where}.accounts_file", base_dir):
+            if not re.fullmatch(r"[0-9A-Za-z_]+", line):
+                raise PlanError(f"{where}.accounts_file: {spec.accounts_file} line {number}: "
+                                f"{line!r} is not an account id (one id per line, # starts a "
+                                "comment)")
+            accounts.append(line)
     if not accounts:
         raise PlanError(f"{where}.accounts: list at least one account id (or an accounts_file)")
     strangers = [a for a in spec.public_figures if a not in accounts]
@@ -325,3 +387,32 @@ def _watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None) -> Watch
                         "watchlist's accounts")
     return Watchlist(name=spec.name, accounts=tuple(dict.fromkeys(accounts)), every=spec.every,
                      pages=spec.pages, public_figures=tuple(dict.fromkeys(spec.public_figures)))
+
+
+def _item_watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
+                    adapter: Any) -> Watchlist:
+    if spec.accounts or spec.accounts_file or spec.public_figures:
+        raise PlanError(f"{where}: {adapter.name} has no listing to page through: name its "
+                        "items (items: or items_file:) instead of accounts")
+    refs = [(f"{where}.items[{i}]", ref) for i, ref in enumerate(spec.items)]
+    if spec.items_file:
+        refs += [(f"{where}.items_file: {spec.items_file} line {n}", line)
+                 for n, line in _lines(spec.items_file, f"{where}.items_file", base_dir)]
+    items = []
+    for place, ref in refs:
+        try:
+            items.append(adapter.item_id(ref.strip()))
+        except ValueError as exc:
+            raise PlanError(f"{place}: {ref!r} is not a {adapter.name} item ({exc})") from None
+    if not items:
+        raise PlanError(f"{where}.items: list at least one item URL or id (or an items_file)")
+    schedule = tuple(ScheduleStep(every=s.every, until=s.until) for s in spec.schedule or ())
+    schedule = schedule or DEFAULT_SCHEDULE
+    untils = [s.until for s in schedule]
+    if None in untils[:-1] or untils != sorted(untils, key=lambda u: math.inf if u is None else u):
+        raise PlanError(f"{where}.schedule: steps go from young to old (`until` increasing), "
+                        "only the last without `until`")
+    if any(s.every <= 0 for s in schedule):
+        raise PlanError(f"{where}.schedule: every step needs an `every` above 0")
+    return Watchlist(name=spec.name, accounts=(), every=spec.every, pages=spec.pages,
+                     items=tuple(dict.fromkeys(items)), schedule=schedule)

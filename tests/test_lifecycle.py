@@ -153,7 +153,7 @@ def test_edits_are_versions_with_changed_fields_only(builder):
 def test_long_text_completes_the_current_version_or_records_the_truncation(builder):
     from corpus.store import LongTextObservation
 
-    long_post = post(15, text="很长的微博……全文", is_long_text=True)
+    long_post = post(15, text="很长的微博……全文", text_truncated=True)
     builder.timeline([page(1, [long_post, post(16)], at(0))])
     assert [r["post_id"] for r in builder.corpus.long_texts_needed("weibo")] == ["15"]
     crawl = builder.corpus.start_crawl("probe", "weibo", builder.plan)
@@ -176,7 +176,7 @@ def test_long_text_completes_the_current_version_or_records_the_truncation(build
     # Unchanged on the next crawl: the whole text stays; an edit makes it needed again.
     builder.timeline([page(1, [long_post, post(16)], at(5))])
     assert builder.corpus.long_texts_needed("weibo") == []
-    edited = post(15, text="改过的长微博……全文", is_long_text=True, edit_count=1)
+    edited = post(15, text="改过的长微博……全文", text_truncated=True, edit_count=1)
     builder.timeline([page(1, [edited, post(16)], at(10))])
     row = builder.corpus.db.execute("SELECT text_complete, full_text FROM posts "
                                     "WHERE post_id = '15'").fetchone()

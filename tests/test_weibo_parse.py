@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from corpus.clock import BEIJING, parse_iso
+from corpus.clock import parse_iso
 from corpus.reasons import REASONS
 from crawlers import failures
 from crawlers.platforms import adapter_for
-from crawlers.platforms.weibo import html_to_text, parse_created_at, signatures
+from crawlers.platforms.weibo import BEIJING, html_to_text, parse_created_at, signatures
 
 FIXTURES = Path(__file__).parent / "fixtures" / "weibo"
 MANIFEST = yaml.safe_load((FIXTURES / "manifest.yaml").read_text("utf-8"))["fixtures"]
@@ -66,7 +66,7 @@ def test_every_reason_is_in_the_vocabulary_and_every_fixture_reason_occurs():
 def test_every_failure_name_is_known():
     for e in MANIFEST:
         if "failure" in e["expect"]:
-            assert e["expect"]["failure"] in failures.FAILURES
+            assert e["expect"]["failure"] in failures.names()
 
 
 def test_timeline_page_fields():
@@ -77,7 +77,7 @@ def test_timeline_page_fields():
     post = page.posts[0]
     assert post.post_id == first["mid"] and post.order_key == int(first["mid"])
     assert post.account_id == str(first["user"]["id"]) == "5864320102"
-    assert post.bid == first["bid"]
+    assert post.extra["bid"] == first["bid"]
     assert post.created_at is not None
     keys = [p.order_key for p in page.posts if not p.pinned]
     assert keys == sorted(keys, reverse=True)   # newest first

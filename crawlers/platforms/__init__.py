@@ -1,13 +1,20 @@
-"""Platform adapters, by name. A crawl plan's `platform:` picks one."""
+"""Platform adapters, by name: the registry. A crawl plan's `platform:` picks one; spiders, plans
+and the corpus's platform record are made from it (crawlers.spiders.spiders_for)."""
 
 from .base import (
+    ExtraColumn,
+    ItemAdapter,
+    ListingAdapter,
     LongTextResult,
     PlatformAdapter,
     PostRecord,
     ProbeResult,
     ProfileResult,
+    Signature,
+    Signatures,
     TimelinePage,
     Tombstone,
+    load_signatures,
 )
 from .weibo import WeiboAdapter
 
@@ -24,5 +31,6 @@ def adapter_for(platform: str) -> PlatformAdapter:
         ) from None
 
 
-__all__ = ["ADAPTERS", "LongTextResult", "PlatformAdapter", "PostRecord", "ProbeResult",
-           "ProfileResult", "TimelinePage", "Tombstone", "adapter_for"]
+__all__ = ["ADAPTERS", "ExtraColumn", "ItemAdapter", "ListingAdapter", "LongTextResult",
+           "PlatformAdapter", "PostRecord", "ProbeResult", "ProfileResult", "Signature",
+           "Signatures", "TimelinePage", "Tombstone", "adapter_for", "load_signatures"]

@@ -1,19 +1,77 @@
 """The platform adapter contract.
 
-An adapter knows one platform's URLs and words; it never fetches. Spiders fetch, adapters parse:
-`parse_timeline` and `parse_probe` are pure functions of (HTTP status, raw body bytes, fetch time),
-so the same code runs on live responses, recorded fixtures and archived evidence.
+An adapter knows one platform's URLs, words and shapes; it never fetches. Spiders fetch, adapters
+parse: the `parse_*` methods are pure functions of (HTTP status, raw body bytes, fetch time), so
+the same code runs on live responses, recorded fixtures and archived evidence.
 
-To add a platform: subclass `PlatformAdapter`, ship its messages as a data file beside it, register
-it in `crawlers.platforms.ADAPTERS`, and add recorded fixtures with one parser test per message.
+Two kinds of watch, one lifecycle (first_seen → missing → removed | visible → confirmed →
+restored), one set of tables:
+
+- a **listing** watch (`ListingAdapter`: a Weibo account, a Telegram channel, later an uploader or
+  a feed) pages through a source that lists items newest first. Only items inside the part of the
+  listing a crawl covered can be missing (the differ's windows, over the adapter's order key).
+- an **item** watch (`ItemAdapter`: WeChat articles, a video page, a news article) has no listing
+  the public can page through: the plan names the items, and each is probed on the plan's
+  schedule. A probe that says gone is a removal (through the same candidates, probes, removals,
+  evidence and re-probes); a probe that fails is nothing; no window is faked. An item's first
+  visible probe is its first sighting (its versioned fields and text are kept, so a removed item
+  can still be read).
+
+What an adapter declares (class attributes), so that no file in corpus/ or analysis/ names a
+platform:
+
+- `name`, `default_base_url`, `watch` ("listing" | "item");
+- `order_key`: what `PostRecord.order_key` is made of — "id" (a time-ordered id: Weibo's mid,
+  Telegram's message id) or "timestamp" (the creation time in UTC epoch milliseconds, where the
+  platform has no time-ordered id); a listing's windows are ranges of it;
+- `versioned_fields`: the PostRecord fields (or `extra` keys) whose change makes a new version;
+- `created_at_resolution`: how exact `created_at` is, as rules (age at first sighting below which,
+  resolution in seconds), the last rule's age None; required: analysis refuses a platform that
+  declares none rather than assume exact times;
+- `extra_columns`: platform-only fields of a post (`PostRecord.extra`), each with a description
+  (shown in Datasette) and the release's column policy for it;
+- `status_failures` / `failure_descriptions`: HTTP statuses and failure names only this platform
+  uses (the generic ones are in crawlers.failures);
+- `messages_file`: the platform's words (a YAML signature file beside the adapter, each entry
+  backed by a recorded fixture), read with `load_signatures`.
+
+To add a platform: subclass `ListingAdapter` or `ItemAdapter` in crawlers/platforms/<name>.py, ship
+its messages beside it, and register it in `crawlers.platforms.ADAPTERS`. Spiders, plans, the
+corpus's platform record, analysis and releases follow from the declaration (README: "Adding a
+platform").
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from functools import cache
+from importlib import resources
+from typing import Any, ClassVar, Literal
+
+import yaml
+
+WatchKind = Literal["listing", "item"]
+OrderKeyKind = Literal["id", "timestamp"]
+# What a release does with an extra column (corpus.release's column policies): `drop` (never
+# published), `post` (another id of the post: pseudonymised like post_id, and looked for in
+# text), `account` (an account id), `screen_name`, `text` (published, redacted), `free` (short
+# text, redacted), `keep` (published as is: no identifying content).
+ReleasePolicy = Literal["drop", "post", "account", "screen_name", "text", "free", "keep"]
+# (age at first sighting below which, resolution in seconds), in order; the last age is None.
+ResolutionRules = tuple[tuple[float | None, float], ...]
+ExtraValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class ExtraColumn:
+    """A platform-only field of a post, stored in `posts.extra` (JSON) under `name`."""
+
+    name: str
+    description: str
+    release: ReleasePolicy = "drop"
 
 
 @dataclass(frozen=True)
@@ -27,27 +85,32 @@ class Tombstone:
 
 @dataclass(frozen=True)
 class PostRecord:
-    """One post as a timeline or probe response showed it."""
+    """One post (or item) as a listing page or a probe showed it."""
 
     platform: str
-    post_id: str
-    account_id: str
-    order_key: int                 # sorts posts by time within the platform (Weibo: the mid)
+    post_id: str                   # the platform's id, as text (digits, codes, channel/id)
+    account_id: str                # who published it ('' when the platform does not say)
+    order_key: int                 # sorts posts by time within an account (adapter.order_key)
     created_at: datetime | None    # None when the platform's date could not be read
     text: str
     screen_name: str | None = None
-    bid: str | None = None
     url: str | None = None
-    is_long_text: bool = False
-    source: str | None = None
+    text_truncated: bool = False   # the listing cut the text; adapter.long_text_url has it all
     pinned: bool = False
     edit_count: int | None = None
     repost_of: PostRecord | None = None          # the original, intact, inside this repost
     original_tombstone: Tombstone | None = None  # ... or the original's tombstone
+    # Platform-only fields, by the names the adapter's `extra_columns` declare.
+    extra: Mapping[str, ExtraValue] = field(default_factory=dict, compare=False)
 
-    def versioned(self) -> dict[str, object]:
-        """The fields whose change makes a new version (counts of likes etc. are not content)."""
-        return {"text": self.text, "edit_count": self.edit_count}
+    def versioned(self, fields: tuple[str, ...] = ("text", "edit_count")) -> dict[str, object]:
+        """The fields whose change makes a new version (counts of likes etc. are not content):
+        PostRecord attributes or `extra` keys, by name (the adapter's `versioned_fields`)."""
+        return {name: getattr(self, name) if name in _RECORD_FIELDS else self.extra.get(name)
+                for name in fields}
+
+
+_RECORD_FIELDS = frozenset(PostRecord.__dataclass_fields__) - {"extra"}
 
 
 @dataclass(frozen=True)
@@ -107,38 +170,112 @@ class LongTextResult:
     failure: str | None = None
 
 
+# --- the platform's words --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One entry of a messages file: words matched as a substring, and what they mean."""
+
+    words: str
+    reason: str | None = None     # corpus.reasons, for words that say an item is not visible
+    failure: str | None = None    # crawlers.failures, for words that are not an observation
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Signatures:
+    """A platform's words as shipped in its messages file; tables by section name, in file order.
+
+    Sections every adapter may use: `not_observations` (captcha, rate limit, login wall: failures,
+    never removals), `post_messages` (an item not visible, with its reason), `account_messages`
+    (the publisher's account gone), `listing_end` (a listing saying there is nothing more; Weibo's
+    file calls it `timeline_end`). An adapter may add its own sections.
+    """
+
+    version: int
+    tables: Mapping[str, tuple[Signature, ...]]
+
+    def table(self, name: str) -> tuple[Signature, ...]:
+        return self.tables.get(name, ())
+
+    def match(self, table: tuple[Signature, ...] | str, message: str) -> Signature | None:
+        """The first entry of `table` whose words are in `message`."""
+        rows = self.table(table) if isinstance(table, str) else table
+        return next((sig for sig in rows if sig.words in message), None)
+
+    # Weibo's sections by attribute, as its parser has always read them.
+    @property
+    def not_observations(self) -> tuple[Signature, ...]:
+        return self.table("not_observations")
+
+    @property
+    def post_messages(self) -> tuple[Signature, ...]:
+        return self.table("post_messages")
+
+    @property
+    def account_messages(self) -> tuple[Signature, ...]:
+        return self.table("account_messages")
+
+    @property
+    def timeline_end(self) -> tuple[Signature, ...]:
+        return self.table("timeline_end") or self.table("listing_end")
+
+
+@cache
+def load_signatures(package: str, filename: str, known_failures: frozenset[str] | None = None
+                    ) -> Signatures:
+    """Read a messages file shipped in `package`; every reason and failure must be known (a typo
+    in a data file must not turn a removal into `unknown` or a captcha into a removal)."""
+    from corpus.reasons import REASONS
+
+    from .. import failures
+
+    known = failures.FAILURES if known_failures is None else known_failures
+    raw = yaml.safe_load(resources.files(package).joinpath(filename).read_text("utf-8"))
+    tables: dict[str, tuple[Signature, ...]] = {}
+    for key, rows in raw.items():
+        if key == "version":
+            continue
+        table = tuple(Signature(r["words"], r.get("reason"), r.get("failure"), r.get("note"))
+                      for r in rows or [])
+        for row in table:
+            if row.reason is not None and row.reason not in REASONS:
+                raise ValueError(f"{filename}: {key}: unknown reason {row.reason!r}")
+            if row.failure is not None and row.failure not in known:
+                raise ValueError(f"{filename}: {key}: unknown failure {row.failure!r}")
+        tables[key] = table
+    return Signatures(version=raw["version"], tables=tables)
+
+
+# --- adapters ---------------------------------------------------------------------------------
+
+
 class PlatformAdapter(ABC):
-    """One platform: where its timelines and posts are, and how to read its answers."""
+    """One platform: where its items are, and how to read its answers. See the module docstring
+    for what a subclass declares."""
 
-    name: str
-    default_base_url: str
-
-    @abstractmethod
-    def timeline_url(self, base_url: str, account_id: str, page: int,
-                     cursor: str | None = None, by_cursor: bool = False) -> str:
-        """URL of page `page` (1-based) of an account's timeline; with `by_cursor`, the
-        cursor-paginated timeline, page 1 or the page after `cursor`."""
+    name: ClassVar[str]
+    default_base_url: ClassVar[str]
+    watch: ClassVar[WatchKind]
+    order_key: ClassVar[OrderKeyKind] = "id"
+    versioned_fields: ClassVar[tuple[str, ...]] = ("text", "edit_count")
+    created_at_resolution: ClassVar[ResolutionRules]
+    extra_columns: ClassVar[tuple[ExtraColumn, ...]] = ()
+    status_failures: ClassVar[Mapping[int, str]] = {}      # HTTP status -> failure name
+    failure_descriptions: ClassVar[Mapping[str, str]] = {}  # this platform's own failure names
+    messages_file: ClassVar[str | None] = None              # beside the adapter's module
 
     @abstractmethod
     def probe_url(self, base_url: str, post_id: str) -> str:
-        """URL that answers whether a single post is visible, and if not, why."""
-
-    @abstractmethod
-    def parse_timeline(self, status: int, body: bytes, fetched_at: datetime) -> TimelinePage:
-        """Read a timeline response. Pure: no I/O, no clock."""
+        """URL that answers whether a single post (item) is visible, and if not, why."""
 
     @abstractmethod
     def parse_probe(self, status: int, body: bytes, fetched_at: datetime) -> ProbeResult:
-        """Read a probe response. Pure: no I/O, no clock."""
+        """Read a probe response. Pure: no I/O, no clock. A `visible` result carries the post
+        (`post`) whenever the answer shows it: for an item watch that is the sighting."""
 
     # Optional capabilities: a platform without them returns None from the URL methods.
-
-    def profile_url(self, base_url: str, account_id: str) -> str | None:
-        """URL of the account's profile, asked when its timeline suddenly shows nothing."""
-        return None
-
-    def parse_profile(self, status: int, body: bytes, fetched_at: datetime) -> ProfileResult:
-        raise NotImplementedError
 
     def long_text_url(self, base_url: str, post_id: str) -> str | None:
         """URL of a truncated post's whole text."""
@@ -146,3 +283,76 @@ class PlatformAdapter(ABC):
 
     def parse_long_text(self, status: int, body: bytes, fetched_at: datetime) -> LongTextResult:
         raise NotImplementedError
+
+    def signatures(self) -> Signatures:
+        """The platform's words (its `messages_file`)."""
+        if self.messages_file is None:
+            raise NotImplementedError(f"{self.name}: no messages_file declared")
+        return load_signatures(type(self).__module__.rsplit(".", 1)[0], self.messages_file,
+                               frozenset(failure_names(type(self))))
+
+    def failure_for_status(self, status: int) -> str | None:
+        """The failure an HTTP status means on this platform, or None for 200."""
+        from .. import failures
+
+        if status in self.status_failures:
+            return self.status_failures[status]
+        return failures.failure_for_status(status)
+
+    @classmethod
+    def declaration(cls) -> dict[str, Any]:
+        """What the corpus records about the platform (table `platforms`), so that analysis and
+        releases read the declaration from the corpus, never from crawler code."""
+        return {
+            "platform": cls.name, "watch": cls.watch, "order_key": cls.order_key,
+            "versioned_fields": list(cls.versioned_fields),
+            "created_at_resolution": [list(rule) for rule in cls.created_at_resolution],
+            "extra_columns": [{"name": c.name, "description": c.description,
+                               "release": c.release} for c in cls.extra_columns],
+            "failures": dict(cls.failure_descriptions),
+        }
+
+
+class ListingAdapter(PlatformAdapter):
+    """A source that lists items newest first, in pages (see the module docstring)."""
+
+    watch: ClassVar[WatchKind] = "listing"
+
+    @abstractmethod
+    def timeline_url(self, base_url: str, account_id: str, page: int,
+                     cursor: str | None = None, by_cursor: bool = False) -> str:
+        """URL of page `page` (1-based) of an account's listing; with `by_cursor`, the
+        cursor-paginated listing, page 1 or the page after `cursor`."""
+
+    @abstractmethod
+    def parse_timeline(self, status: int, body: bytes, fetched_at: datetime) -> TimelinePage:
+        """Read a listing page. Pure: no I/O, no clock. `next_cursor` is what the next page is
+        asked with, where the platform pages by cursor (Weibo's since_id, Telegram's before)."""
+
+    def profile_url(self, base_url: str, account_id: str) -> str | None:
+        """URL of the account's profile, asked when its listing suddenly shows nothing."""
+        return None
+
+    def parse_profile(self, status: int, body: bytes, fetched_at: datetime) -> ProfileResult:
+        raise NotImplementedError
+
+
+class ItemAdapter(PlatformAdapter):
+    """Items named by the plan and probed on its schedule (see the module docstring)."""
+
+    watch: ClassVar[WatchKind] = "item"
+
+    @abstractmethod
+    def item_id(self, ref: str) -> str:
+        """The stable post_id of an item the plan names by URL or id; ValueError (naming what
+        is wrong) for a reference that is not this platform's item. Idempotent (a recorded plan
+        holds the ids and is read again by reparse). The probe asks
+        `probe_url(base_url, item_id(ref))`; its visible answer's `post` is the sighting."""
+
+
+def failure_names(adapter: type[PlatformAdapter]) -> tuple[str, ...]:
+    """The failure names a platform may record: the generic ones and its own."""
+    from .. import failures
+
+    return (*failures.FAILURES, *adapter.failure_descriptions)
+

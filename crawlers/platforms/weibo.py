@@ -5,78 +5,39 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
 
-import yaml
 from w3lib.html import remove_tags, replace_entities
 
-from corpus.clock import BEIJING
-from corpus.reasons import REASONS
 from corpus.vocabulary import ACCOUNT_STATE_OF_REASON
 
 from .. import failures
 from .base import (
+    ExtraColumn,
+    ListingAdapter,
     LongTextResult,
-    PlatformAdapter,
     PostRecord,
     ProbeResult,
     ProfileResult,
+    Signatures,
     TimelinePage,
     Tombstone,
 )
 
 PLATFORM = "weibo"
-
-
-@dataclass(frozen=True)
-class Signature:
-    words: str
-    reason: str | None = None
-    failure: str | None = None
-
-
-@dataclass(frozen=True)
-class Signatures:
-    """Weibo's messages as shipped in weibo_messages.yaml."""
-
-    version: int
-    not_observations: tuple[Signature, ...]
-    timeline_end: tuple[Signature, ...]
-    post_messages: tuple[Signature, ...]
-    account_messages: tuple[Signature, ...]
-
-    def match(self, table: tuple[Signature, ...], message: str) -> Signature | None:
-        return next((sig for sig in table if sig.words in message), None)
+ANTI_CRAWLER = "anti_crawler"              # HTTP 418
+USER_AGENT_REFUSED = "user_agent_refused"  # HTTP 432
+# Weibo writes dates in Beijing time.
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 @cache
 def signatures() -> Signatures:
-    raw = yaml.safe_load(
-        resources.files("crawlers.platforms").joinpath("weibo_messages.yaml").read_text("utf-8")
-    )
-
-    def table(key: str) -> tuple[Signature, ...]:
-        rows = tuple(
-            Signature(r["words"], r.get("reason"), r.get("failure")) for r in raw.get(key, [])
-        )
-        for row in rows:
-            if row.reason is not None and row.reason not in REASONS:
-                raise ValueError(f"weibo_messages.yaml: {key}: unknown reason {row.reason!r}")
-            if row.failure is not None and row.failure not in failures.FAILURES:
-                raise ValueError(f"weibo_messages.yaml: {key}: unknown failure {row.failure!r}")
-        return rows
-
-    return Signatures(
-        version=raw["version"],
-        not_observations=table("not_observations"),
-        timeline_end=table("timeline_end"),
-        post_messages=table("post_messages"),
-        account_messages=table("account_messages"),
-    )
+    """Weibo's messages as shipped in weibo_messages.yaml."""
+    return WeiboAdapter().signatures()
 
 
 # --- dates -----------------------------------------------------------------------------------
@@ -203,14 +164,13 @@ def _post(mblog: dict[str, Any], fetched_at: datetime, pinned: bool = False) -> 
         created_at=parse_created_at(str(mblog.get("created_at", "")), fetched_at),
         text=html_to_text(mblog.get("text", "")),
         screen_name=user.get("screen_name"),
-        bid=bid,
         url=f"https://m.weibo.cn/status/{bid or mid}",
-        is_long_text=bool(mblog.get("isLongText")),
-        source=mblog.get("source"),
+        text_truncated=bool(mblog.get("isLongText")),
         pinned=pinned or bool(mblog.get("isTop")),
         edit_count=_count(mblog.get("edit_count")),
         repost_of=repost_of,
         original_tombstone=tombstone,
+        extra={"bid": bid, "source": mblog.get("source")},
     )
 
 
@@ -233,7 +193,7 @@ def _mblog_cards(cards: list[Any]):
 
 def _read_json(status: int, body: bytes) -> tuple[dict[str, Any] | None, str | None, str | None]:
     """(payload, failure, detail): a failure for anything that is not a 200 JSON object."""
-    failure = failures.failure_for_status(status)
+    failure = WeiboAdapter().failure_for_status(status)
     if failure:
         return None, failure, f"HTTP {status}"
     text = body.decode("utf-8", errors="replace").strip()
@@ -318,9 +278,26 @@ def _message(payload: dict[str, Any]) -> str:
     return str(payload.get("msg") or payload.get("message") or "").strip()
 
 
-class WeiboAdapter(PlatformAdapter):
+class WeiboAdapter(ListingAdapter):
     name = PLATFORM
     default_base_url = "https://m.weibo.cn"
+    watch = "listing"
+    order_key = "id"                      # the mid grows with time
+    versioned_fields = ("text", "edit_count")
+    # 刚刚 / N分钟前 (< 1 h), N小时前 (< 24 h), then 昨天 HH:MM or MM-DD: up to a day.
+    created_at_resolution = ((3600.0, 60.0), (86400.0, 3600.0), (None, 86400.0))
+    extra_columns = (
+        ExtraColumn("bid", "Weibo's short post id (base 62 of the mid), as in the post's URL.",
+                    release="post"),
+        ExtraColumn("source", "The client the post was sent from, as Weibo names it.",
+                    release="free"),
+    )
+    status_failures = {418: ANTI_CRAWLER, 432: USER_AGENT_REFUSED}
+    failure_descriptions = {
+        ANTI_CRAWLER: "HTTP 418: Weibo's anti-crawler answer (bans last hours to days)",
+        USER_AGENT_REFUSED: "HTTP 432: Weibo refused the user agent or missing cookie",
+    }
+    messages_file = "weibo_messages.yaml"
 
     def timeline_url(self, base_url: str, account_id: str, page: int,
                      cursor: str | None = None, by_cursor: bool = False) -> str:

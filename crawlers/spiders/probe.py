@@ -104,7 +104,3 @@ def probe_work(data_dir: str, platform: str, long_texts: bool = True) -> dict[st
     finally:
         corpus.close()
 
-
-class WeiboProbeSpider(ProbeSpider):
-    name = "weibo_probe"
-    platform = "weibo"

@@ -101,7 +101,3 @@ class TimelineSpider(PlanSpider):
             http_status=None, outcome="failed", failure=failure, posts=(), cursor=meta["cursor"],
         )
 
-
-class WeiboTimelineSpider(TimelineSpider):
-    name = "weibo_timeline"
-    platform = "weibo"
