@@ -16,9 +16,12 @@ from .base import (
     Tombstone,
     load_signatures,
 )
+from .telegram import TelegramAdapter
+from .wechat import WechatAdapter
 from .weibo import WeiboAdapter
 
-ADAPTERS: dict[str, type[PlatformAdapter]] = {"weibo": WeiboAdapter}
+ADAPTERS: dict[str, type[PlatformAdapter]] = {
+    "weibo": WeiboAdapter, "wechat": WechatAdapter, "telegram": TelegramAdapter}
 
 
 def adapter_for(platform: str) -> PlatformAdapter:

@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 from parsel import Selector
 
 from .. import failures
+from .base import ListingAdapter, PostRecord, ProbeResult, Signatures, TimelinePage
 from .html_pages import MALFORMED_HTML, PageProblem, block_text, read_page
-from .signatures import SignatureFile, load_signature_file
 
 PLATFORM = "telegram"
 _CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,63}$")
@@ -41,8 +41,9 @@ _TEXT = ("./descendant::div[contains(concat(' ', normalize-space(@class), ' '), 
 
 
 @cache
-def signatures() -> SignatureFile:
-    return load_signature_file("telegram_messages.yaml")
+def signatures() -> Signatures:
+    """Telegram's words as shipped in telegram_messages.yaml."""
+    return TelegramAdapter().signatures()
 
 
 def channel_name(value: str) -> str:
@@ -181,3 +182,47 @@ def parse_embed(status: int, body: bytes, fetched_at: datetime,
         return EmbedAnswer("visible", post=post)
     return EmbedAnswer("failed", failure=failures.UNEXPECTED_ANSWER,
                        detail="neither a post nor an error box")
+
+
+class TelegramAdapter(ListingAdapter):
+    """Telegram channels: a listing watch (see the module docstring). Pages go by cursor only
+    (`before`): plans say `pagination: cursor`."""
+
+    name = PLATFORM
+    default_base_url = "https://t.me"
+    watch = "listing"
+    order_key = "id"                       # message ids grow with time within a channel
+    versioned_fields = ("text",)           # an edit changes the text: a new version
+    created_at_resolution = ((None, 1.0),)  # time[datetime] is ISO 8601 to the second
+    messages_file = "telegram_messages.yaml"
+
+    def timeline_url(self, base_url: str, account_id: str, page: int,
+                     cursor: str | None = None, by_cursor: bool = False) -> str:
+        if page > 1 and not cursor:
+            raise ValueError("Telegram's preview pages only by `before`: page "
+                             f"{page} needs the cursor of page {page - 1} (pagination: cursor)")
+        return listing_url(base_url, channel_name(account_id), cursor)
+
+    def probe_url(self, base_url: str, post_id: str) -> str:
+        return embed_url(base_url, post_id)
+
+    def parse_timeline(self, status: int, body: bytes, fetched_at: datetime,
+                       url: str | None = None) -> TimelinePage:
+        answer = parse_listing(status, body, fetched_at, url)
+        return TimelinePage(answer.outcome, posts=tuple(post_record(p) for p in answer.posts),  # type: ignore[arg-type]
+                            failure=answer.failure, detail=answer.detail,
+                            next_cursor=answer.next_cursor)
+
+    def parse_probe(self, status: int, body: bytes, fetched_at: datetime,
+                    url: str | None = None) -> ProbeResult:
+        answer = parse_embed(status, body, fetched_at, url)
+        return ProbeResult(answer.outcome, reason=answer.reason, message=answer.message,  # type: ignore[arg-type]
+                           failure=answer.failure, detail=answer.detail,
+                           post=post_record(answer.post) if answer.post else None)
+
+
+def post_record(post: ChannelPost) -> PostRecord:
+    return PostRecord(
+        platform=PLATFORM, post_id=post.post_id, account_id=post.channel, order_key=post.number,
+        created_at=post.published_at, text=post.text, screen_name=post.author,
+        url=f"https://t.me/{post.post_id}")

@@ -26,8 +26,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 from parsel import Selector
 
 from .. import failures
+from .base import ExtraColumn, ItemAdapter, PostRecord, ProbeResult, Signatures
 from .html_pages import MALFORMED_HTML, PageProblem, block_text, first, read_page, visible_text
-from .signatures import SignatureFile, load_signature_file
 
 PLATFORM = "wechat"
 LINK_EXPIRED = "link_expired"   # a temporary article link expired: ask the permanent URL
@@ -44,13 +44,19 @@ _NICKNAME = re.compile(r"""\bvar\s+nickname\s*=\s*(?:htmlDecode\()?\s*["']([^"'\
 
 
 @cache
-def signatures() -> SignatureFile:
-    return load_signature_file("wechat_messages.yaml", OWN_FAILURES)
+def signatures() -> Signatures:
+    """WeChat's words as shipped in wechat_messages.yaml."""
+    return WechatAdapter().signatures()
 
 
 def article_id(url: str) -> str:
-    """The item id of an article URL (host ignored); ValueError for a URL that is not one."""
-    parts = urlsplit(url.strip())
+    """The item id of an article URL (host ignored) or of an id; ValueError for anything else."""
+    ref = url.strip()
+    if ref.startswith(("s/", "s?")):
+        ref = "/" + ref
+    elif "://" not in ref and not ref.startswith("/"):
+        ref = "//" + ref          # mp.weixin.qq.com/s/… without a scheme
+    parts = urlsplit(ref)
     path = parts.path.rstrip("/")
     if path.startswith("/s/"):
         token = path[3:]
@@ -158,3 +164,51 @@ def parse_article(status: int, body: bytes, fetched_at: datetime,
                              detail=(words or "a page without #js_content or words")[:500])
     reason = sig.reason if sig and sig.reason else "unknown"
     return ArticleAnswer("removed", reason=reason, message=words[:MESSAGE_LIMIT])
+
+
+class WechatAdapter(ItemAdapter):
+    """WeChat articles: an item watch (see the module docstring)."""
+
+    name = PLATFORM
+    default_base_url = "https://mp.weixin.qq.com"
+    watch = "item"
+    order_key = "timestamp"              # `var ct`, in epoch milliseconds: no time-ordered id
+    versioned_fields = ("title", "text")
+    created_at_resolution = ((None, 1.0),)   # `ct` is unix seconds, absolute
+    extra_columns = (
+        ExtraColumn("title", "The article's title (#activity-name).", release="text"),
+        ExtraColumn("rumor", "The page carries WeChat's rumour label (page_rumor): the article "
+                    "is still there, marked.", release="keep"),
+    )
+    failure_descriptions = {
+        LINK_EXPIRED: "WeChat says the temporary article link expired (链接已过期): not a "
+                      "removal; watch the permanent URL",
+    }
+    messages_file = "wechat_messages.yaml"
+
+    def item_id(self, ref: str) -> str:
+        return article_id(ref)
+
+    def probe_url(self, base_url: str, post_id: str) -> str:
+        return article_url(base_url, post_id)
+
+    def parse_probe(self, status: int, body: bytes, fetched_at: datetime,
+                    url: str | None = None) -> ProbeResult:
+        answer = parse_article(status, body, fetched_at, url)
+        if answer.outcome != "visible" or answer.article is None:
+            return ProbeResult(answer.outcome, reason=answer.reason, message=answer.message,  # type: ignore[arg-type]
+                               failure=answer.failure, detail=answer.detail)
+        return ProbeResult("visible", post=article_record(answer.article))
+
+
+def article_record(article: Article) -> PostRecord:
+    """An article as the contract's PostRecord (post_id '' when the page's URL was not given:
+    the probe knows which item it asked about)."""
+    published = article.published_at
+    return PostRecord(
+        platform=PLATFORM, post_id=article.item_id or "", account_id=article.biz or "",
+        order_key=int(published.timestamp() * 1000) if published else 0,
+        created_at=published, text=article.text, screen_name=article.account_name,
+        url=article_url(WechatAdapter.default_base_url, article.item_id) if article.item_id
+        else None,
+        extra={"title": article.title, "rumor": article.rumor})
