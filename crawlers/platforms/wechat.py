@@ -57,12 +57,13 @@ def article_id(url: str) -> str:
     elif "://" not in ref and not ref.startswith("/"):
         ref = "//" + ref          # mp.weixin.qq.com/s/… without a scheme
     parts = urlsplit(ref)
-    path = parts.path.rstrip("/")
-    if path.startswith("/s/"):
-        token = path[3:]
+    # The last `s` segment: mirrors and the sandbox serve the platform under a path prefix.
+    segments = parts.path.rstrip("/").split("/")
+    if len(segments) >= 2 and segments[-2] == "s":
+        token = segments[-1]
         if _TOKEN.match(token):
             return f"s/{token}"
-    elif path == "/s":
+    elif segments[-1] == "s":
         query = parse_qs(parts.query)
         values = [query.get(key, [""])[0] for key in LONG_FORM_KEYS]
         if all(values) and all(_VALUE.match(v) for v in values):

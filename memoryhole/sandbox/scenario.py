@@ -25,6 +25,8 @@ Keys (defaults in the dataclasses below):
     edits: share, delay {min, max}                                              (default off)
     glitches: share, duration                                                   (default off)
     events: [{at, do, post: {account, nth} | "<mid>", account, count, sensitive, message, text, for}]
+    wechat: {...}, telegram: {...}   other platforms on the same server (memoryhole/sandbox/wechat.py,
+                                     telegram.py; absent = none)
 
 Newer behaviours, all off unless asked for (so `{}` keeps its exact world):
 
@@ -272,6 +274,8 @@ class Scenario:
     edits: Share = Share(0.0, DelayRange(30.0, 600.0))
     glitches: GlitchSpec = GlitchSpec()
     events: tuple[EventSpec, ...] = ()
+    wechat: Any = None     # wechat.WechatSpec: simulated WeChat articles (None: none)
+    telegram: Any = None   # telegram.TelegramSpec: simulated Telegram channels (None: none)
     source: str = field(default="scenario", compare=False)
 
     @property
@@ -593,6 +597,8 @@ _TOP_KEYS = (
     "edits",
     "glitches",
     "events",
+    "wechat",
+    "telegram",
 )
 
 
@@ -687,7 +693,12 @@ def scenario_from_dict(data: dict[str, Any] | None, label: str = "scenario") -> 
         raise r.fail("events", f"must be a list of events, got {events!r}")
     ids = set(scenario.account_ids) | set(scenario.outside_account_ids)
     parsed = tuple(r.event(e, i, ids) for i, e in enumerate(events))
-    return replace(scenario, events=parsed)
+    # The other platforms' sections (imported here: their modules import this one).
+    from .telegram import telegram_spec
+    from .wechat import wechat_spec
+
+    return replace(scenario, events=parsed, wechat=wechat_spec(top.get("wechat"), label),
+                   telegram=telegram_spec(top.get("telegram"), label))
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario | None = None) -> Scenario:

@@ -52,9 +52,12 @@ from .clock import Clock, ManualClock, SystemClock
 from .messages import CAPTCHA_URL, LOGIN_WALL
 from .render import iso
 from .scenario import FAULT_KINDS, Scenario, ScenarioError, load_scenario, parse_duration
+from .telegram import TelegramWorld
+from .wechat import WechatWorld, rate_limit_page, verification_page
 from .world import CONTAINER_PREFIXES, CURSOR_PREFIX, World, _nothing_here
 
 JSON_TYPE = "application/json; charset=utf-8"
+WECHAT, TELEGRAM = "/wechat/", "/telegram/"   # the other platforms' pages live under these
 HTML_TYPE = "text/html; charset=utf-8"
 
 _STATUS_FAULTS: dict[str, tuple[int, bytes]] = {
@@ -148,7 +151,12 @@ class SandboxServer:
     ) -> None:
         self.scenario = load_scenario(scenario)
         self.clock: Clock = clock or SystemClock()
-        self.world = World(self.scenario, self.scenario.start or self.clock.now())
+        start = self.scenario.start or self.clock.now()
+        self.world = World(self.scenario, start)
+        self.wechat = WechatWorld(self.scenario.wechat, start, self.scenario.seed) \
+            if self.scenario.wechat else None
+        self.telegram = TelegramWorld(self.scenario.telegram, start, self.scenario.duration,
+                                      self.scenario.seed) if self.scenario.telegram else None
         self.log_requests = log_requests
         self.stats: Counter[str] = Counter()
         self._faults: list[InjectedFault] = []
@@ -286,6 +294,9 @@ class SandboxServer:
             code, html = _STATUS_FAULTS[fault]
             self._send(handler, code, html, HTML_TYPE)
             return
+        if path.startswith((WECHAT, TELEGRAM)):
+            self._other_platform(handler, path, parts.query, fault)
+            return
         if fault == "captcha":
             self._send(handler, 200, _dumps({"ok": -100, "errno": "-100", "msg": "", "url": CAPTCHA_URL}))
             return
@@ -305,10 +316,56 @@ class SandboxServer:
             data = text[: len(text) // 2].encode("utf-8")
         self._send(handler, status, data)
 
+    def _other_platform(self, handler: _Handler, path: str, query: str, fault: str | None) -> None:
+        """WeChat's and Telegram's HTML pages (see wechat.py, telegram.py), faults included."""
+        wechat = path.startswith(WECHAT)
+        if fault in ("captcha", "login_wall"):
+            if wechat:
+                page = verification_page() if fault == "captcha" else rate_limit_page()
+                self._send(handler, 200, page, HTML_TYPE)
+            else:   # Telegram's flood wait
+                self._send(handler, 429, b"Too Many Requests", "text/plain; charset=utf-8")
+            return
+        if fault == "slow":
+            time.sleep(self.scenario.faults.slow_seconds)
+        now, location = self.clock.now(), ""
+        try:
+            if wechat and self.wechat:
+                status, data = self.wechat.page(path[len(WECHAT) - 1:], query, now)
+            elif not wechat and self.telegram:
+                status, data, location = self._telegram(path[len(TELEGRAM) - 1:], query, now)
+            else:
+                status, data = 404, b"<html><body>no such platform in this scenario</body></html>"
+        except Exception as err:  # a sandbox bug: answer, and say so loudly
+            sys.stderr.write(f"sandbox: error answering {path}: {err!r}\n")
+            status, data = 500, b"<html><body>sandbox bug</body></html>"
+        if fault == "truncated":
+            data = data[: len(data) // 2]
+        self._send(handler, status, data, HTML_TYPE, location=location)
+
+    def _telegram(self, path: str, query: str, now: datetime) -> tuple[int, bytes, str]:
+        assert self.telegram is not None
+        q = parse_qs(query)
+        parts = [p for p in path.split("/") if p]
+        if len(parts) == 2 and parts[0] == "s":
+            raw = _first(q, "before")
+            before = int(raw) if raw and raw.isdigit() else None
+            status, data, location = self.telegram.listing(parts[1], before, now)
+            return status, data, location
+        if len(parts) == 2 and parts[1].isdigit():
+            return 200, self.telegram.embed(parts[0], int(parts[1]), now), ""
+        if len(parts) == 1:
+            status, data = self.telegram.channel_page(parts[0])
+            return status, data, ""
+        return 404, b"<html><body>Not found</body></html>", ""
+
     @staticmethod
-    def _send(handler: _Handler, status: int, data: bytes, content_type: str = JSON_TYPE) -> None:
+    def _send(handler: _Handler, status: int, data: bytes, content_type: str = JSON_TYPE,
+              location: str = "") -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
+        if location:
+            handler.send_header("Location", location)
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         if handler.command != "HEAD":
@@ -355,7 +412,13 @@ class SandboxServer:
             return 400, {"ok": 0, "error": "request body must be a JSON object"}
         try:
             if name == "truth" and method == "GET":
-                return 200, self.world.truth(self.clock.now())
+                now = self.clock.now()
+                truth = self.world.truth(now)
+                if self.wechat:
+                    truth["wechat"] = {"articles": self.wechat.truth(now)}
+                if self.telegram:
+                    truth["telegram"] = self.telegram.truth(now)
+                return 200, truth
             if name == "clock":
                 return self._clock_endpoint(method, data)
             if name == "faults":
