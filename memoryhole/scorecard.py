@@ -130,19 +130,46 @@ def _covered(windows: list[dict], key: int, after: datetime, before: datetime | 
     return False
 
 
-def score(db: sqlite_utils.Database, truth: dict[str, Any]) -> Scorecard:
+def platform_truth(truth: dict[str, Any], platform: str) -> dict[str, Any]:
+    """One platform's part of the sandbox's truth, as {"posts": [...]} keyed by post_id (Weibo's
+    is the top level; WeChat's articles are keyed by their item id)."""
+    if platform == "wechat":
+        return {"posts": [dict(a, post_id=a["item_id"])
+                          for a in truth.get("wechat", {}).get("articles", [])]}
+    if platform == "telegram":
+        return {"posts": truth.get("telegram", {}).get("posts", [])}
+    return {"posts": truth["posts"]}
+
+
+def _answered(db: sqlite_utils.Database, platform: str) -> dict[str, list[datetime]]:
+    """When each item was answered by a probe (visible or removed): an item watch's coverage."""
+    answered: dict[str, list[datetime]] = {}
+    for r in db.query("SELECT post_id, probed_at FROM probes WHERE platform = ? AND outcome "
+                      "IN ('visible', 'removed')", [platform]):
+        answered.setdefault(r["post_id"], []).append(parse_iso(r["probed_at"]))
+    return answered
+
+
+def score(db: sqlite_utils.Database, truth: dict[str, Any], platform: str | None = None,
+          item_watch: bool = False) -> Scorecard:
+    """Score the removals of `platform` (every platform when None) against `truth` (that
+    platform's part, see `platform_truth`). For an item watch an episode is observable when a
+    probe answered while the item was gone (there are no windows)."""
     card = Scorecard()
+    where, args = ("WHERE platform = ?", [platform]) if platform else ("", [])
     posts = {r["post_id"]: r for r in db.query(
-        "SELECT post_id, account_id, order_key, first_seen_at FROM posts")}
+        f"SELECT post_id, account_id, order_key, first_seen_at FROM posts {where}", args)}
     windows: dict[str, list[dict]] = {}
     for w in db.query("SELECT account_id, status, oldest_key, requested_at FROM windows "
-                      "WHERE requested_at IS NOT NULL"):
+                      f"WHERE requested_at IS NOT NULL {'AND platform = ?' if platform else ''}",
+                      args):
         windows.setdefault(w["account_id"], []).append(
             dict(w, at=parse_iso(w["requested_at"])))
+    answered = _answered(db, platform) if item_watch and platform else {}
     truth_episodes = {p["post_id"]: eps for p in truth["posts"] if (eps := episodes(p))}
 
     matched_episodes: dict[tuple[str, datetime], dict] = {}
-    for r in db.query("SELECT * FROM removals ORDER BY id"):
+    for r in db.query(f"SELECT * FROM removals {where} ORDER BY id", args):
         card.detected += 1
         card.detected_by_reason[r["reason"]] += 1
         eps = truth_episodes.get(r["post_id"])
@@ -173,7 +200,11 @@ def score(db: sqlite_utils.Database, truth: dict[str, Any]) -> Scorecard:
         for e in eps:
             if parse_iso(post["first_seen_at"]) >= e["removed"]:
                 continue
-            if not _covered(account_windows, post["order_key"], e["removed"], e["restored"]):
+            if item_watch:
+                if not any(e["removed"] <= at and (e["restored"] is None or at < e["restored"])
+                           for at in answered.get(post_id, ())):
+                    continue
+            elif not _covered(account_windows, post["order_key"], e["removed"], e["restored"]):
                 continue
             card.observable += 1
             card.truth_by_reason[e["cause"]] += 1
@@ -182,7 +213,12 @@ def score(db: sqlite_utils.Database, truth: dict[str, Any]) -> Scorecard:
                 card.missed.append(e)
                 continue
             card.recalled += 1
-            if e["restored"] is not None and _covered(
+            if item_watch:
+                if e["restored"] is not None and any(at >= e["restored"]
+                                                     for at in answered.get(post_id, ())):
+                    card.restorations += 1
+                    card.restorations_detected += detection["restored_at"] is not None
+            elif e["restored"] is not None and _covered(
                     [w for w in account_windows if w["status"] == "covered"],
                     post["order_key"], e["restored"], None):
                 card.restorations += 1

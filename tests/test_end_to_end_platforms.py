@@ -16,6 +16,7 @@ from e2e import crawl_once, exported_removals
 from corpus.clock import parse_iso
 from corpus.store import Corpus
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
+from memoryhole.scorecard import platform_truth, score
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 CHANNELS = ["mhchannel1", "mhchannel2", "mhchannel3"]
@@ -34,6 +35,20 @@ def corpus_rows(data: Path, sql: str) -> list:
     corpus = Corpus(data, create=False)
     try:
         return list(corpus.db.execute(sql).fetchall())
+    finally:
+        corpus.close()
+
+
+def scorecard(data: Path, world_truth: SandboxServer, platform: str, at: datetime,
+              item_watch: bool = False):
+    truth = world_truth.world.truth(at)
+    if world_truth.wechat:
+        truth["wechat"] = {"articles": world_truth.wechat.truth(at)}
+    if world_truth.telegram:
+        truth["telegram"] = world_truth.telegram.truth(at)
+    corpus = Corpus(data, create=False)
+    try:
+        return score(corpus.db, platform_truth(truth, platform), platform, item_watch)
     finally:
         corpus.close()
 
@@ -119,6 +134,9 @@ def test_telegram_removals_equal_ground_truth_across_faults(telegram, tmp_path):
     assert versions == 2
     text = corpus_rows(data, f"SELECT text FROM posts WHERE post_id = '{edited}'")[0][0]
     assert text == "更正：数字写错了"
+    card = scorecard(data, world_truth=telegram, platform="telegram", at=minutes(5))
+    assert (card.detected, card.observable, card.precision, card.recall,
+            card.reason_accuracy) == (4, 4, 1.0, 1.0, 1.0)
 
 
 def test_telegram_a_probe_that_keeps_failing_removes_nothing(telegram, tmp_path):
