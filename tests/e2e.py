@@ -11,7 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from corpus.clock import iso
+from corpus.clock import iso, parse_iso
+from corpus.store import Corpus
+from memoryhole.scorecard import Scorecard, platform_truth, score
 
 
 def write_plan(path: Path, base_url: str, accounts: list[str], pages: int = 2,
@@ -47,3 +49,45 @@ def crawl_once(plan: Path, data: Path, now: datetime) -> str:
 def exported_removals(data: Path) -> list[dict]:
     out = memoryhole("export", "removals", "--data", str(data)).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+# --- comparing a corpus with the sandbox's truth (WeChat, Telegram) ---------------------------
+
+
+def by_post(rows: list[dict]) -> dict[str, dict]:
+    return {r["post_id"]: r for r in rows}
+
+
+def corpus_rows(data: Path, sql: str) -> list:
+    corpus = Corpus(data, create=False)
+    try:
+        return list(corpus.db.execute(sql).fetchall())
+    finally:
+        corpus.close()
+
+
+def scorecard(data: Path, server, platform: str, at: datetime,
+              item_watch: bool = False) -> Scorecard:
+    """The corpus's removals of `platform` scored against the sandbox `server`'s truth at `at`."""
+    truth = server.world.truth(at)
+    if server.wechat:
+        truth["wechat"] = {"articles": server.wechat.truth(at)}
+    if server.telegram:
+        truth["telegram"] = server.telegram.truth(at)
+    corpus = Corpus(data, create=False)
+    try:
+        return score(corpus.db, platform_truth(truth, platform), platform, item_watch)
+    finally:
+        corpus.close()
+
+
+def assert_removals_equal_truth(got: dict, expected: dict) -> None:
+    """Exported removals by post equal the truth's removed posts: reasons, words, and each true
+    removal time inside its interval."""
+    assert set(got) == set(expected)
+    for pid, removal in got.items():
+        truth = expected[pid]
+        assert removal["reason"] == truth["cause"], pid
+        assert removal["message"] == truth["message"], pid
+        assert parse_iso(removal["last_seen_at"]) <= parse_iso(truth["removed_at"]), pid
+        assert parse_iso(truth["removed_at"]) <= parse_iso(removal["first_missing_at"]), pid

@@ -11,12 +11,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from e2e import crawl_once, exported_removals
+from e2e import (
+    assert_removals_equal_truth,
+    by_post,
+    corpus_rows,
+    crawl_once,
+    exported_removals,
+    scorecard,
+)
 
-from corpus.clock import parse_iso
-from corpus.store import Corpus
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
-from memoryhole.scorecard import platform_truth, score
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 CHANNELS = ["mhchannel1", "mhchannel2", "mhchannel3"]
@@ -25,42 +29,6 @@ POLITE = {"delay": 0, "concurrency": 4, "timeout": "5s", "retries": 3}
 
 def minutes(m: float) -> datetime:
     return T0 + timedelta(minutes=m)
-
-
-def by_post(rows):
-    return {r["post_id"]: r for r in rows}
-
-
-def corpus_rows(data: Path, sql: str) -> list:
-    corpus = Corpus(data, create=False)
-    try:
-        return list(corpus.db.execute(sql).fetchall())
-    finally:
-        corpus.close()
-
-
-def scorecard(data: Path, world_truth: SandboxServer, platform: str, at: datetime,
-              item_watch: bool = False):
-    truth = world_truth.world.truth(at)
-    if world_truth.wechat:
-        truth["wechat"] = {"articles": world_truth.wechat.truth(at)}
-    if world_truth.telegram:
-        truth["telegram"] = world_truth.telegram.truth(at)
-    corpus = Corpus(data, create=False)
-    try:
-        return score(corpus.db, platform_truth(truth, platform), platform, item_watch)
-    finally:
-        corpus.close()
-
-
-def assert_removals_equal_truth(got: dict, expected: dict) -> None:
-    assert set(got) == set(expected)
-    for pid, removal in got.items():
-        truth = expected[pid]
-        assert removal["reason"] == truth["cause"], pid
-        assert removal["message"] == truth["message"], pid
-        assert parse_iso(removal["last_seen_at"]) <= parse_iso(truth["removed_at"]), pid
-        assert parse_iso(truth["removed_at"]) <= parse_iso(removal["first_missing_at"]), pid
 
 
 # --- Telegram: a listing watch ------------------------------------------------------------------
@@ -134,7 +102,7 @@ def test_telegram_removals_equal_ground_truth_across_faults(telegram, tmp_path):
     assert versions == 2
     text = corpus_rows(data, f"SELECT text FROM posts WHERE post_id = '{edited}'")[0][0]
     assert text == "更正：数字写错了"
-    card = scorecard(data, world_truth=telegram, platform="telegram", at=minutes(5))
+    card = scorecard(data, telegram, "telegram", minutes(5))
     assert (card.detected, card.observable, card.precision, card.recall,
             card.reason_accuracy) == (4, 4, 1.0, 1.0, 1.0)
 
