@@ -18,11 +18,14 @@
 The resolution of `created_at`: timelines give relative dates (Weibo: 刚刚, N分钟前, N小时前,
 昨天 HH:MM, MM-DD) that the crawler resolves against the fetch time, so the stored time is the
 *latest* possible creation time and the true one may be up to one unit earlier. The unit follows
-from the post's age when first sighted (CREATED_AT_RESOLUTION); a lower bound of the time to
-removal stays valid, and the upper bound is widened by one unit.
+from the post's age when first sighted, by rules each platform's adapter declares (recorded in
+the corpus table `platforms`; a platform with posts and no rules is an error, never exact); a
+lower bound of the time to removal stays valid, and the upper bound is widened by one unit.
 """
 
 from __future__ import annotations
+
+import json
 
 import sqlite_utils
 
@@ -30,30 +33,62 @@ from .sql import seconds_between_sql
 
 TABLE = "post_outcomes"
 
-#: Per platform: (age at first sighting below which, resolution in seconds) in order; None = any.
-CREATED_AT_RESOLUTION: dict[str, tuple[tuple[float | None, float], ...]] = {
-    # 刚刚 / N分钟前 (< 1 h), N小时前 (< 24 h), then 昨天 HH:MM or MM-DD: up to a day.
-    "weibo": ((3600.0, 60.0), (86400.0, 3600.0), (None, 86400.0)),
-}
+# Each platform's created_at resolution, as its adapter declared it (corpus table `platforms`),
+# loaded per connection by load_created_at_resolution.
+RESOLUTION_TABLE = "created_at_resolution"
+
+
+class UndeclaredPlatform(ValueError):
+    """The corpus holds posts of a platform whose adapter never declared how exact its dates
+    are: its removal times cannot be bounded (assuming exact dates would understate them)."""
+
+
+def created_at_resolution(db: sqlite_utils.Database) -> dict[str, tuple[tuple[float | None,
+                                                                               float], ...]]:
+    """Per platform: (age at first sighting below which, resolution in seconds), in order, the
+    last age None, from the declarations crawls recorded. UndeclaredPlatform names a platform
+    that has posts and no declaration."""
+    rules: dict[str, tuple[tuple[float | None, float], ...]] = {}
+    if db.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'platforms'").fetchone():
+        for platform, declaration in db.conn.execute(
+                "SELECT platform, declaration FROM platforms ORDER BY platform"):
+            declared = json.loads(declaration).get("created_at_resolution")
+            if declared:
+                rules[platform] = tuple((below, float(unit)) for below, unit in declared)
+    posted = [row[0] for row in db.conn.execute("SELECT DISTINCT platform FROM posts")]
+    missing = sorted(set(posted) - set(rules))
+    if missing:
+        raise UndeclaredPlatform(
+            f"no created_at resolution declared for {', '.join(map(repr, missing))}: a crawl by "
+            "the platform's adapter records it (crawlers/platforms: created_at_resolution)")
+    return rules
+
+
+def load_created_at_resolution(db: sqlite_utils.Database) -> None:
+    """(Re)build TEMP created_at_resolution (platform, rank, below, unit) for
+    created_resolution_sql; UndeclaredPlatform when a platform with posts declared none."""
+    rules = created_at_resolution(db)
+    conn = db.conn
+    conn.execute(f"DROP TABLE IF EXISTS temp.{RESOLUTION_TABLE}")
+    conn.execute(f"CREATE TEMP TABLE {RESOLUTION_TABLE} (platform TEXT NOT NULL, "
+                 "rank INTEGER NOT NULL, below REAL, unit REAL NOT NULL, "
+                 "PRIMARY KEY (platform, rank))")
+    conn.executemany(f"INSERT INTO temp.{RESOLUTION_TABLE} VALUES (?, ?, ?, ?)",
+                     [(platform, rank, below, unit) for platform, steps in rules.items()
+                      for rank, (below, unit) in enumerate(steps)])
 
 
 def created_resolution_sql(platform: str, age: str) -> str:
-    """SQL for the resolution (seconds) of created_at, given SQL for the age at first sighting."""
-    branches = []
-    for name, rules in CREATED_AT_RESOLUTION.items():
-        cases = " ".join(
-            f"WHEN {age} < {below!r} THEN {unit!r}" if below is not None else f"ELSE {unit!r}"
-            for below, unit in rules
-        )
-        if not any(below is None for below, _ in rules):
-            cases += " ELSE 0.0"
-        branches.append(f"WHEN {platform} = '{name}' THEN (CASE {cases} END)")
-    return f"(CASE {' '.join(branches)} ELSE 0.0 END)"
+    """SQL for the resolution (seconds) of created_at, given SQL for the platform and for the
+    age at first sighting; reads TEMP created_at_resolution (load_created_at_resolution)."""
+    return (f"(SELECT r.unit FROM temp.{RESOLUTION_TABLE} AS r WHERE r.platform = {platform} "
+            f"AND (r.below IS NULL OR {age} < r.below) ORDER BY r.rank LIMIT 1)")
 
 
 def build_post_outcomes(db: sqlite_utils.Database) -> int:
     """(Re)build TEMP post_outcomes from posts, sightings, candidates and removals; return rows."""
     conn = db.conn
+    load_created_at_resolution(db)
     conn.execute(f"DROP TABLE IF EXISTS temp.{TABLE}")
     conn.execute("DROP TABLE IF EXISTS temp._first_removal")
     conn.execute("DROP TABLE IF EXISTS temp._looked_again")

@@ -21,7 +21,7 @@ from corpus.clock import iso, now
 from corpus.provenance import software_version
 from corpus.reasons import REASONS
 
-from .outcomes import created_resolution_sql
+from .outcomes import created_resolution_sql, load_created_at_resolution
 from .sql import epoch_microseconds_sql, seconds_between_sql
 from .sql import quote as _quote
 
@@ -126,6 +126,7 @@ def _time_to_removal(db: sqlite_utils.Database) -> None:
             -- removed_within_<D>: 1 surely within D of creation, 0 surely not, NULL undetermined
             {within_defs}
         )""".format(within_defs=", ".join(f"removed_within_{label} INTEGER" for label, _ in WITHIN)))
+    load_created_at_resolution(db)
     resolution = created_resolution_sql(
         "r.platform", seconds_between_sql("p.created_at", "p.first_seen_at"))
     # Removed within D: surely (upper bound, widened by created_at's resolution, <= D), surely

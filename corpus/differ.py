@@ -21,10 +21,12 @@ crawl it reads:
      original shown as a tombstone inside a repost. Only a probe can say a post was removed.
 
 `resolve_probes(db, crawl_id)` after a probe crawl
-  turns each candidate's latest successful probe into a removal (reason, exact message, interval
-  [last seen, answer received], the probe as evidence) or closes it as visible; applies
-  confirm/recheck probes of earlier removals (the re-probe policy of the crawl's plan); failed
-  probes change nothing and are asked again next cycle (rule 1).
+  first opens a candidate (cause item_probe) for each watched item (item watches: no listing, no
+  window) whose scheduled `watch` probe said it is gone; then turns each candidate's latest
+  successful probe into a removal (reason, exact message, interval [last seen, answer received],
+  the probe as evidence) or closes it as visible; applies confirm/recheck probes of earlier
+  removals (the re-probe policy of the crawl's plan); failed probes change nothing
+  and are asked again next cycle (rule 1).
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class ProbeResolution:
     confirmed: int = 0
     restored: int = 0
     opened: int = 0      # candidates opened for posts of accounts found gone
+    watched: int = 0     # watched items' scheduled probes that got an answer
+    watch_failed: int = 0  # ... and that failed (nothing: asked again next cycle)
 
 
 # The vocabulary values the SQL below binds by name (:open, :covered, :tombstone, ...).
@@ -291,8 +295,39 @@ def _next_probe(first_missing_at: str, after: str, rechecks: tuple[float, ...]) 
     return None
 
 
+def _open_for_watched_items(db: sqlite_utils.Database, crawl_id: int) -> int:
+    """A candidate for each watched item whose latest watch probe of this crawl said gone (and
+    that is not already a candidate or removed): absent since that probe was asked, last seen at
+    its last sighting (NULL for an item never seen visible)."""
+    with db.atomic():
+        opened = db.execute(
+            """INSERT INTO candidates (platform, post_id, account_id, opened_crawl_id,
+                   last_seen_at, first_absent_at, status, cause)
+               SELECT pr.platform, pr.post_id, COALESCE(p.account_id, pr.account_id, ''),
+                      :crawl, p.last_seen_at, pr.requested_at, :open, :item_probe
+               FROM probes pr LEFT JOIN posts p
+                 ON p.platform = pr.platform AND p.post_id = pr.post_id
+               WHERE pr.crawl_id = :crawl AND pr.purpose = 'watch' AND pr.outcome = 'removed'
+                 AND pr.id = (SELECT MAX(id) FROM probes x WHERE x.crawl_id = :crawl
+                              AND x.platform = pr.platform AND x.post_id = pr.post_id)
+                 AND NOT EXISTS (SELECT 1 FROM removals r WHERE r.platform = pr.platform
+                                 AND r.post_id = pr.post_id AND r.restored_at IS NULL)
+                 AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c.platform = pr.platform
+                                 AND c.post_id = pr.post_id AND c.status = :open)
+               ORDER BY pr.id
+               RETURNING platform, post_id, first_absent_at""",
+            {"crawl": crawl_id, **_VOCABULARY_PARAMS}).fetchall()
+        _events(db, [(p, pid, PostEvent.MISSING, None, at, crawl_id, None, Cause.ITEM_PROBE)
+                     for p, pid, at in opened])
+    return len(opened)
+
+
 def resolve_probes(db: sqlite_utils.Database, crawl_id: int) -> ProbeResolution:
     confirm_after, rechecks = _reprobe_policy(db, crawl_id)
+    _open_for_watched_items(db, crawl_id)
+    watch = dict(db.execute(
+        "SELECT outcome = 'failed', COUNT(*) FROM probes WHERE crawl_id = ? AND purpose = 'watch'"
+        " GROUP BY 1", [crawl_id]).fetchall())
     # The latest probe of each post in this crawl decides.
     latest = """pr.id = (SELECT MAX(id) FROM probes x WHERE x.crawl_id = :crawl
                          AND x.platform = pr.platform AND x.post_id = pr.post_id)"""
@@ -303,8 +338,9 @@ def resolve_probes(db: sqlite_utils.Database, crawl_id: int) -> ProbeResolution:
         f"""SELECT c.id AS candidate_id, c.last_seen_at, c.account_id AS candidate_account,
                    pr.* FROM candidates c
            CROSS JOIN probes pr ON pr.platform = c.platform AND pr.post_id = c.post_id
-           WHERE c.status = :open AND pr.crawl_id = :crawl AND pr.purpose = 'classify'
-             AND {latest} ORDER BY pr.id""", {"crawl": crawl_id, "open": Candidate.OPEN}))
+           WHERE c.status = :open AND pr.crawl_id = :crawl
+             AND pr.purpose IN ('classify', 'watch') AND {latest} ORDER BY pr.id""",
+        {"crawl": crawl_id, "open": Candidate.OPEN}))
     again = list(db.query(
         f"""SELECT r.id AS removal_id, r.reason AS removal_reason, r.first_missing_at,
                    r.confirmed_at, pr.* FROM removals r
@@ -397,4 +433,5 @@ def resolve_probes(db: sqlite_utils.Database, crawl_id: int) -> ProbeResolution:
                               crawl_id, row["id"], row["message"])])
     return ProbeResolution(probed=len(classify) + len(again), removed=removed, visible=visible,
                            still_open=still_open, confirmed=confirmed, restored=restored,
-                           opened=opened_for_accounts)
+                           opened=opened_for_accounts, watched=watch.get(0, 0),
+                           watch_failed=watch.get(1, 0))

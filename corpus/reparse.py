@@ -490,6 +490,10 @@ class _CrawlReplay:
         self.spider = spider_cls.from_crawler(self.crawler, plan=plan, data=str(target.data_dir))
         self.crawler.spider = self.spider
         self.spider.crawl_id = self.crawl_id
+        # What the crawl's start recorded: today's declaration of the platform, the members.
+        target.record_platform(crawl["platform"], self.spider.adapter.declaration(),
+                               self.crawl_id)
+        target.record_members(self.crawl_id, crawl["platform"], plan.members())
         self.pipeline = CorpusPipeline(self.crawler)
         self.pipeline.corpus, self.pipeline.crawl_id = target, self.crawl_id
         self.after_archive = _middlewares_after_archive(self.crawler)

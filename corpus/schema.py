@@ -7,8 +7,15 @@ transaction, so a corpus made by any earlier release opens in this one.
 Tables (times are UTC ISO 8601 text, see corpus.clock):
 - crawls: one row per crawl (a timeline pass or a probe pass) with its plan, software version,
   start, end and stats.
-- accounts, posts: the latest known state of each account and post.
-- sightings: append-only; which post was seen on which page of which crawl, and when.
+- platforms: what each platform's adapter declares (watch kind, order key, versioned fields,
+  created-at resolution, extra columns and their release policy), recorded by every crawl, so
+  analysis and releases read a platform's facts from the corpus, never from crawler code.
+- accounts, posts: the latest known state of each account and post (an item of an item watch is
+  a post). A post's platform-only fields are JSON in `posts.extra`, described in `platforms`.
+- watchlist_members: which accounts (listing watches) and items (item watches) each watchlist
+  watched; many-to-many (`accounts.watchlist` keeps the first, for older queries).
+- sightings: append-only; which post was seen on which page of which crawl, and when (page 0: by
+  a probe of a watched item).
 - pages: every timeline page fetched (or failed) by a crawl: the raw observations behind windows.
 - windows: per crawl and account, the part of the timeline the crawl actually covered. Only posts
   inside a covered window, or of an account whose empty timeline is not a glitch, can be declared
@@ -56,7 +63,7 @@ V1 = """
             platform TEXT NOT NULL,
             post_id TEXT NOT NULL,
             account_id TEXT NOT NULL,
-            order_key INTEGER NOT NULL,      -- platform's time-ordered id (Weibo mid)
+            order_key INTEGER NOT NULL,      -- sorts by time (platforms.order_key says how)
             bid TEXT,
             url TEXT,
             created_at TEXT,
@@ -325,8 +332,59 @@ V2 = """
 """
 
 
+# The declaration of the only platform corpora held before the platforms table (its adapter's,
+# crawlers/platforms/weibo.py, when the table was made): history, so not read from crawler code.
+_WEIBO_DECLARATION = (
+    '{"created_at_resolution": [[3600.0, 60.0], [86400.0, 3600.0], [null, 86400.0]], '
+    '"extra_columns": [{"description": "Weibo\'s short post id (base 62 of the mid), as in the '
+    'post\'s URL.", "name": "bid", "post_alias": true, "release": "drop"}, {"description": '
+    '"The client the post was sent from, as Weibo names it.", "name": "source", "post_alias": '
+    'false, "release": "free"}], "failures": {"anti_crawler": "HTTP 418: Weibo\'s '
+    'anti-crawler answer (bans last hours to days)", "user_agent_refused": "HTTP 432: Weibo '
+    'refused the user agent or a missing cookie"}, "order_key": "id", "platform": "weibo", '
+    '"versioned_fields": ["text", "edit_count"], "watch": "listing"}')
+
+# Platforms as their adapters declare them; a post's platform-only fields as JSON (Weibo's bid
+# and source move there); watchlist membership, many-to-many, back-filled from recorded plans.
+V_PLATFORMS = f"""
+        CREATE TABLE platforms (
+            platform TEXT PRIMARY KEY,
+            watch TEXT NOT NULL,             -- listing | item
+            order_key TEXT NOT NULL,         -- id (a time-ordered id) | timestamp (epoch ms)
+            declaration TEXT NOT NULL,       -- JSON: the adapter's declaration, as last recorded
+            recorded_at TEXT NOT NULL,
+            recorded_crawl_id INTEGER REFERENCES crawls(id)
+        );
+        INSERT INTO platforms (platform, watch, order_key, declaration, recorded_at)
+            SELECT 'weibo', 'listing', 'id', '{_WEIBO_DECLARATION.replace("'", "''")}', MIN(started_at)
+            FROM crawls WHERE platform = 'weibo' HAVING COUNT(*) > 0;
+        ALTER TABLE posts ADD COLUMN extra TEXT;   -- JSON: platform-only fields (platforms)
+        UPDATE posts SET extra = json_object('bid', bid, 'source', source)
+            WHERE bid IS NOT NULL OR source IS NOT NULL;
+        ALTER TABLE posts DROP COLUMN bid;
+        ALTER TABLE posts DROP COLUMN source;
+        CREATE TABLE watchlist_members (
+            platform TEXT NOT NULL,
+            watchlist TEXT NOT NULL,
+            kind TEXT NOT NULL,              -- account (listing watch) | item (item watch)
+            member_id TEXT NOT NULL,         -- the account_id, or the item's post_id
+            first_crawl_id INTEGER REFERENCES crawls(id),
+            last_crawl_id INTEGER REFERENCES crawls(id),
+            PRIMARY KEY (platform, watchlist, kind, member_id)
+        );
+        CREATE INDEX watchlist_members_member ON watchlist_members (platform, kind, member_id);
+        INSERT INTO watchlist_members (platform, watchlist, kind, member_id, first_crawl_id,
+                                       last_crawl_id)
+            SELECT c.platform, json_extract(w.value, '$.name'), 'account', CAST(a.value AS TEXT),
+                   MIN(c.id), MAX(c.id)
+            FROM crawls c, json_each(c.plan_json, '$.watchlists') w,
+                 json_each(w.value, '$.accounts') a
+            WHERE json_valid(c.plan_json) AND json_extract(w.value, '$.name') IS NOT NULL
+            GROUP BY 1, 2, 3, 4;
+"""
+
 # Each entry takes the corpus from version N-1 to N: a SQL script, or a function for data moves.
-MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [V1, V2]
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [V1, V2, V_PLATFORMS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,7 +18,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,6 +43,9 @@ WRITE_PATIENCE_SECONDS = 600.0
 RESOLVE = "memoryhole/resolve"
 
 T = TypeVar("T")
+
+# What makes a new version of a post whose platform recorded no declaration.
+DEFAULT_VERSIONED = ("text", "edit_count")
 
 
 class CorpusError(Exception):
@@ -169,8 +172,10 @@ class ProbeObservation:
     failure: str | None
     headers: dict[str, list[str]] | None
     body: bytes | None
-    purpose: str = "classify"      # classify | confirm | recheck
+    purpose: str = "classify"      # vocabulary.ProbePurpose: classify | confirm | recheck | watch
     evidence: WarcRef | None = None
+    # A watched item's probe that showed it (crawlers.platforms.PostRecord): its sighting.
+    post: Any = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,12 @@ class FetchFailure:
 # One encoder for every hash: json.dumps with arguments builds a new encoder per call.
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 _CHANGED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)   # = json.dumps(..., same args)
+
+
+def _extra(post: Any) -> str | None:
+    """A post's platform-only fields as stored (`posts.extra`): JSON, None when it has none."""
+    extra = {k: v for k, v in (post.extra or {}).items() if v is not None}
+    return _CANONICAL.encode(extra) if extra else None
 
 
 def content_hash(fields: dict[str, Any]) -> str:
@@ -237,6 +248,7 @@ class Corpus:
         except sqlite3.DatabaseError as exc:
             raise damaged(self.path, exc) from None
         self._locks: dict[int, Any] = {}
+        self._versioned: dict[str, tuple[str, ...]] = {}
         try:
             self.db.execute("PRAGMA foreign_keys = ON")
             retry_while_locked(lambda: migrate(self.db))
@@ -268,10 +280,14 @@ class Corpus:
 
     def start_crawl(self, kind: str, platform: str, plan: dict[str, Any],
                     plan_name: str | None = None, plan_path: str | None = None,
-                    base_url: str | None = None) -> int:
-        """Open a `running` crawl row. This process holds the crawl's lock file until
-        finish_crawl (or its death): that is how a later start tells a live crawl from a dead one.
+                    base_url: str | None = None, declaration: dict[str, Any] | None = None,
+                    members: Iterable[tuple[str, str, str]] = ()) -> int:
+        """Open a `running` crawl row, with the platform's declaration (its adapter's, recorded
+        in `platforms`) and the watchlists' members ((watchlist, account | item, id)). This
+        process holds the crawl's lock file until finish_crawl (or its death): that is how a
+        later start tells a live crawl from a dead one.
         """
+        members = list(members)
         def insert() -> int:
             crawl_id = int(self.db.execute(
                 "INSERT INTO crawls (kind, platform, plan_name, plan_path, plan_json, "
@@ -280,10 +296,51 @@ class Corpus:
                  json.dumps(plan, ensure_ascii=False, sort_keys=True), software_version(),
                  base_url, iso(now()), "running"],
             ).lastrowid)
+            if declaration is not None:
+                self.record_platform(platform, declaration, crawl_id)
+            self.record_members(crawl_id, platform, members)
             # Locked before the row commits: no one ever sees this crawl running unlocked.
             self._hold(crawl_id)
             return crawl_id
         return self.write(insert)
+
+    def record_platform(self, platform: str, declaration: dict[str, Any],
+                        crawl_id: int | None = None) -> None:
+        """Record a platform's declaration (its adapter's, as crawl `crawl_id` made it, at that
+        crawl's start; the latest one wins)."""
+        self.write(lambda: self.db.execute(
+            """INSERT INTO platforms (platform, watch, order_key, declaration, recorded_at,
+                   recorded_crawl_id)
+               VALUES (?1, ?2, ?3, ?4,
+                       COALESCE((SELECT started_at FROM crawls WHERE id = ?6), ?5), ?6)
+               ON CONFLICT (platform) DO UPDATE SET watch = excluded.watch,
+                   order_key = excluded.order_key, declaration = excluded.declaration,
+                   recorded_at = excluded.recorded_at,
+                   recorded_crawl_id = excluded.recorded_crawl_id""",
+            [platform, declaration["watch"], declaration["order_key"],
+             json.dumps(declaration, ensure_ascii=False, sort_keys=True), iso(now()), crawl_id]))
+        self._versioned.pop(platform, None)
+
+    def record_members(self, crawl_id: int, platform: str,
+                       members: Iterable[tuple[str, str, str]]) -> None:
+        """Watchlist membership as crawl `crawl_id`'s plan says: (watchlist, account | item, id)."""
+        rows = [(platform, name, kind, member, crawl_id) for name, kind, member in members]
+        self.write(lambda: self.db.conn.executemany(
+            """INSERT INTO watchlist_members (platform, watchlist, kind, member_id,
+                   first_crawl_id, last_crawl_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+               ON CONFLICT DO UPDATE SET
+                   first_crawl_id = MIN(first_crawl_id, excluded.first_crawl_id),
+                   last_crawl_id = MAX(last_crawl_id, excluded.last_crawl_id)""", rows))
+
+    def versioned_fields(self, platform: str) -> tuple[str, ...]:
+        """The fields whose change makes a new version of a platform's post, as its recorded
+        declaration says (a platform never recorded: text and edit_count)."""
+        if platform not in self._versioned:
+            row = self.db.execute("SELECT declaration FROM platforms WHERE platform = ?",
+                                  [platform]).fetchone()
+            fields = json.loads(row[0]).get("versioned_fields") if row else None
+            self._versioned[platform] = tuple(fields or DEFAULT_VERSIONED)
+        return self._versioned[platform]
 
     def finish_crawl(self, crawl_id: int, status: str, stats: dict[str, Any]) -> None:
         self.write(lambda: self.db.execute(
@@ -440,16 +497,15 @@ class Corpus:
                     known[(platform, row[0])] = row[1:]
         post_rows, updates, versions, events, accounts = [], [], [], [], {}
         for key, (post, seen_at, page_id) in seen.items():
-            fields = post.versioned()
+            names = self.versioned_fields(post.platform)
+            fields = post.versioned(names)
             digest = content_hash(fields)
             previous = known.get(key)
             version = previous[2] if previous else None
             if previous is None or (previous[1] is not None and previous[1] != digest):
                 before = {}
                 if previous is not None:   # an edit (rare): what it changed
-                    before = dict(zip(("text", "edit_count"), conn.execute(
-                        "SELECT text, edit_count FROM posts WHERE rowid = ?",
-                        [previous[0]]).fetchone(), strict=True))
+                    before = self._stored_fields(previous[0], names)
                 changed = {k: v for k, v in fields.items() if before.get(k, object()) != v}
                 version = (version or 0) + 1
                 versions.append((post.platform, post.post_id, version, digest,
@@ -466,15 +522,15 @@ class Corpus:
                     post.repost_of.post_id if post.repost_of else (
                         post.original_tombstone.post_id if post.original_tombstone else None),
                     iso(post.created_at) if previous[3] and post.created_at else None,
-                    seen_at, crawl_id))
+                    seen_at, crawl_id, _extra(post)))
                 continue
             events.append((post.platform, post.post_id, "first_seen", None, seen_at, crawl_id))
             # Positional rows (?NNN below): binding by name costs a dict per row and a lookup
             # per column.
             post_rows.append((
-                post.platform, post.post_id, post.account_id, post.order_key, post.extra.get("bid"),
+                post.platform, post.post_id, post.account_id, post.order_key, _extra(post),
                 post.url, iso(post.created_at) if post.created_at else None, post.text,
-                int(post.text_truncated), post.extra.get("source"), seen_at, crawl_id,
+                int(post.text_truncated), seen_at, crawl_id,
                 post.repost_of.post_id if post.repost_of else (
                     post.original_tombstone.post_id if post.original_tombstone else None),
                 post.edit_count, version, digest, None if post.text_truncated else 1,
@@ -488,15 +544,16 @@ class Corpus:
                    repost_of = COALESCE(repost_of, ?8),
                    created_at = COALESCE(created_at, ?9),
                    last_seen_at = MAX(last_seen_at, ?10),
-                   last_seen_crawl_id = MAX(last_seen_crawl_id, ?11)
+                   last_seen_crawl_id = MAX(last_seen_crawl_id, ?11),
+                   extra = COALESCE(?12, extra)
                WHERE rowid = ?1""", updates)
         conn.executemany(
-            """INSERT INTO posts (platform, post_id, account_id, order_key, bid, url,
-                   created_at, text, is_long_text, source, first_seen_at, last_seen_at,
+            """INSERT INTO posts (platform, post_id, account_id, order_key, extra, url,
+                   created_at, text, is_long_text, first_seen_at, last_seen_at,
                    last_seen_crawl_id, repost_of, edit_count, version, content_hash,
                    text_complete)
-               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15,
-                       ?16, ?17)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14, ?15,
+                       ?16)
                ON CONFLICT (platform, post_id) DO UPDATE SET
                    text = excluded.text, is_long_text = excluded.is_long_text,
                    edit_count = excluded.edit_count, version = excluded.version,
@@ -508,6 +565,7 @@ class Corpus:
                    content_hash = excluded.content_hash,
                    repost_of = COALESCE(posts.repost_of, excluded.repost_of),
                    created_at = COALESCE(posts.created_at, excluded.created_at),
+                   extra = COALESCE(excluded.extra, posts.extra),
                    last_seen_at = MAX(posts.last_seen_at, excluded.last_seen_at),
                    last_seen_crawl_id = MAX(posts.last_seen_crawl_id,
                                             excluded.last_seen_crawl_id)""",
@@ -529,7 +587,17 @@ class Corpus:
             list(accounts.values()),
         )
 
+    def _stored_fields(self, rowid: int, names: tuple[str, ...]) -> dict[str, Any]:
+        """A stored post's versioned fields (columns, or keys of its `extra`)."""
+        stored = next(self.db.query("SELECT * FROM posts WHERE rowid = ?", [rowid]))
+        extra = json.loads(stored["extra"]) if stored.get("extra") else {}
+        return {n: stored[n] if n in stored and n != "extra" else extra.get(n) for n in names}
+
     def record_probes(self, crawl_id: int, probes: Iterable[ProbeObservation]) -> None:
+        """Store probes (the raw answer is the evidence). A watched item's probe that showed it
+        is also its sighting (page 0): the item's first one makes it a post, later ones keep
+        its last_seen_at and versions, as a listing's pages do."""
+        probes = list(probes)
         rows = [{
             "crawl_id": crawl_id, "platform": p.platform, "post_id": p.post_id,
             "account_id": p.account_id, "url": p.url, "requested_at": iso(p.requested_at),
@@ -541,8 +609,23 @@ class Corpus:
             "warc_offset": p.evidence.offset if p.evidence else None,
             "warc_record_id": p.evidence.record_id if p.evidence else None,
         } for p in probes]
+        seen: dict[tuple[str, str], tuple[Any, str, int | None]] = {}
+        sightings = []
+        for p in probes:
+            if p.purpose == "watch" and p.outcome == "visible" and p.post is not None:
+                at = iso(p.requested_at)
+                sightings.append((crawl_id, p.platform, p.post_id, p.post.account_id, 0, 0, 0,
+                                  at, None, None))
+                # The item is the one the plan names, whatever id its page gives itself.
+                seen[(p.platform, p.post_id)] = (replace(p.post, post_id=p.post_id), at, None)
         with self.db.atomic():
             self.db["probes"].insert_all(rows)
+            if sightings:
+                self.db.conn.executemany(
+                    """INSERT INTO sightings (crawl_id, platform, post_id, account_id, page,
+                           position, pinned, seen_at, page_id, via_post_id)
+                       VALUES (?,?,?,?,?,?,?,?,?,?)""", sightings)
+                self._upsert_posts(crawl_id, seen)
 
     def record_long_texts(self, crawl_id: int, fetches: Iterable[LongTextObservation]) -> None:
         """Store whole-text fetches; a successful one completes the post's current version."""
@@ -603,3 +686,32 @@ class Corpus:
                  AND NOT EXISTS (SELECT 1 FROM removals r WHERE r.platform = p.platform
                                  AND r.post_id = p.post_id AND r.restored_at IS NULL)
                ORDER BY p.post_id""", [platform, max_attempts]))
+
+    def item_facts(self, platform: str, post_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """What a probe schedule needs about watched items, by post_id: `born` (created_at, else
+        first sighting; None for an item never seen), `last_probe` (the last probe that got an
+        answer: a failed one is nothing), `account_id`, and `busy` (a candidate open or a removal
+        active: the re-probe policy asks about it, not the schedule)."""
+        facts: dict[str, dict[str, Any]] = {
+            i: {"born": None, "last_probe": None, "account_id": None, "busy": False}
+            for i in dict.fromkeys(post_ids)}
+        ids = list(facts)
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                    f"SELECT post_id, COALESCE(created_at, first_seen_at), account_id FROM posts "
+                    f"WHERE platform = ? AND post_id IN ({marks})", [platform, *chunk]):
+                facts[row[0]].update(born=row[1], account_id=row[2])
+            for row in self.db.execute(
+                    f"SELECT post_id, MAX(requested_at) FROM probes WHERE platform = ? AND "
+                    f"post_id IN ({marks}) AND outcome != 'failed' GROUP BY post_id",
+                    [platform, *chunk]):
+                facts[row[0]]["last_probe"] = row[1]
+            for row in self.db.execute(
+                    f"SELECT post_id FROM candidates WHERE platform = ? AND status = 'open' AND "
+                    f"post_id IN ({marks}) UNION SELECT post_id FROM removals WHERE platform = ? "
+                    f"AND restored_at IS NULL AND post_id IN ({marks})",
+                    [platform, *chunk, platform, *chunk]):
+                facts[row[0]]["busy"] = True
+        return facts

@@ -35,6 +35,14 @@ class CandidateCause(StrEnum):
     UNCONFIRMED_EMPTY_TIMELINE = "unconfirmed_empty_timeline"
     TOMBSTONE = "tombstone"
     ACCOUNT_GONE = "account_gone"
+    ITEM_PROBE = "item_probe"
+
+
+class ProbePurpose(StrEnum):
+    CLASSIFY = "classify"
+    CONFIRM = "confirm"
+    RECHECK = "recheck"
+    WATCH = "watch"
 
 
 class PostEvent(StrEnum):
@@ -87,6 +95,15 @@ CANDIDATE_CAUSES: dict[CandidateCause, str] = {
     CandidateCause.TOMBSTONE: "a repost showed the original as removed (a tombstone).",
     CandidateCause.ACCOUNT_GONE: "a live post of an account a probe found suspended, closed or "
     "locked.",
+    CandidateCause.ITEM_PROBE: "a watched item (item watches have no listing) whose scheduled "
+    "probe said it is gone; that probe classifies it at once.",
+}
+PROBE_PURPOSES: dict[ProbePurpose, str] = {
+    ProbePurpose.CLASSIFY: "asks why a candidate is missing.",
+    ProbePurpose.CONFIRM: "asks again, after the plan's confirm delay, whether a removal holds.",
+    ProbePurpose.RECHECK: "asks again later whether a removed post came back.",
+    ProbePurpose.WATCH: "a watched item's scheduled probe (item watches): visible is a "
+    "sighting, gone opens a candidate, a failure is nothing.",
 }
 POST_EVENTS: dict[PostEvent, str] = {
     PostEvent.FIRST_SEEN: "first sighted.",
@@ -137,6 +154,7 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
     Vocabulary("window status", WINDOW_STATUSES, ("windows.status",)),
     Vocabulary("candidate status", CANDIDATE_STATUSES, ("candidates.status",)),
     Vocabulary("candidate cause", CANDIDATE_CAUSES, ("candidates.cause",)),
+    Vocabulary("probe purpose", PROBE_PURPOSES, ("probes.purpose",)),
     Vocabulary("post event", POST_EVENTS, ("post_events.event",)),
     Vocabulary("account state", ACCOUNT_STATES, ("accounts.state", "account_events.state")),
     Vocabulary("state of a gone account",

@@ -56,6 +56,7 @@ class CorpusPipeline:
         self.crawl_id = self.corpus.start_crawl(
             kind=spider.kind, platform=plan.platform, plan=plan.as_record(),
             plan_name=plan.name, plan_path=plan.path, base_url=plan.base_url,
+            declaration=spider.adapter.declaration(), members=plan.members(),
         )
         spider.crawl_id = self.crawl_id
 

@@ -141,6 +141,11 @@ class CrawlPlan:
         record.pop("path")
         return record
 
+    def members(self) -> list[tuple[str, str, str]]:
+        """(watchlist, account | item, id) of everything the plan watches."""
+        return [(w.name, "account", a) for w in self.watchlists for a in w.accounts] + [
+            (w.name, "item", i) for w in self.watchlists for i in w.items]
+
     @property
     def every(self) -> float:
         """The shortest cadence of any watchlist: how often a cycle runs."""

@@ -1,7 +1,9 @@
 """The crawl scheduler: cycles of snapshot → diff → probe → resolve, at the plan's cadence.
 
-One cycle runs the platform's timeline spider over every watchlist, diffs what it saw against the
-corpus, probes the open candidates and turns their answers into removals. `run()` keeps cycles
+One cycle runs the platform's listing spider over every watchlist, diffs what it saw against the
+corpus, probes the open candidates and turns their answers into removals. A platform with item
+watches has no listing: its cycle is the probe pass alone (the watched items its schedule says
+are due, with the candidates and re-probes), then resolution. `run()` keeps cycles
 going inside one Twisted reactor until `once`, `cycles` or `duration` says stop, or SIGINT/SIGTERM
 arrives: then the crawl in flight closes cleanly (its items are flushed and its crawl row marked
 `interrupted`) and no new cycle starts.
@@ -33,7 +35,8 @@ from corpus.store import Corpus
 
 from . import failures
 from .plan import CrawlPlan
-from .spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
+from .platforms import ADAPTERS
+from .spiders import probe_spider, timeline_spider
 from .spiders.probe import probe_work
 
 log = logging.getLogger(__name__)
@@ -57,13 +60,18 @@ class CycleReport:
 
     @property
     def fetched_nothing(self) -> bool:
-        """The cycle got no answer at all: every timeline window failed (no page came back as
-        posts or an empty timeline) and no probe was answered. An interrupted cycle that never
-        reached its diff is not judged."""
+        """The cycle got no answer at all: every listing window failed (no page came back as
+        posts or an empty listing), or, for item watches, every watched item's probe failed, and
+        no other probe was answered. An interrupted cycle that never reached its diff is not
+        judged."""
         d, r = self.diff, self.resolution
-        if d is None or d.windows == 0:
+        if d is None:
+            return (self.timeline_crawl_id is None and r is not None and r.watched == 0
+                    and r.watch_failed > 0 and r.probed == r.still_open)
+        if d.windows == 0:
             return False
-        return d.failed == d.windows and (r is None or r.probed == r.still_open)
+        return d.failed == d.windows and (r is None or (r.probed == r.still_open
+                                                        and r.watched == 0))
 
     def summary(self) -> str:
         d, r = self.diff, self.resolution
@@ -73,6 +81,9 @@ class CycleReport:
         if d:
             parts.append(f"windows {d.covered} covered/{d.empty} empty/{d.failed} failed")
             parts.append(f"{d.new_candidates} new candidates, {d.restored} restored")
+        if r and (r.watched or r.watch_failed):
+            parts.append(f"watched items probed {r.watched + r.watch_failed}: "
+                         f"{r.watch_failed} failed")
         if r:
             parts.append(f"probed {r.probed}: {r.removed} removed, {r.visible} visible, "
                          f"{r.still_open} failed, {r.confirmed} confirmed, "
@@ -187,30 +198,34 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
     runner = CrawlerRunner(settings)
     reports: list[CycleReport] = []
     state: dict[str, Any] = {"stopping": False, "sleep": None, "error": None}
-    timeline_cls, probe_cls = TIMELINE_SPIDERS[plan.platform], PROBE_SPIDERS[plan.platform]
+    listing = ADAPTERS[plan.platform].watch == "listing"
+    timeline_cls = timeline_spider(plan.platform) if listing else None
+    probe_cls = probe_spider(plan.platform)
     data = str(data_dir)
 
     @defer.inlineCallbacks
     def cycle(number: int):
         report = CycleReport(number)
         began = time.monotonic()
-        crawler = runner.create_crawler(timeline_cls)
-        yield runner.crawl(crawler, plan=plan, data=data)
-        report.timeline_crawl_id = crawler.spider.crawl_id
+        if timeline_cls is not None:
+            crawler = runner.create_crawler(timeline_cls)
+            yield runner.crawl(crawler, plan=plan, data=data)
+            report.timeline_crawl_id = crawler.spider.crawl_id
         corpus = Corpus(data)
         try:
-            _stored(corpus, report.timeline_crawl_id)
-            if state["stopping"]:
-                report.interrupted = True
-                return report
-            report.diff = corpus.write(
-                lambda: diff_timeline(corpus.db, report.timeline_crawl_id))
-            if report.diff.windows and report.diff.failed == report.diff.windows:
-                report.page_failures = dict(corpus.db.execute(
-                    "SELECT failure, COUNT(*) FROM pages WHERE crawl_id = ? AND outcome = "
-                    "'failed' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
-                    [report.timeline_crawl_id]).fetchall())
-            work = probe_work(data, plan.platform, plan.long_texts)
+            if timeline_cls is not None:
+                _stored(corpus, report.timeline_crawl_id)
+                if state["stopping"]:
+                    report.interrupted = True
+                    return report
+                report.diff = corpus.write(
+                    lambda: diff_timeline(corpus.db, report.timeline_crawl_id))
+                if report.diff.windows and report.diff.failed == report.diff.windows:
+                    report.page_failures = dict(corpus.db.execute(
+                        "SELECT failure, COUNT(*) FROM pages WHERE crawl_id = ? AND outcome = "
+                        "'failed' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
+                        [report.timeline_crawl_id]).fetchall())
+            work = probe_work(data, plan.platform, plan.long_texts, plan)
             # A second pass only when the first found accounts gone: their posts are asked now.
             for _ in range(2):
                 if not any(work.values()) or state["stopping"]:
@@ -221,6 +236,11 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
                 _stored(corpus, report.probe_crawl_id)
                 resolution = corpus.write(lambda: _resolve(corpus, report.probe_crawl_id))
                 report.resolution = _add(report.resolution, resolution)
+                if report.diff is None and resolution.watched == 0 and resolution.watch_failed:
+                    report.page_failures = dict(corpus.db.execute(
+                        "SELECT failure, COUNT(*) FROM probes WHERE crawl_id = ? AND purpose = "
+                        "'watch' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
+                        [report.probe_crawl_id]).fetchall())
                 if not resolution.opened:
                     break
                 work = {"candidates": corpus.open_candidates(plan.platform)}

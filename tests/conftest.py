@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from corpus.store import Corpus, PageObservation, ProbeObservation
-from crawlers.platforms import PostRecord
+from crawlers.platforms import ADAPTERS, PostRecord
 
 T0 = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
@@ -47,6 +47,7 @@ class CorpusBuilder:
 
     def __init__(self, data_dir, pages: int = 2) -> None:
         self.corpus = Corpus(data_dir)
+        self.corpus.record_platform("weibo", ADAPTERS["weibo"].declaration())
         self.plan = {"platform": "weibo", "watchlists": [{"name": "w", "pages": pages}]}
 
     def timeline(self, pages: list[PageObservation]):

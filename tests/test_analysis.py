@@ -7,6 +7,7 @@ import pytest
 from analysis.tables import BASE_TABLES, DERIVED_TABLES, analyze
 from corpus.reasons import REASONS
 from corpus.store import Corpus
+from crawlers.platforms import ADAPTERS
 
 CRAWLED_AT = "2024-05-01T00:00:00.000000Z"
 
@@ -39,6 +40,7 @@ REMOVALS = [
 
 def build_corpus(tmp_path):
     corpus = Corpus(tmp_path)
+    corpus.record_platform("weibo", ADAPTERS["weibo"].declaration())
     db = corpus.db
     with db.atomic():
         db["crawls"].insert_all([

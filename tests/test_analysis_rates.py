@@ -12,6 +12,7 @@ from analysis.stats import benjamini_hochberg, wilson, wilson_interval
 from analysis.tables import analyze
 from corpus.clock import iso
 from corpus.store import Corpus
+from crawlers.platforms import ADAPTERS
 
 T0 = datetime(2025, 3, 3, tzinfo=UTC)
 
@@ -25,6 +26,7 @@ class Builder:
 
     def __init__(self, tmp_path) -> None:
         self.corpus = Corpus(tmp_path)
+        self.corpus.record_platform("weibo", ADAPTERS["weibo"].declaration())
         self.db = self.corpus.db
         self.crawls: set[int] = set()
         self.next_id = 1

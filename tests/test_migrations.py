@@ -98,8 +98,36 @@ def seed_v1(db: sqlite_utils.Database) -> dict[str, list[dict]]:
     return rows
 
 
+def seed_v2(db: sqlite_utils.Database) -> dict[str, list[dict]]:
+    """Version 1's rows (every v1 column is still there) plus what version 2 added: lifecycle
+    events, versions, a tombstone seen in a repost, an account state."""
+    rows = seed_v1(db)
+    extra: dict[str, list[dict]] = {
+        "post_events": [{"platform": "weibo", "post_id": "102", "event": "removed",
+                         "reason": "platform_removed", "at": t(11.5), "crawl_id": 3,
+                         "probe_id": 1}],
+        "post_versions": [{"platform": "weibo", "post_id": str(k), "version": 1,
+                           "content_hash": f"h{k}", "changed": json.dumps({"text": f"第{k}条微博"},
+                                                                           ensure_ascii=False),
+                           "seen_at": t(0), "crawl_id": 1, "page_id": 1}
+                          for k in (100, 101, 102, 103)],
+        "account_events": [{"platform": "weibo", "account_id": "1001", "state": "active",
+                            "at": t(0), "crawl_id": 1}],
+        "tombstones": [{"crawl_id": 2, "page_id": 2, "platform": "weibo", "post_id": "99",
+                        "via_post_id": "103", "reason": "platform_removed",
+                        "message": CENSORED, "seen_at": t(10)}],
+    }
+    for table, table_rows in extra.items():
+        for row in table_rows:
+            db.execute(f"INSERT INTO {table} ({', '.join(row)}) "
+                       f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    db.conn.commit()
+    return {**rows, **extra}
+
+
 # Realistic data for each earlier version, written with that version's columns.
-SEEDS: dict[int, Callable[[sqlite_utils.Database], dict[str, list[dict]]]] = {1: seed_v1}
+SEEDS: dict[int, Callable[[sqlite_utils.Database], dict[str, list[dict]]]] = {
+    1: seed_v1, 2: seed_v2}
 
 # Values that a migration from an earlier version gives the columns it adds to old rows.
 ADDED_DEFAULTS: dict[int, dict[str, dict[str, object]]] = {
@@ -107,6 +135,29 @@ ADDED_DEFAULTS: dict[int, dict[str, dict[str, object]]] = {
         "accounts": {"state": "active"}, "candidates": {"cause": "window"},
         "removals": {"probes": 1, "confirmed_at": None}, "sightings": {"page_id": None}},
 }
+
+
+# Columns a later migration moved (platform-only fields into posts.extra): where each went.
+MOVED: dict[int, dict[str, dict[str, tuple[str, str]]]] = {
+    len(schema.MIGRATIONS): {"posts": {"bid": ("extra", "bid"), "source": ("extra", "source")}},
+}
+
+
+def moved_to(version: int, table: str, column: str) -> tuple[str, str] | None:
+    """Where a column of `version`'s rows is after every later migration, if one moved it."""
+    for later in range(version + 1, schema.SCHEMA_VERSION + 1):
+        if column in MOVED.get(later, {}).get(table, {}):
+            return MOVED[later][table][column]
+    return None
+
+
+def stored_value(after: dict, version: int, table: str, column: str) -> object:
+    """A seeded column's value as the migrated corpus holds it (in its new place if moved)."""
+    place = moved_to(version, table, column)
+    if place is None:
+        return after[column]
+    holder, key = place
+    return json.loads(after[holder] or "{}").get(key)
 
 
 def corpus_at(version: int, data_dir, monkeypatch) -> dict[str, list[dict]]:
@@ -137,14 +188,28 @@ def test_an_old_corpus_opens_migrated_with_its_data(version, tmp_path, monkeypat
             stored = list(corpus.db.query(f"SELECT * FROM {table} ORDER BY rowid"))
             assert len(stored) == len(rows), table
             for before, after in zip(rows, stored, strict=True):
-                assert {k: after[k] for k in before} == before, table
+                assert {k: stored_value(after, version, table, k) for k in before} == before, \
+                    table
                 for later in range(version + 1, schema.SCHEMA_VERSION + 1):
                     defaults = ADDED_DEFAULTS.get(later, {}).get(table, {})
                     assert {k: after[k] for k in defaults} == defaults, table
         assert corpus.db.execute("PRAGMA foreign_key_check").fetchall() == []
         assert corpus.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # The only platform old corpora held gets its declaration, and each watchlist its
+        # members, from the recorded plans.
+        declared = dict(corpus.db.execute("SELECT platform, watch FROM platforms").fetchall())
+        assert declared == {"weibo": "listing"}
+        assert corpus.db.execute(
+            "SELECT platform, watchlist, kind, member_id, first_crawl_id, last_crawl_id "
+            "FROM watchlist_members").fetchall() == [("weibo", "w", "account", "1001", 1, 3)]
     finally:
         corpus.close()
+
+
+def test_the_recorded_weibo_declaration_is_the_adapters():
+    from crawlers.platforms import ADAPTERS
+
+    assert json.loads(schema._WEIBO_DECLARATION) == ADAPTERS["weibo"].declaration()
 
 
 @pytest.mark.parametrize("version", range(1, schema.SCHEMA_VERSION))

@@ -27,7 +27,7 @@ from test_warc import warcio_check
 from corpus import warc
 from corpus.clock import iso
 from corpus.reparse import ReparseError, reparse
-from crawlers.platforms import weibo
+from crawlers.platforms import Signature, weibo
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -241,8 +241,8 @@ def test_a_parser_fix_reaches_old_crawls(crawled, tmp_path, monkeypatch):
                                          f"WHERE message = '{UNKNOWN_WORDS}'")
     assert reason == "unknown"
     shipped = weibo.signatures()
-    fixed = replace(shipped, post_messages=shipped.post_messages + (
-        weibo.Signature(words=UNKNOWN_WORDS, reason="platform_removed"),))
+    fixed = replace(shipped, tables={**shipped.tables, "post_messages": shipped.post_messages + (
+        Signature(words=UNKNOWN_WORDS, reason="platform_removed"),)})
     monkeypatch.setattr(weibo, "signatures", lambda: fixed)
 
     report = reparse(crawled, tmp_path / "fixed")

@@ -72,6 +72,9 @@ class ExtraColumn:
     name: str
     description: str
     release: ReleasePolicy = "drop"
+    # Another written form of the post's id (Weibo's bid): wherever text shows it, a release
+    # replaces it with the post's pseudonym, and the leak scan looks for it.
+    post_alias: bool = False
 
 
 @dataclass(frozen=True)
@@ -308,7 +311,8 @@ class PlatformAdapter(ABC):
             "versioned_fields": list(cls.versioned_fields),
             "created_at_resolution": [list(rule) for rule in cls.created_at_resolution],
             "extra_columns": [{"name": c.name, "description": c.description,
-                               "release": c.release} for c in cls.extra_columns],
+                               "release": c.release, "post_alias": c.post_alias}
+                              for c in cls.extra_columns],
             "failures": dict(cls.failure_descriptions),
         }
 

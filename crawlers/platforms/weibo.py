@@ -288,14 +288,14 @@ class WeiboAdapter(ListingAdapter):
     created_at_resolution = ((3600.0, 60.0), (86400.0, 3600.0), (None, 86400.0))
     extra_columns = (
         ExtraColumn("bid", "Weibo's short post id (base 62 of the mid), as in the post's URL.",
-                    release="post"),
+                    release="drop", post_alias=True),
         ExtraColumn("source", "The client the post was sent from, as Weibo names it.",
                     release="free"),
     )
     status_failures = {418: ANTI_CRAWLER, 432: USER_AGENT_REFUSED}
     failure_descriptions = {
         ANTI_CRAWLER: "HTTP 418: Weibo's anti-crawler answer (bans last hours to days)",
-        USER_AGENT_REFUSED: "HTTP 432: Weibo refused the user agent or missing cookie",
+        USER_AGENT_REFUSED: "HTTP 432: Weibo refused the user agent or a missing cookie",
     }
     messages_file = "weibo_messages.yaml"
 

@@ -37,6 +37,9 @@ def _spiders(kind: str) -> dict[str, type[PlanSpider]]:
 # By platform, for callers that look spiders up by crawl kind (reparse, tests).
 TIMELINE_SPIDERS: dict[str, type[TimelineSpider]] = _spiders("timeline")  # type: ignore[assignment]
 PROBE_SPIDERS: dict[str, type[ProbeSpider]] = _spiders("probe")  # type: ignore[assignment]
+# Module attributes too: `scrapy crawl weibo_timeline` finds spiders among SPIDER_MODULES' names.
+globals().update({cls.__name__: cls for cls in (*TIMELINE_SPIDERS.values(),
+                                                  *PROBE_SPIDERS.values())})
 
 __all__ = ["PROBE_SPIDERS", "TIMELINE_SPIDERS", "PlanSpider", "ProbeSpider", "TimelineSpider",
            "probe_spider", "timeline_spider"]

@@ -1,5 +1,7 @@
-"""Probe spiders: the second pass of a cycle, driven by what the corpus says needs asking.
+"""The probe spider: the second pass of a cycle (the only one for item watches), driven by what
+the corpus says needs asking.
 
+- watch: each watched item (item watches) its plan's schedule says is due;
 - classify: each open candidate (a post absent from a covered window, or tombstoned);
 - confirm / recheck: removals the re-probe policy says are due;
 - long texts: live long posts whose whole text is not had yet.
@@ -16,6 +18,7 @@ from corpus import clock
 from corpus.store import Corpus, LongTextObservation, ProbeObservation
 
 from ..middlewares import evidence_of
+from ..plan import CrawlPlan, probe_interval
 from .base import PlanSpider
 
 
@@ -25,8 +28,9 @@ class ProbeSpider(PlanSpider):
     kind = "probe"
 
     async def start(self) -> AsyncIterator[Any]:
-        work = probe_work(self.data_dir, self.platform, self.plan.long_texts)
-        for purpose, rows in (("classify", work["candidates"]), (None, work["reprobes"])):
+        work = probe_work(self.data_dir, self.platform, self.plan.long_texts, self.plan)
+        for purpose, rows in (("watch", work["watch"]), ("classify", work["candidates"]),
+                              (None, work["reprobes"])):
             for row in rows:
                 yield self.probe_request(row["post_id"], row["account_id"],
                                          purpose or row["purpose"])
@@ -53,13 +57,15 @@ class ProbeSpider(PlanSpider):
                 return
         headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs]
                    for k, vs in response.headers.items()}
+        shown = result.post if result.outcome == "visible" else None
+        account = response.meta["account"] or (shown.account_id if shown else None)
         yield ProbeObservation(
             platform=self.platform, post_id=response.meta["post_id"],
-            account_id=response.meta["account"], url=response.url, requested_at=requested_at,
+            account_id=account, url=response.url, requested_at=requested_at,
             probed_at=fetched_at, http_status=response.status, outcome=result.outcome,
             reason=result.reason, message=result.message, failure=result.failure,
             headers=headers, body=response.body, purpose=response.meta["purpose"],
-            evidence=evidence_of(response),
+            evidence=evidence_of(response), post=shown,
         )
 
     def parse_long_text(self, response: scrapy.http.Response) -> Iterator[Any]:
@@ -92,11 +98,37 @@ class ProbeSpider(PlanSpider):
         )
 
 
-def probe_work(data_dir: str, platform: str, long_texts: bool = True) -> dict[str, list[dict]]:
-    """What a probe pass would ask now: candidates, due re-probes, missing long texts."""
+def due_items(corpus: Corpus, plan: CrawlPlan) -> list[dict[str, Any]]:
+    """The watched items (item watches) whose schedule says probe now: never answered, or last
+    answered longer ago than the schedule's interval at the item's age. Items that are
+    candidates or removed are left to the re-probe policy. An item on several watchlists is
+    asked once, on the densest schedule."""
+    at = clock.now()
+    schedules: dict[str, list] = {}
+    for watchlist in plan.watchlists:
+        for item in watchlist.items:
+            schedules.setdefault(item, []).append(watchlist.schedule)
+    due = []
+    for post_id, facts in corpus.item_facts(plan.platform, schedules).items():
+        if facts["busy"]:
+            continue
+        if facts["last_probe"] is not None:
+            age = (at - clock.parse_iso(facts["born"])).total_seconds() if facts["born"] else 0.0
+            every = min(probe_interval(s, age) for s in schedules[post_id])
+            if (at - clock.parse_iso(facts["last_probe"])).total_seconds() < every:
+                continue
+        due.append({"post_id": post_id, "account_id": facts["account_id"]})
+    return due
+
+
+def probe_work(data_dir: str, platform: str, long_texts: bool = True,
+               plan: CrawlPlan | None = None) -> dict[str, list[dict]]:
+    """What a probe pass would ask now: watched items due, candidates, due re-probes, missing
+    long texts."""
     corpus = Corpus(data_dir, create=False)
     try:
         return {
+            "watch": due_items(corpus, plan) if plan is not None else [],
             "candidates": corpus.open_candidates(platform),
             "reprobes": corpus.due_reprobes(platform, clock.now()),
             "long_texts": corpus.long_texts_needed(platform) if long_texts else [],
