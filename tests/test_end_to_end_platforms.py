@@ -135,3 +135,25 @@ def test_telegram_a_channel_that_hides_its_preview_loses_nothing(telegram, tmp_p
     telegram.clock.set(minutes(3))
     crawl_once(plan, data, minutes(3))
     assert exported_removals(data) == []
+    # The empty listing was checked by probing the channel's newest post: still there.
+    statuses = corpus_rows(data, "SELECT status FROM windows WHERE account_id = 'mhchannel2' "
+                                 "ORDER BY crawl_id")
+    assert [s[0] for s in statuses][-1] in ("empty", "unconfirmed")
+    answers = corpus_rows(data, "SELECT outcome FROM probes WHERE account_id = 'mhchannel2'")
+    assert answers and {a[0] for a in answers} == {"visible"}
+
+
+def test_telegram_a_deleted_channel_takes_its_posts_with_it(telegram, tmp_path):
+    data, plan = tmp_path / "data", telegram_plan(tmp_path / "plan.yaml", telegram.url, pages=1)
+    telegram.clock.set(minutes(1))
+    crawl_once(plan, data, minutes(1))
+    telegram.telegram.schedule(minutes(2), "delete_channel", "mhchannel3")
+    telegram.clock.set(minutes(3))
+    crawl_once(plan, data, minutes(3))
+    telegram.clock.set(minutes(4))
+    crawl_once(plan, data, minutes(4))     # the candidates the empty listing opened are probed
+    truth = {p["post_id"]: p for p in telegram.telegram.truth(minutes(4))["posts"]}
+    sighted = {r[0] for r in corpus_rows(data, "SELECT post_id FROM posts")}
+    expected = {pid: t for pid, t in truth.items() if t["removed_at"] and pid in sighted}
+    assert len(expected) == 20   # the first page of mhchannel3, all the crawl ever saw
+    assert_removals_equal_truth(by_post(exported_removals(data)), expected)

@@ -64,8 +64,11 @@ def test_a_redirect_away_from_the_preview_is_no_page_of_posts():
     entry = next(e for e in MANIFEST if e["name"] == "timeline_no_public_preview")
     assert "/s/" not in entry["path"]
     body = (FIXTURES / f"{entry['name']}.body").read_bytes()
-    # Without the final URL, the page (no channel history) is no observation either.
-    assert telegram.parse_timeline(200, body, datetime.now(UTC)).outcome == "failed"
+    # Without the final URL, the channel page itself says so (no history, a .tgme_page).
+    assert telegram.parse_timeline(200, body, datetime.now(UTC)).outcome == "end"
+    # Some other page is no observation.
+    other = b"<!DOCTYPE html><html><body><div class='x'>hello</div></body></html>"
+    assert telegram.parse_timeline(200, other, datetime.now(UTC)).outcome == "failed"
 
 
 def test_pages_go_by_cursor_only():

@@ -13,7 +13,9 @@ Verified against shared/platform-facts.md (Telegram section): the selectors abov
 order, `data-before`, the redirect, the embed URL and its error div. Inferred there, not confirmed:
 that a deleted post is simply absent from `/s/` pages (the window logic relies on it, and the
 embed probe decides). Assumed (not in the facts): a preview page carries
-`.tgme_channel_history` (so an empty page is told from some other page), the reply quote
+`.tgme_channel_history` (so an empty page is told from some other page) and the channel page
+the redirect leads to carries `.tgme_page` (so the redirect is seen without the final URL), the
+reply quote
 (`a.tgme_widget_message_reply`) holds the replied-to post's text and is not this post's text,
 and a whole page ends with `</html>`.
 """
@@ -137,6 +139,8 @@ def parse_listing(status: int, body: bytes, fetched_at: datetime,
         nodes = page.css("div.tgme_widget_message[data-post]")
         posts = [p for p in (_post(n) for n in nodes) if p is not None]
         is_preview = bool(page.css(".tgme_channel_history"))
+        # Where a channel without a public preview sends the reader (t.me/<channel>).
+        is_channel_page = bool(page.css(".tgme_page"))
         before = page.css("a.tme_messages_more[data-before]::attr(data-before)").get()
     except PageProblem as problem:
         return ListingAnswer("failed", failure=problem.failure, detail=problem.detail)
@@ -148,6 +152,8 @@ def parse_listing(status: int, body: bytes, fetched_at: datetime,
     if not posts:
         if is_preview:
             return ListingAnswer("end", detail="a preview page without posts")
+        if is_channel_page:   # the redirect's target, when the caller could not give the URL
+            return ListingAnswer("end", detail="no public preview: a channel page, not /s/")
         return ListingAnswer("failed", failure=failures.UNEXPECTED_ANSWER,
                              detail="neither posts nor a channel preview")
     newest_first = tuple(sorted({p.post_id: p for p in posts}.values(),

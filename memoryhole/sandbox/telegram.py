@@ -9,6 +9,7 @@
 - `/telegram/<channel>/<id>?embed=1`: the post alone, or `div.tgme_widget_message_error` with
   `Post not found` once it is deleted (or never was).
 - Deleted posts leave the list (ids are never reused); an edit changes the text in place.
+- `delete_channel`: the preview redirects and every post's embed says `Post not found`.
 
 Scenario section `telegram:` (all keys optional; absent = no Telegram):
 
@@ -17,7 +18,7 @@ Scenario section `telegram:` (all keys optional; absent = no Telegram):
     posts_per_hour: 0          # new posts per channel during `duration`
     delete: {share: 0.1, delay: {min: 30s, max: 3m}}
     edits: {share: 0.05, delay: {min: 30s, max: 3m}}
-    events: [{at: 2m, do: delete|edit|post|hide_preview|show_preview, channel: <name>,
+    events: [{at: 2m, do: delete|edit|post|hide_preview|show_preview|delete_channel, channel: <name>,
               nth: <0 = newest at start> | post: <id>, text: <new text>, count: <posts>}]
 
 Faults: `captcha` and `login_wall` answer HTTP 429 (Telegram's flood wait), `truncated` cuts the
@@ -40,7 +41,7 @@ from .scenario import DelayRange, Share, _Reader
 PREFIX = "/telegram"
 PAGE_SIZE = 20
 NOT_FOUND = "Post not found"
-ACTIONS = ("delete", "edit", "post", "hide_preview", "show_preview")
+ACTIONS = ("delete", "edit", "post", "hide_preview", "show_preview", "delete_channel")
 
 
 @dataclass(frozen=True)
@@ -201,9 +202,13 @@ class TelegramWorld:
                 target.posts.append(new)
                 made.append(new.post_id)
             return made
-        if do in ("hide_preview", "show_preview"):
-            bisect.insort(target.preview_off, (at, do == "hide_preview"), key=lambda e: e[0])
-            return []
+        if do in ("hide_preview", "show_preview", "delete_channel"):
+            bisect.insort(target.preview_off, (at, do != "show_preview"), key=lambda e: e[0])
+            if do != "delete_channel":
+                return []
+            for post in target.posts:
+                post.deleted_at = at if post.deleted_at is None else min(post.deleted_at, at)
+            return [p.post_id for p in target.posts]
         if post is not None:
             found = next((p for p in target.posts if p.number == post), None)
         else:
