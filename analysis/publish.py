@@ -163,10 +163,36 @@ def build_metadata(db_path: str | Path | None = None) -> dict[str, Any]:
             f"Distinct posts of this account removed with reason {reason}: "
             f"{REASON_DESCRIPTIONS[reason]}"
         )
+    if db_path is not None and schema and "platforms" in schema:
+        extras = _extra_columns(Path(db_path))
+        if extras:
+            columns("posts")["extra"] += " Here: " + "; ".join(extras) + "."
     release = _release_info(Path(db_path)) if db_path is not None else None
     if release is not None:
         _describe_release(metadata, release, schema or {})
     return metadata
+
+
+def _extra_columns(db_path: Path) -> list[str]:
+    """`platform: name (description), ...` for every extra post field a platform declares."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT platform, declaration FROM platforms ORDER BY platform"
+                            ).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
+    described = []
+    for platform, declaration in rows:
+        try:
+            fields = json.loads(declaration).get("extra_columns") or []
+        except ValueError:
+            continue
+        if fields:
+            described.append(f"{platform}: " + ", ".join(
+                f"{f['name']} ({f['description'].rstrip('.')})" for f in fields))
+    return described
 
 
 def _describe_release(metadata: dict[str, Any], release: dict[str, Any],

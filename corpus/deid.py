@@ -116,7 +116,7 @@ def _is_number(needle: str) -> bool:
     return needle.isascii() and needle.isdigit()
 
 
-_CODE = re.compile(r"[0-9A-Za-z]{8,12}")   # a short code like a Weibo bid (I5Tz5Ak0E)
+_CODE = re.compile(r"[0-9A-Za-z]{8,12}")   # a short code (e.g. a post id alias: I5Tz5Ak0E)
 
 
 def _is_code(needle: str) -> bool:
@@ -128,10 +128,11 @@ class Matcher:
 
     Numeric identifiers (account and post ids) are tokens: every maximal run of digits is looked
     up, so an id is found after letters (`post5076…`, `uid1642634100`) but never inside a longer
-    number (a count, a timestamp). Short codes (a post's bid) are whole words looked up the same
-    way. Other identifiers (screen names) are one alternation, longest first; kept names (public
-    figures) are part of it so that an ordinary user's name inside a public figure's name is not
-    torn out of it. Pseudonyms in the text are skipped whole.
+    number (a count, a timestamp). Short codes (another form of a post's id, such as Weibo's
+    bid) are whole words looked up the same way. Other identifiers (screen names) are one
+    alternation, longest first; kept names (public figures) are part of it so that an ordinary
+    user's name inside a public figure's name is not torn out of it. Pseudonyms in the text are
+    skipped whole.
     """
 
     def __init__(self, replace: dict[str, str], keep: Iterable[str] = ()) -> None:
@@ -171,14 +172,19 @@ class Redactor:
     """Rewrites identifiers in values for a release (see the module docstring)."""
 
     def __init__(self, pseudonymiser: Pseudonymiser, identities: Iterable[Identity],
-                 default_platform: str = "weibo",
+                 default_platform: str | None = None,
                  posts: Iterable[tuple[str, ...]] = ()) -> None:
         """`posts`: (platform, post_id, author account id or None, *other written forms of the
-        id such as its bid) of every post of the corpus; their ids are pseudonymised in text too
-        (kept for public figures' posts)."""
+        id: the aliases its platform declares) of every post of the corpus; their ids are
+        pseudonymised in text too (kept for public figures' posts). `default_platform`: the
+        platform of text that names none (default: the identities' platform, when they have
+        one)."""
         self.pseudo = pseudonymiser
-        self.default_platform = default_platform
         self.identities = list(identities)
+        if default_platform is None:
+            known = {i.platform for i in self.identities}
+            default_platform = known.pop() if len(known) == 1 else ""
+        self.default_platform = default_platform
         self.public: set[tuple[str, str]] = {
             (i.platform, i.account_id) for i in self.identities if i.public_figure}
         replace: dict[str, str] = {}
@@ -271,7 +277,7 @@ class Leak:
 
 
 class LeakScanner:
-    """Finds raw ids and screen names of pseudonymised accounts, and raw ids (and bids) of their
+    """Finds raw ids and screen names of pseudonymised accounts, and raw ids (and id aliases) of their
     posts, in every file of a release.
 
     Every text value is scanned: SQLite files through SQLite (every table, the schema included)

@@ -69,16 +69,19 @@ CFF_SCHEMA = Path(__file__).with_name("schemas") / "cff-1.2.0.json"
 # Never published: raw evidence, local paths, request URLs (they embed account ids), cursors and
 # order keys (they are post ids), hashes of raw content.
 DROP_COLUMNS = frozenset({
-    "url", "plan_path", "stats_json", "response_headers", "response_body", "bid", "order_key",
+    "url", "plan_path", "stats_json", "response_headers", "response_body", "order_key",
     "newest_key", "oldest_key", "cursor", "next_cursor", "content_hash", "text_sha256",
     "text_hash", "tokens",      # derived from raw text: recompute from the released text instead
 })
 # Tables derived word by word from raw text (identifiers split into words escape redaction).
 DROP_TABLES = frozenset({"post_tokens"})
 KEEP_TEXT_COLUMNS = frozenset({"base_url"})
-ACCOUNT_KEYS = frozenset({"account_id", "uid", "user_id"})
+ACCOUNT_KEYS = frozenset({"account_id", "user_id"})
 ACCOUNT_LIST_KEYS = frozenset({"accounts", "public_figures"})
-POST_KEYS = frozenset({"post_id", "repost_of", "mid"})
+POST_KEYS = frozenset({"post_id", "repost_of"})
+# A post's platform-only fields (posts.extra, JSON): each key is released by the policy its
+# platform's declaration gives it (corpus table `platforms`); a key nobody declared is dropped.
+EXTRA_COLUMN = "extra"
 SCREEN_NAME_KEYS = frozenset({"screen_name"})
 TEXT_KEYS = frozenset({"text", "full_text", "raw_text"})
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$")
@@ -109,11 +112,15 @@ class ReleaseReport:
 
 
 def column_policy(name: str, declared_type: str = "") -> str:
-    """What a release does with a column: drop, account, post, screen_name, text, keep or free.
+    """What a release does with a column: drop, account, post, screen_name, text, keep, free or
+    extra.
 
-    `free` text is redacted (URLs, @mentions, raw ids and names) and walked when it is JSON.
+    `free` text is redacted (URLs, @mentions, raw ids and names) and walked when it is JSON;
+    `extra` (posts.extra) is JSON whose keys follow their platform's declared policies.
     """
     name = name.lower()
+    if name == EXTRA_COLUMN:
+        return "extra"
     if (name in DROP_COLUMNS or name.startswith("warc_") or name.endswith("_path")
             or (name.endswith("_url") and name not in KEEP_TEXT_COLUMNS)
             or "BLOB" in declared_type.upper()):
@@ -191,7 +198,7 @@ def public_figures(plans: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
 def _identities(conn: sqlite3.Connection, tables: list[str], platforms: list[str],
                 figures: set[tuple[str, str]]) -> list[Identity]:
     """Every account the corpus knows of (any account column of any table), with its names."""
-    default = platforms[0] if platforms else "weibo"
+    default = platforms[0] if platforms else ""
     names: dict[tuple[str, str], set[str]] = {}
     for table in tables:
         cols = {c["name"] for c in _columns(conn, table)}
@@ -237,11 +244,35 @@ def _post_ids(conn: sqlite3.Connection, tables: list[str], default: str,
                     f"SELECT DISTINCT {platform_sql}, {_quote(col)} FROM {_quote(table)} "
                     f"WHERE {_quote(col)} IS NOT NULL AND {_quote(col)} != ''"):
                 ids.add((platform or default, str(post_id)))
-    bids = {(r[0], r[1]): r[2] for r in conn.execute(
-        "SELECT platform, post_id, bid FROM posts WHERE bid IS NOT NULL")} \
-        if "bid" in {c["name"] for c in _columns(conn, "posts")} else {}
-    return [(platform, post_id, authors.get((platform, post_id)), bids.get((platform, post_id)))
+    # Other written forms of a post's id (Weibo's bid): the extras a platform declares aliases.
+    aliases: dict[tuple[str, str], list[str]] = {}
+    for platform, fields in extra_declarations(conn).items():
+        for name in (n for n, (_, alias) in fields.items() if alias):
+            for post_id, value in conn.execute(
+                    "SELECT post_id, json_extract(extra, '$.' || json_quote(?)) FROM posts "
+                    "WHERE platform = ? AND json_valid(extra)", [name, platform]):
+                if value not in (None, ""):
+                    aliases.setdefault((platform, post_id), []).append(str(value))
+    return [(platform, post_id, authors.get((platform, post_id)),
+             *aliases.get((platform, post_id), ()))
             for platform, post_id in sorted(ids)]
+
+
+def extra_declarations(conn: sqlite3.Connection) -> dict[str, dict[str, tuple[str, bool]]]:
+    """Per platform, its extra post fields: name -> (release policy, is another form of the
+    post's id), as its recorded declaration says (corpus table `platforms`)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'platforms'").fetchone():
+        return {}
+    declared: dict[str, dict[str, tuple[str, bool]]] = {}
+    for platform, declaration in conn.execute("SELECT platform, declaration FROM platforms"):
+        try:
+            fields = json.loads(declaration).get("extra_columns") or []
+        except ValueError:
+            continue
+        declared[platform] = {str(f["name"]): (str(f.get("release") or "drop"),
+                                               bool(f.get("post_alias")))
+                              for f in fields if isinstance(f, dict) and "name" in f}
+    return declared
 
 
 # -- transforming rows --------------------------------------------------------------------------
@@ -251,11 +282,35 @@ class Transformer:
     """Applies the column policies to rows, with a Redactor (or none: --no-pseudonyms)."""
 
     def __init__(self, redactor: Redactor | None, include_text: bool,
-                 authors: dict[tuple[str, str], str], default_platform: str) -> None:
+                 authors: dict[tuple[str, str], str], default_platform: str,
+                 extras: dict[str, dict[str, tuple[str, bool]]] | None = None) -> None:
         self.redactor = redactor
         self.include_text = include_text
         self.authors = authors
         self.default_platform = default_platform
+        self.extras = extras or {}
+
+    def _extra(self, value: str, platform: str, account: str | None) -> str | None:
+        """posts.extra with each key released by its platform's declared policy; keys nobody
+        declared (and unreadable JSON) are dropped."""
+        try:
+            fields = json.loads(value)
+        except ValueError:
+            return None
+        if not isinstance(fields, dict):
+            return None
+        declared = self.extras.get(platform, {})
+        out = {}
+        for key, field_value in fields.items():
+            policy = declared.get(key, ("drop", False))[0]
+            if policy == "drop":
+                continue
+            if policy in ("keep", "free", "text", "account", "post", "screen_name") and not (
+                    isinstance(field_value, str)):
+                out[key] = field_value if policy in ("keep", "free", "text") else None
+                continue
+            out[key] = self._value(policy, field_value, platform, account)
+        return json.dumps(out, ensure_ascii=False, sort_keys=True) if out else None
 
     def _free(self, value: str, platform: str) -> str:
         stripped = value.lstrip()
@@ -301,6 +356,8 @@ class Transformer:
     def _value(self, policy: str, value: Any, platform: str, account: str | None) -> Any:
         if value is None or policy == "keep":
             return value
+        if policy == "extra":
+            return self._extra(value, platform, account) if isinstance(value, str) else None
         if policy == "text" and not self.include_text:
             return None
         if not isinstance(value, str) or self.redactor is None:
@@ -540,7 +597,7 @@ def build_release(data_dir: str | Path, out_dir: str | Path, options: ReleaseOpt
         tables = _tables(src)
         platforms = [r[0] for r in src.execute(
             "SELECT DISTINCT platform FROM crawls ORDER BY platform")]
-        default_platform = platforms[0] if platforms else "weibo"
+        default_platform = platforms[0] if platforms else ""
         released_at = _release_date(src)
         plans = _latest_plans(src)
         figures = public_figures(plans)
@@ -554,7 +611,7 @@ def build_release(data_dir: str | Path, out_dir: str | Path, options: ReleaseOpt
             redactor = Redactor(Pseudonymiser(key), identities, default_platform, posts)
             matcher = redactor.matcher
         transformer = Transformer(redactor, options.include_text, authors_by_post,
-                                  default_platform)
+                                  default_platform, extra_declarations(src))
         staging.mkdir(parents=True)
         made = _create_release_db(src, staging / RELEASE_DB, tables, transformer,
                                   figures if redactor else None, options.include_text)
@@ -650,7 +707,8 @@ class _Context:
     @property
     def keywords(self) -> list[str]:
         return [str(k) for k in self.config.get("keywords")
-                or ["censorship", "content moderation", "social media", "Weibo"]]
+                or ["censorship", "content moderation", "social media",
+                    *(p.title() for p in sorted(self.plans))]]
 
     @property
     def name(self) -> str:
@@ -692,7 +750,7 @@ def _datapackage(ctx: _Context, resources: list) -> bytes:
                       "title": ctx.license}],
         "contributors": [{"title": _author_name(a), "role": "author"} for a in ctx.authors],
         "keywords": ctx.keywords,
-        "sources": [{"title": f"memoryhole crawls of {', '.join(sorted(ctx.plans)) or 'weibo'}"}],
+        "sources": [{"title": f"memoryhole crawls of {', '.join(sorted(ctx.plans)) or 'none'}"}],
         "resources": [],
     }
     if not package["licenses"][0]["path"]:
@@ -860,7 +918,7 @@ def _datasheet(ctx: _Context) -> bytes:
     add("## Collection process")
     add("")
     add(f"- Period: {first} to {last} (UTC).")
-    add(f"- Platforms: {', '.join(sorted(ctx.plans)) or 'weibo'}.")
+    add(f"- Platforms: {', '.join(sorted(ctx.plans)) or 'none'}.")
     for kind in crawls:
         add(f"- {kind['kind']} crawls: {_thousands(kind['n'])} ({kind['first']} to {kind['last']}).")
     add("- Software that made the crawls (from the `crawls` table):")
