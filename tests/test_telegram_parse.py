@@ -91,3 +91,15 @@ def test_a_page_cut_short_is_not_an_observation():
         for cut in (len(body) // 2, len(body) - 10):
             for parser in (telegram.parse_probe, telegram.parse_timeline):
                 assert parser(200, body[:cut], datetime.now(UTC)).outcome == "failed"
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:00",
+                                  "2026-02-31T00:00:00", "x"])
+def test_an_odd_time_leaves_the_post_undated(when):
+    # Found by the long fuzz: a time that exists in its own offset but not in UTC raised.
+    page = ('<!DOCTYPE html><html><body><section class="tgme_channel_history">'
+            '<div class="tgme_widget_message" data-post="mhchannel1/7"><div class="tgme_widget_'
+            'message_text">x</div><a class="tgme_widget_message_date"><time datetime="'
+            f'{when}">x</time></a></div></section></body></html>').encode()
+    result = telegram.parse_timeline(200, page, datetime.now(UTC))
+    assert result.outcome == "posts" and result.posts[0].created_at is None

@@ -103,13 +103,15 @@ class EmbedAnswer:
 
 
 def _time(value: str | None) -> datetime | None:
+    """`time[datetime]` in UTC; None for what is no time (a time at the calendar's edge whose
+    offset carries it past year 1 or 9999 included)."""
     try:
         moment = datetime.fromisoformat(value.strip()) if value else None
-    except (ValueError, TypeError):
+        if moment is None:
+            return None
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError):
         return None
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _post(node: Selector) -> ChannelPost | None:
