@@ -275,3 +275,16 @@ def test_the_probe_spider_asks_due_items_and_hands_their_sighting_to_the_store(i
     items.probes([seen, gone])
     assert items.rows("SELECT post_id FROM posts") == [("a1",)]   # the plan's id, not the page's
     assert items.rows("SELECT post_id, reason FROM removals") == [("b2", "platform_removed")]
+
+
+def test_an_item_cycle_that_got_no_answer_says_it_fetched_nothing():
+    from corpus.differ import ProbeResolution
+    from crawlers.scheduler import CycleReport
+
+    def cycle(watched: int, failed: int) -> CycleReport:
+        return CycleReport(1, probe_crawl_id=1, resolution=ProbeResolution(
+            probed=0, removed=0, visible=0, still_open=0, watched=watched, watch_failed=failed))
+
+    assert cycle(0, 2).fetched_nothing
+    assert not cycle(1, 1).fetched_nothing
+    assert not cycle(0, 0).fetched_nothing     # nothing was due: not a failure
