@@ -55,9 +55,11 @@ def iso(moment: datetime) -> str:
 def build_corpus(path: Path, n_posts: int, pool: list[str]) -> None:
     """A synthetic corpus of n_posts posts (see the module docstring)."""
     from corpus.store import Corpus
+    from crawlers.platforms import ADAPTERS
 
     path.mkdir(parents=True, exist_ok=True)
     corpus = Corpus(path)
+    corpus.record_platform("weibo", ADAPTERS["weibo"].declaration())
     db, rng = corpus.db, random.Random(n_posts)
     conn = db.conn
     crawls = 2000

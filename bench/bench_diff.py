@@ -248,16 +248,17 @@ def build(sightings: int, accounts: int, target: Path) -> None:
             first, last = h.first_seen(ai, j), h.last_seen(ai, j)
             t = key % len(TEXTS)
             first_at = _seen_at(first, ai)
-            posts.append((PLATFORM, str(key), acc, key, f"B{key:x}",
+            posts.append((PLATFORM, str(key), acc, key,
+                          f'{{"bid":"B{key:x}","source":"iPhone客户端"}}',
                           f"https://m.weibo.cn/status/{key}",
                           iso(crawl_time(h.created(ai, j)) - timedelta(minutes=3)), TEXTS[t], 0,
-                          "iPhone客户端", first_at, _seen_at(last, ai), last, 0, 1, HASHES[t], 1))
+                          first_at, _seen_at(last, ai), last, 0, 1, HASHES[t], 1))
             versions.append((PLATFORM, str(key), 1, HASHES[t], CHANGED[t], first_at, first,
                              (first - 1) * A + ai + 1))
             events.append((PLATFORM, str(key), "first_seen", None, first_at, first, None, None))
-    x("INSERT INTO posts (platform, post_id, account_id, order_key, bid, url, created_at, text, "
-      "is_long_text, source, first_seen_at, last_seen_at, last_seen_crawl_id, edit_count, "
-      "version, content_hash, text_complete) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", posts)
+    x("INSERT INTO posts (platform, post_id, account_id, order_key, extra, url, created_at, text, "
+      "is_long_text, first_seen_at, last_seen_at, last_seen_crawl_id, edit_count, "
+      "version, content_hash, text_complete) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", posts)
     n_posts = len(posts)
     del posts
     x("INSERT INTO post_versions (platform, post_id, version, content_hash, changed, seen_at, "
@@ -357,8 +358,8 @@ def cached_corpus(sightings: int, accounts: int) -> Path:
 def _post(ai: int, key: int, when: datetime, **extra) -> PostRecord:
     return PostRecord(platform=PLATFORM, post_id=str(key), account_id=account_id(ai),
                       order_key=key, created_at=when, text=TEXTS[key % len(TEXTS)],
-                      screen_name=f"user{ai}", bid=f"B{key:x}",
-                      url=f"https://m.weibo.cn/status/{key}", source="iPhone客户端", edit_count=0,
+                      screen_name=f"user{ai}", url=f"https://m.weibo.cn/status/{key}",
+                      edit_count=0, extra={"bid": f"B{key:x}", "source": "iPhone客户端"},
                       **extra)
 
 

@@ -92,15 +92,14 @@ class Timelines:
                 self.originals.append(PostRecord(
                     platform="weibo", post_id=str(okey), account_id=oacc, order_key=okey,
                     created_at=when - timedelta(hours=3), text=self._text(),
-                    screen_name=f"orig{oacc}", bid=f"O{okey:x}",
-                    url=f"https://m.weibo.cn/status/{okey}", source="微博 weibo.com",
-                    edit_count=0))
+                    screen_name=f"orig{oacc}", url=f"https://m.weibo.cn/status/{okey}",
+                    edit_count=0, extra={"bid": f"O{okey:x}", "source": "微博 weibo.com"}))
             original = self.rng.choice(self.originals)
         return PostRecord(
             platform="weibo", post_id=str(key), account_id=account, order_key=key,
             created_at=when, text="转发微博" if repost else self._text(),
-            screen_name=f"user{account}", bid=f"B{key:x}", url=f"https://m.weibo.cn/status/{key}",
-            source="iPhone客户端", edit_count=0, repost_of=original)
+            screen_name=f"user{account}", url=f"https://m.weibo.cn/status/{key}",
+            edit_count=0, repost_of=original, extra={"bid": f"B{key:x}", "source": "iPhone客户端"})
 
     def next_poll(self) -> list[PageObservation]:
         """Advance time, let accounts post (every post of the first poll is new), and return

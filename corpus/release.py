@@ -231,7 +231,7 @@ def _identities(conn: sqlite3.Connection, tables: list[str], platforms: list[str
 
 def _post_ids(conn: sqlite3.Connection, tables: list[str], default: str,
               authors: dict[tuple[str, str], str]) -> list[tuple[str, ...]]:
-    """(platform, post_id, author or None, bid or None) of every post id the corpus holds in any
+    """(platform, post_id, author or None, *id aliases) of every post id the corpus holds in any
     post column (posts, reposts' originals known from tombstones, sightings via reposts, ...)."""
     ids: set[tuple[str, str]] = set()
     for table in tables:

@@ -510,8 +510,9 @@ class Corpus:
                 version = (version or 0) + 1
                 versions.append((post.platform, post.post_id, version, digest,
                                  _CHANGED.encode(changed), seen_at, crawl_id, page_id))
-            accounts[(post.platform, post.account_id)] = (
-                post.platform, post.account_id, post.screen_name, seen_at)
+            if post.account_id:   # an item whose platform names no publisher has no account
+                accounts[(post.platform, post.account_id)] = (
+                    post.platform, post.account_id, post.screen_name, seen_at)
             if previous is not None:
                 # A known post: the upsert's DO UPDATE below, as an UPDATE by rowid (no insert
                 # attempt, no second primary-key search). created_at is COALESCEd, so it is

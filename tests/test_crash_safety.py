@@ -102,9 +102,12 @@ def test_a_crawl_whose_batch_could_not_be_stored_is_never_finished(tmp_path, mon
 
     monkeypatch.setattr(store, "BUSY_TIMEOUT_SECONDS", 0.2)
     monkeypatch.setattr(store, "WRITE_PATIENCE_SECONDS", 0.5)
+    from crawlers.platforms import adapter_for
+
     plan = SimpleNamespace(platform="weibo", name="p", path=None, base_url="http://x",
-                           as_record=lambda: {"watchlists": []})
-    spider = SimpleNamespace(data_dir=str(tmp_path / "data"), plan=plan, kind="probe")
+                           as_record=lambda: {"watchlists": []}, members=lambda: [])
+    spider = SimpleNamespace(data_dir=str(tmp_path / "data"), plan=plan, kind="probe",
+                             adapter=adapter_for("weibo"))
     pipeline = CorpusPipeline(SimpleNamespace(stats=_Stats(), engine=None, spider=spider))
     pipeline.open_spider(spider)
     pipeline.process_item(probe("1", T0, "removed", reason="author_deleted"))

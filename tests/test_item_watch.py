@@ -21,6 +21,7 @@ from crawlers.platforms import (
     ItemAdapter,
     PostRecord,
     ProbeResult,
+    timestamp_order_key,
 )
 from crawlers.spiders import probe_spider, timeline_spider
 from crawlers.spiders.probe import due_items
@@ -53,7 +54,14 @@ class ItemSite(ItemAdapter):
         return f"{base_url}/item/{post_id}"
 
     def parse_probe(self, status: int, body: bytes, fetched_at: datetime) -> ProbeResult:
-        raise NotImplementedError   # the tests hand the store what a parse would give
+        words = body.decode()
+        if status != 200:
+            return ProbeResult("failed", failure="server_error")
+        if words.startswith("gone "):
+            return ProbeResult("removed", reason="platform_removed", message=words[5:])
+        if words.startswith("live "):
+            return ProbeResult("visible", post=item("from-page", title=words[5:]))
+        return ProbeResult("failed", failure="unexpected_answer")
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +73,7 @@ def itemsite(monkeypatch):
 def item(post_id: str, title: str = "t", text: str = "body", created: datetime = T0
          ) -> PostRecord:
     return PostRecord(platform="itemsite", post_id=post_id, account_id="pub1",
-                      order_key=int(created.timestamp() * 1000), created_at=created, text=text,
+                      order_key=timestamp_order_key(created), created_at=created, text=text,
                       extra={"title": title})
 
 
@@ -236,3 +244,47 @@ def test_watchlist_membership_is_many_to_many(items):
     assert items.rows("SELECT watchlist, kind, member_id, first_crawl_id, last_crawl_id "
                       "FROM watchlist_members ORDER BY watchlist, member_id") == [
         ("also", "item", "a1", 1, 2), ("news", "item", "a1", 1, 2), ("news", "item", "b2", 1, 2)]
+
+
+def test_the_probe_spider_asks_due_items_and_hands_their_sighting_to_the_store(items,
+                                                                              monkeypatch):
+    from scrapy.http import HtmlResponse, Request
+
+    monkeypatch.setenv("MEMORYHOLE_NOW", at(0).isoformat())
+    spider = probe_spider("itemsite")(plan=items.plan, data=str(items.corpus.data_dir))
+
+    async def requests() -> list:
+        return [r async for r in spider.start()]
+
+    import asyncio
+
+    asked = asyncio.run(requests())
+    assert [(r.url, r.meta["purpose"]) for r in asked] == [
+        ("https://items.example/item/a1", "watch"), ("https://items.example/item/b2", "watch")]
+
+    def answer(request: Request, status: int, body: str) -> list:
+        response = HtmlResponse(request.url, status=status, body=body.encode(), request=request)
+        return list(spider.parse_probe(response))
+
+    [seen] = answer(asked[0], 200, "live 标题")
+    assert (seen.post_id, seen.purpose, seen.outcome, seen.account_id) == (
+        "a1", "watch", "visible", "pub1")
+    assert seen.post.extra == {"title": "标题"} and seen.body == "live 标题".encode()
+    [gone] = answer(asked[1], 200, "gone removed for a violation")
+    assert (gone.outcome, gone.reason, gone.post) == ("removed", "platform_removed", None)
+    items.probes([seen, gone])
+    assert items.rows("SELECT post_id FROM posts") == [("a1",)]   # the plan's id, not the page's
+    assert items.rows("SELECT post_id, reason FROM removals") == [("b2", "platform_removed")]
+
+
+def test_an_item_cycle_that_got_no_answer_says_it_fetched_nothing():
+    from corpus.differ import ProbeResolution
+    from crawlers.scheduler import CycleReport
+
+    def cycle(watched: int, failed: int) -> CycleReport:
+        return CycleReport(1, probe_crawl_id=1, resolution=ProbeResolution(
+            probed=0, removed=0, visible=0, still_open=0, watched=watched, watch_failed=failed))
+
+    assert cycle(0, 2).fetched_nothing
+    assert not cycle(1, 1).fetched_nothing
+    assert not cycle(0, 0).fetched_nothing     # nothing was due: not a failure

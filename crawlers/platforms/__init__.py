@@ -15,6 +15,7 @@ from .base import (
     TimelinePage,
     Tombstone,
     load_signatures,
+    timestamp_order_key,
 )
 from .telegram import TelegramAdapter
 from .wechat import WechatAdapter
@@ -36,4 +37,5 @@ def adapter_for(platform: str) -> PlatformAdapter:
 
 __all__ = ["ADAPTERS", "ExtraColumn", "ItemAdapter", "ListingAdapter", "LongTextResult",
            "PlatformAdapter", "PostRecord", "ProbeResult", "ProfileResult", "Signature",
-           "Signatures", "TimelinePage", "Tombstone", "adapter_for", "load_signatures"]
+           "Signatures", "TimelinePage", "Tombstone", "adapter_for", "load_signatures",
+           "timestamp_order_key"]

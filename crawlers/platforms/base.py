@@ -116,6 +116,12 @@ class PostRecord:
 _RECORD_FIELDS = frozenset(PostRecord.__dataclass_fields__) - {"extra"}
 
 
+def timestamp_order_key(created_at: datetime) -> int:
+    """The order key of a platform without time-ordered ids (`order_key = "timestamp"`): the
+    creation time in UTC epoch milliseconds."""
+    return int(created_at.timestamp() * 1000)
+
+
 @dataclass(frozen=True)
 class TimelinePage:
     """What one timeline page said.
