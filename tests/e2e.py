@@ -14,6 +14,7 @@ import yaml
 from corpus.clock import iso, parse_iso
 from corpus.store import Corpus
 from memoryhole.scorecard import Scorecard, platform_truth, score
+from memoryhole.simulated_platforms import full_truth
 
 
 def write_plan(path: Path, base_url: str, accounts: list[str], pages: int = 2,
@@ -69,11 +70,7 @@ def corpus_rows(data: Path, sql: str) -> list:
 def scorecard(data: Path, server, platform: str, at: datetime,
               item_watch: bool = False) -> Scorecard:
     """The corpus's removals of `platform` scored against the sandbox `server`'s truth at `at`."""
-    truth = server.world.truth(at)
-    if server.wechat:
-        truth["wechat"] = {"articles": server.wechat.truth(at)}
-    if server.telegram:
-        truth["telegram"] = server.telegram.truth(at)
+    truth = full_truth(server, at)
     corpus = Corpus(data, create=False)
     try:
         return score(corpus.db, platform_truth(truth, platform), platform, item_watch)
