@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import accounts, bursts, figures, keywords, rates, segmentation, survival
+from . import accounts, bursts, figures, keywords, rates, regression, segmentation, survival
 from .outcomes import TABLE as OUTCOMES
 from .outcomes import build_post_outcomes
 from .sql import count_rows
@@ -37,6 +37,7 @@ class AnalysisConfig:
     survival: survival.SurvivalOptions = field(default_factory=survival.SurvivalOptions)
     keywords: keywords.KeywordOptions = field(default_factory=keywords.KeywordOptions)
     bursts: bursts.BurstOptions = field(default_factory=bursts.BurstOptions)
+    regression: regression.RegressionOptions = field(default_factory=regression.RegressionOptions)
     figures: bool = True
 
     def term_files(self, data_dir: Path | None) -> list[Path]:
@@ -80,9 +81,9 @@ def run(db: sqlite_utils.Database, data_dir: str | Path | None = None,
 
         unit = keywords.period_unit(db)
         term_filter = keywords.TermFilter(segmenter.term_set, keywords.read_stopwords())
-        term_counts = keywords.count_terms(db, term_filter, unit)
+        term_counts = keywords.count_terms(keywords.iter_units(db, unit), term_filter)
         term_rows = keywords.term_table_rows(term_counts, segmenter.term_set, config.keywords)
-        periods = keywords.count_terms_by_period(db, term_filter, unit,
+        periods = keywords.count_terms_by_period(keywords.iter_units(db, unit), term_filter,
                                                  [r["term"] for r in term_rows])
         with db.atomic():
             counts.update(keywords.write_tables(
@@ -92,9 +93,16 @@ def run(db: sqlite_utils.Database, data_dir: str | Path | None = None,
         with db.atomic():
             counts.update(bursts.build_bursts(db, unit, periods, term_counts, config.keywords,
                                               config.bursts))
+            counts["topic_volume_bursts"] = bursts.build_volume_bursts(
+                db, segmenter.term_set, config.bursts)
             counts["account_sanctions"] = accounts.build_account_sanctions(db)
             counts["account_rankings"] = accounts.build_account_rankings(db)
         timer.lap("bursts and accounts")
+
+        with db.atomic():
+            counts[regression.TABLE] = regression.build_removal_model(
+                db, segmenter.term_set, config.regression)
+        timer.lap("removal model")
 
         with db.atomic():
             counts["figures"] = figures.build_figures(db, data_dir if config.figures else None)

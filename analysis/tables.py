@@ -36,7 +36,7 @@ BASE_TABLES: tuple[str, ...] = ("removals_by_day", "account_removal_rates", "tim
 DERIVED_TABLES: tuple[str, ...] = (
     *BASE_TABLES, "removal_rates", "survival_estimates", "survival_curves", "post_tokens",
     "term_stats", "term_stats_by_period", "removal_periods", "removal_bursts",
-    "account_sanctions", "account_rankings", "figures",
+    "topic_volume_bursts", "account_sanctions", "account_rankings", "removal_model", "figures",
 )
 RUNS_TABLE = "analysis_runs"
 #: Deadlines for "removed within" per removal (label, seconds).

@@ -294,19 +294,23 @@ def sandbox_validate(scenario_path: Path | None, data_dir: Path, cycles: int, ev
 @click.option("--data", "data_dir", default=Path("data/demo"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Where the demo corpus goes (must be empty or an earlier demo's).")
-@click.option("--minutes", default=3.0, show_default=True, type=click.FloatRange(min=0.1),
-              help="How long to watch the simulated platform.")
+@click.option("--days", default=23.0, show_default=True, type=click.FloatRange(min=0.5),
+              help="Simulated days to crawl (the campaign's three weeks, then two to follow up).")
+@click.option("--every", "every_hours", default=4.0, show_default=True,
+              type=click.FloatRange(min=0.25), help="Simulated hours between crawls.")
 @click.option("--serve/--no-serve", default=True, help="Serve the result in Datasette.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Datasette port.")
-def demo(data_dir: Path, minutes: float, serve: bool, port: int) -> None:
-    """The whole pipeline on the simulated platform: watch, detect, probe, score, publish.
+def demo(data_dir: Path, days: float, every_hours: float, serve: bool, port: int) -> None:
+    """A simulated censorship campaign — a policy change, a burst of posts on a topic, account
+    sanctions — watched by the whole pipeline on a driven clock (three simulated weeks in about
+    three minutes), scored against the platform's truth, analysed and served.
 
-        memoryhole demo --minutes 3 --no-serve
+        memoryhole demo --no-serve
     """
     from memoryhole.demo import DemoError, run_demo
 
     try:
-        run_demo(data_dir, minutes=minutes, serve=serve, port=port)
+        run_demo(data_dir, days=days, every_hours=every_hours, serve=serve, port=port)
     except (DemoError, CorpusError) as exc:
         raise click.ClickException(str(exc)) from None
 
