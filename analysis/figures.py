@@ -155,7 +155,7 @@ def draw_survival(db: sqlite_utils.Database, fig: Figure) -> None:
 
 
 def _rate_series(db: sqlite_utils.Database, reason: str) -> list[dict]:
-    return list(db.query("""SELECT key, rate, ci_low, ci_high, posts_at_risk, removed
+    return list(db.query("""SELECT key, rate, ci_low, ci_high, posts_eligible, removed
                             FROM removal_rates WHERE grouping = 'day' AND reason = ?
                               AND rate IS NOT NULL   -- a day with no post at risk has no rate
                             ORDER BY key""", [reason]))
