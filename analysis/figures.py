@@ -4,8 +4,10 @@ Each figure is drawn from the analysis tables only (never from the raw corpus), 
 DATA/figures/<name>.png and .svg, and stored in the `figures` table (the PNG and SVG bytes as
 BLOBs, so Datasette links to them from the table page, plus the paths and a description).
 
-Chinese text needs a CJK font: `cjk_font()` registers Noto Sans CJK (Debian's fonts-noto-cjk)
-or another CJK font it finds with matplotlib. SVGs carry text as paths, so they render anywhere.
+Chinese text needs a CJK font: `cjk_font()` registers the system's Noto Sans CJK (Debian's
+fonts-noto-cjk) or another system CJK font when there is one, and otherwise Noto Sans CJK SC as
+shipped by the `mplfonts` package (a pip dependency), so a machine with no system fonts renders
+Chinese too. SVGs carry text as paths, so they render anywhere.
 Figures use matplotlib's object API (no pyplot state), so they work inside notebooks too.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import importlib.util
 import io
 import logging
 from collections.abc import Callable
@@ -38,6 +41,8 @@ CJK_FONT_GLOBS = (
     "/usr/share/fonts/**/wqy-*.tt[cf]",
     "/System/Library/Fonts/PingFang.ttc",
 )
+#: The pip-installed fallback: mplfonts ships Noto Sans CJK SC (SIL Open Font License 1.1).
+PACKAGED_CJK_FONT = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
 
 REASON_LABELS = {
     "any": "全部 any",
@@ -52,19 +57,38 @@ REASON_LABELS = {
 }
 
 
+def packaged_cjk_font_path() -> Path | None:
+    """The CJK font file the `mplfonts` package ships, found without importing the package."""
+    package, relative = PACKAGED_CJK_FONT
+    spec = importlib.util.find_spec(package)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(location) / relative
+        if path.is_file():
+            return path
+    return None
+
+
+def cjk_font_candidates() -> list[Path]:
+    """CJK font files in order of preference: the system's first, then the packaged one."""
+    found = [Path(path) for pattern in CJK_FONT_GLOBS
+             for path in sorted(glob.glob(pattern, recursive=True))]
+    packaged = packaged_cjk_font_path()
+    return found + ([packaged] if packaged else [])
+
+
 @functools.cache
 def cjk_font() -> str | None:
-    """Register the first CJK font found with matplotlib; its family name, or None."""
+    """Register the first usable CJK font with matplotlib; its family name, or None."""
     from matplotlib import font_manager
 
-    for pattern in CJK_FONT_GLOBS:
-        for path in sorted(glob.glob(pattern, recursive=True)):
-            try:
-                font_manager.fontManager.addfont(path)
-                return font_manager.FontProperties(fname=path).get_name()
-            except (OSError, RuntimeError):  # pragma: no cover - unreadable font file
-                continue
-    log.warning("no CJK font found (install fonts-noto-cjk): Chinese labels will not render")
+    for path in cjk_font_candidates():
+        try:
+            font_manager.fontManager.addfont(str(path))
+            return font_manager.FontProperties(fname=str(path)).get_name()
+        except (OSError, RuntimeError):  # pragma: no cover - unreadable font file
+            continue
+    log.warning("no CJK font found (reinstall memoryhole: its dependency mplfonts ships one): "
+                "Chinese labels will not render")
     return None
 
 
@@ -131,7 +155,7 @@ def draw_survival(db: sqlite_utils.Database, fig: Figure) -> None:
 
 
 def _rate_series(db: sqlite_utils.Database, reason: str) -> list[dict]:
-    return list(db.query("""SELECT key, rate, ci_low, ci_high, posts_at_risk, removed
+    return list(db.query("""SELECT key, rate, ci_low, ci_high, posts_eligible, removed
                             FROM removal_rates WHERE grouping = 'day' AND reason = ?
                               AND rate IS NOT NULL   -- a day with no post at risk has no rate
                             ORDER BY key""", [reason]))

@@ -19,8 +19,8 @@ from pathlib import Path
 import sqlite_utils
 
 from . import accounts, bursts, figures, keywords, rates, regression, segmentation, survival
+from .outcomes import DEFAULT_WINDOW_S, build_post_outcomes
 from .outcomes import TABLE as OUTCOMES
-from .outcomes import build_post_outcomes
 from .sql import count_rows
 from .tables import build_base_tables, log_run
 
@@ -34,6 +34,7 @@ class AnalysisConfig:
     """Every choice an analysis run makes; the defaults are the documented ones."""
 
     terms: Sequence[str | Path] | None = None   # user dictionaries; None: DATA/sensitive_terms.txt
+    window: float = DEFAULT_WINDOW_S            # w: the outcome is "removed within w of posting"
     survival: survival.SurvivalOptions = field(default_factory=survival.SurvivalOptions)
     keywords: keywords.KeywordOptions = field(default_factory=keywords.KeywordOptions)
     bursts: bursts.BurstOptions = field(default_factory=bursts.BurstOptions)
@@ -61,7 +62,7 @@ def run(db: sqlite_utils.Database, data_dir: str | Path | None = None,
     timer = _Timer()
 
     counts.update(build_base_tables(db))
-    build_post_outcomes(db)
+    build_post_outcomes(db, config.window)
     db.conn.commit()
     timer.lap("base tables and post outcomes")
     try:

@@ -57,9 +57,11 @@ def velocity(db: sqlite_utils.Database, reason: str = "platform_removed",
 
 
 def rates(db: sqlite_utils.Database, grouping: str = "day", reason: str = "any") -> pd.DataFrame:
-    """Removal rates of one grouping, with denominators and Wilson intervals."""
+    """Shares removed within w among posts followed for w, with denominators and Wilson
+    intervals, for one grouping."""
     return _frame(db, """
-        SELECT platform, key, posts_at_risk, removed, rate, ci_low, ci_high, posts_excluded
+        SELECT platform, key, window_seconds, posts_eligible, removed, rate, ci_low, ci_high,
+               posts_at_risk, posts_short_follow_up, posts_excluded
         FROM removal_rates WHERE grouping = ? AND reason = ? ORDER BY platform, key""",
                   [grouping, reason])
 

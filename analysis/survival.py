@@ -165,14 +165,22 @@ def _median(distribution: npmle.Distribution, scope: str) -> float | None:
     return distribution.quantile(0.5)
 
 
-def estimate_rows(fit: StratumFit, options: SurvivalOptions) -> list[dict]:
+def deadlines(window_s: float | None) -> tuple[tuple[str, float], ...]:
+    """The fixed deadlines, and w (label 'w') when the analysis has one: F(w) is the estimate
+    the fixed-follow-up rates of analysis.rates are compared with."""
+    return WITHIN + ((("w", float(window_s)),) if window_s else ())
+
+
+def estimate_rows(fit: StratumFit, options: SurvivalOptions,
+                  window_s: float | None = None) -> list[dict]:
     """Rows of survival_estimates for one stratum."""
+    within_all = deadlines(window_s)
     d = fit.distribution
     base = {"platform": fit.platform, "reason": fit.reason, "posts": fit.posts,
             "events": fit.events, "horizon_seconds": d.horizon,
             "removed_by_horizon": d.by_horizon, "bootstrap_samples": len(fit.replicates)}
     rows = []
-    seconds = np.array([s for _, s in WITHIN])
+    seconds = np.array([s for _, s in within_all])
     for scope in SCOPES:
         median = _median(d, scope) if fit.events else None
         low, high = _interval([_median(r, scope) for r in fit.replicates], options.confidence)
@@ -183,7 +191,7 @@ def estimate_rows(fit: StratumFit, options: SurvivalOptions) -> list[dict]:
         shares = _share(d, seconds, scope)
         replicated = np.array([_share(r, seconds, scope) for r in fit.replicates]).reshape(
             len(fit.replicates), len(seconds))
-        for k, (label, within) in enumerate(WITHIN):
+        for k, (label, within) in enumerate(within_all):
             value = shares[k]
             if np.isnan(value):
                 est = low = high = None
@@ -246,7 +254,8 @@ ESTIMATES_SQL = """
         reason TEXT NOT NULL,              -- a removal reason, or 'any'
         scope TEXT NOT NULL,               -- all_posts | removed_posts
         statistic TEXT NOT NULL,           -- median_seconds | share_within
-        within TEXT,                       -- 5m | 30m | 1h | 24h (share_within)
+        within TEXT,                       -- 5m | 30m | 1h | 24h | w (share_within; w: the
+                                           -- analysis's fixed follow-up, see removal_rates)
         within_seconds REAL,
         estimate REAL,                     -- seconds (median) or share; NULL: not estimable
         ci_low REAL,                       -- 95% percentile bootstrap interval
@@ -275,7 +284,8 @@ def write_tables(db: sqlite_utils.Database, fits: list[StratumFit],
                  options: SurvivalOptions) -> dict[str, int]:
     replace_table(db, "survival_estimates", ESTIMATES_SQL)
     replace_table(db, "survival_curves", CURVES_SQL)
-    estimates = [row for fit in fits for row in estimate_rows(fit, options)]
+    (window_s,) = db.execute(f"SELECT MAX(window_s) FROM {OUTCOMES}").fetchone()
+    estimates = [row for fit in fits for row in estimate_rows(fit, options, window_s)]
     curves = [row for fit in fits for row in curve_rows(fit, options)]
     if estimates:
         db["survival_estimates"].insert_all(estimates)

@@ -183,6 +183,8 @@ class Corpus:
         the latest state of posts and accounts; a post whose content changed gets a version."""
         pages = list(pages)
         seen: dict[tuple[str, str], tuple[Any, str, int]] = {}   # post -> (record, seen_at, page)
+        # The watchlist the plan watched each account under (the first one, if several).
+        watched: dict[tuple[str, str], str] = {}
         sightings, tombstones = [], []
         with self.db.atomic():
             conn = self.db.conn
@@ -204,6 +206,8 @@ class Corpus:
                      ev.file if ev else None, ev.offset if ev else None,
                      ev.record_id if ev else None],
                 ).lastrowid
+                if obs.watchlist is not None:
+                    watched.setdefault((obs.platform, obs.account_id), obs.watchlist)
                 seen_at = iso(obs.requested_at)
                 for position, post in enumerate(obs.posts):
                     sightings.append((crawl_id, post.platform, post.post_id, post.account_id,
@@ -228,11 +232,13 @@ class Corpus:
             conn.executemany(
                 """INSERT INTO tombstones (crawl_id, page_id, platform, post_id, via_post_id,
                        reason, message, seen_at) VALUES (?,?,?,?,?,?,?,?)""", tombstones)
-            self._upsert_posts(crawl_id, seen)
+            self._upsert_posts(crawl_id, seen, watched)
 
-    def _upsert_posts(self, crawl_id: int,
-                      seen: dict[tuple[str, str], tuple[Any, str, int]]) -> None:
-        """Latest state of each post and account; versions and first_seen events for changes."""
+    def _upsert_posts(self, crawl_id: int, seen: dict[tuple[str, str], tuple[Any, str, int]],
+                      watched: dict[tuple[str, str], str]) -> None:
+        """Latest state of each post and account; versions and first_seen events for changes.
+        An account keeps the first watchlist it was watched under (`watched`); authors of
+        reposted originals, never watched themselves, have none."""
         conn = self.db.conn
         # post -> (rowid, content_hash, version, created_at is null)
         known: dict[tuple[str, str], tuple[int, str | None, int | None, int]] = {}
@@ -266,7 +272,8 @@ class Corpus:
                 versions.append((post.platform, post.post_id, version, digest,
                                  _CHANGED.encode(changed), seen_at, crawl_id, page_id))
             accounts[(post.platform, post.account_id)] = (
-                post.platform, post.account_id, post.screen_name, seen_at)
+                post.platform, post.account_id, post.screen_name, seen_at,
+                watched.get((post.platform, post.account_id)))
             if previous is not None:
                 # A known post: the upsert's DO UPDATE below, as an UPDATE by rowid (no insert
                 # attempt, no second primary-key search). created_at is COALESCEd, so it is
@@ -332,10 +339,11 @@ class Corpus:
                VALUES (?,?,?,?,?,?)""", events)
         conn.executemany(
             """INSERT INTO accounts (platform, account_id, screen_name, first_seen_at,
-                   last_seen_at)
-               VALUES (?1, ?2, ?3, ?4, ?4)
+                   last_seen_at, watchlist)
+               VALUES (?1, ?2, ?3, ?4, ?4, ?5)
                ON CONFLICT (platform, account_id) DO UPDATE SET
                    screen_name = COALESCE(excluded.screen_name, accounts.screen_name),
+                   watchlist = COALESCE(accounts.watchlist, excluded.watchlist),
                    last_seen_at = MAX(accounts.last_seen_at, excluded.last_seen_at)""",
             list(accounts.values()),
         )

@@ -82,12 +82,27 @@ def export_removals(data_dir: Path, fmt: str) -> None:
         corpus.close()
 
 
+def _window_option(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    from crawlers.plan import parse_duration
+
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if not 0 < seconds < float("inf"):
+        raise click.BadParameter(f"a positive, finite duration, got {value!r}")
+    return seconds
+
+
 @cli.command()
 @DATA_OPTION
 @click.option("--terms", "terms", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="User dictionary of sensitive terms for segmentation (repeatable; default "
                    "DATA/sensitive_terms.txt, else the example list shipped in analysis/).")
-def analyze(data_dir: Path, terms: tuple[str, ...]) -> None:
+@click.option("--window", default="24h", show_default=True, callback=_window_option,
+              help="w: the outcome every table shares is removal within w of posting, among "
+                   "posts followed for at least w (e.g. 1h, 24h, 3d).")
+def analyze(data_dir: Path, terms: tuple[str, ...], window: float) -> None:
     """Write the analysis tables into the corpus (rates, time to removal, keywords, bursts,
     accounts) and the figures into DATA/figures/. See docs/analysis.md for the methods.
 
@@ -98,7 +113,8 @@ def analyze(data_dir: Path, terms: tuple[str, ...]) -> None:
 
     corpus = _open(data_dir)
     try:
-        counts = run_analysis(corpus.db, data_dir, AnalysisConfig(terms=terms or None))
+        counts = run_analysis(corpus.db, data_dir,
+                              AnalysisConfig(terms=terms or None, window=window))
     finally:
         corpus.close()
     for table, rows in counts.items():

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from analysis.outcomes import build_post_outcomes
+from analysis.pipeline import AnalysisConfig
 from analysis.stats import benjamini_hochberg, wilson, wilson_interval
 from analysis.tables import analyze
 from corpus.clock import iso
@@ -76,7 +77,10 @@ class Builder:
         self.next_id += 1
 
     def outcomes(self) -> dict[str, dict]:
-        build_post_outcomes(self.db)
+        return self.outcomes_with()
+
+    def outcomes_with(self, **options) -> dict[str, dict]:
+        build_post_outcomes(self.db, **options)
         return {r["post_id"]: r for r in self.db.query("SELECT * FROM temp.post_outcomes")}
 
 
@@ -126,27 +130,71 @@ def test_interval_bounds_in_seconds_since_creation(builder):
 
 def test_removal_rates_with_denominators_and_intervals(builder):
     for k in range(8):
-        builder.post(f"a{k}", account="A")
-    builder.post("a8", account="A", removed=("platform_removed", 11.0, 21.0))
-    builder.post("a9", account="A", removed=("author_deleted", 11.0, 21.0))
-    builder.post("b0", account="B", created=24 * 60.0, seen=((3, 24 * 60 + 1.0), (4, 24 * 60 + 9.0)),
-                 removed=("platform_removed", 24 * 60 + 9.0, 24 * 60 + 19.0))
+        builder.post(f"a{k}", account="A", seen=((1, 1.0), (2, 40.0)))
+    builder.post("a8", account="A", seen=((1, 1.0),), removed=("platform_removed", 1.0, 11.0))
+    builder.post("a9", account="A", seen=((1, 1.0),), removed=("author_deleted", 1.0, 11.0))
+    day2 = 24 * 60.0
+    builder.post("b0", account="B", created=day2, seen=((3, day2 + 1.0), (4, day2 + 9.0)),
+                 removed=("platform_removed", day2 + 9.0, day2 + 19.0))
     builder.post("b1", account="B", seen=((4, 11.0),))             # not at risk
-    analyze(builder.db)
+    builder.post("c0", account="C", created=day2, seen=((3, day2 + 1.0), (5, day2 + 50.0)))
+    builder.post("c1", account="C", created=day2 + 30, seen=((5, day2 + 31.0), (6, day2 + 50.0)))
+    analyze(builder.db, config=AnalysisConfig(window=1800.0, figures=False))
     rows = {(r["grouping"], r["key"], r["reason"]): r for r in builder.db["removal_rates"].rows}
     day = rows[("day", "2025-03-03", "platform_removed")]
-    assert (day["posts_at_risk"], day["removed"], day["posts_excluded"]) == (10, 1, 1)
+    assert (day["posts_eligible"], day["removed"], day["posts_excluded"]) == (10, 1, 1)
+    assert day["window_seconds"] == 1800.0 and day["posts_at_risk"] == 10
     assert day["rate"] == pytest.approx(0.1)
     assert (day["ci_low"], day["ci_high"]) == pytest.approx(wilson(1, 10))
     assert rows[("day", "2025-03-03", "any")]["removed"] == 2
-    assert rows[("day", "2025-03-04", "platform_removed")]["removed"] == 1
-    assert rows[("week", "2025-03-03", "any")]["posts_at_risk"] == 11
-    assert rows[("account", "B", "platform_removed")]["posts_at_risk"] == 1
+    # c1 was posted 20 minutes before the crawls ended: short follow-up, whatever its fate.
+    second = rows[("day", "2025-03-04", "platform_removed")]
+    assert (second["posts_eligible"], second["removed"], second["posts_short_follow_up"]) == (
+        2, 1, 1)
+    assert rows[("week", "2025-03-03", "any")]["posts_eligible"] == 12
+    assert rows[("account", "B", "platform_removed")]["posts_eligible"] == 1
     everything = rows[("all", "all", "platform_removed")]
-    assert (everything["posts_at_risk"], everything["removed"]) == (11, 2)
+    assert (everything["posts_eligible"], everything["removed"]) == (12, 2)
     assert rows[("watchlist", "w", "author_deleted")]["removed"] == 1
 
 
+def test_fixed_follow_up_population_and_outcome(builder):
+    """Removed within w = 30 min, among posts followed for at least 30 min."""
+    builder.post("survivor", seen=((1, 1.0), (2, 120.0)))
+    builder.post("early", seen=((1, 1.0),), removed=("platform_removed", 1.0, 11.0))
+    builder.post("straddle_in", seen=((1, 1.0), (2, 25.0)), removed=("platform_removed", 25.0, 33.0))
+    builder.post("straddle_out", seen=((1, 1.0), (2, 28.0)), removed=("platform_removed", 28.0, 40.0))
+    builder.post("later", seen=((1, 1.0), (2, 40.0)), removed=("author_deleted", 40.0, 50.0))
+    builder.post("lost", seen=((1, 1.0), (2, 10.0)))                 # still up, last seen at 10
+    builder.post("no_time", created=None, seen=((1, 1.0), (2, 120.0)))
+    builder.post("late", created=100.0, seen=((1, 101.0),), removed=("platform_removed", 101.0, 105.0))
+    o = builder.outcomes_with(window_s=1800.0)
+    assert {k: (v["eligible"], v["removed_within"]) for k, v in o.items()} == {
+        "survivor": (1, 0), "early": (1, 1),
+        "straddle_in": (1, 1),     # [25 min, 34 min]: midpoint 29.5 min
+        "straddle_out": (1, 0),    # [28 min, 41 min]: midpoint 34.5 min
+        "later": (1, 0), "lost": (0, None), "no_time": (0, None),
+        "late": (0, None)}         # posted 20 min before the crawls ended: out, though removed
+    assert {v["window_s"] for v in o.values()} == {1800.0}
+
+
+def test_follow_up_ends_when_the_crawled_window_no_longer_reaches_the_post(builder):
+    """followed_until comes from the windows, whatever happened to the post."""
+    for k in range(3):
+        builder.post(f"p{k}", seen=((1, 1.0), (2, 5.0)), candidate=False)
+    builder.post("q", seen=((1, 1.0), (3, 200.0)))   # keeps the crawls going to minute 200
+    keys = {r["post_id"]: r["order_key"] for r in builder.db["posts"].rows}
+    # At minute 20 the window reached down to p0; at minute 60 only down to p2.
+    for crawl, minute, oldest in ((10, 20.0, keys["p0"]), (11, 60.0, keys["p2"])):
+        builder.crawl(crawl)
+        builder.db["windows"].insert({"crawl_id": crawl, "platform": "weibo", "account_id": "A",
+                                      "status": "covered", "pages_planned": 1, "pages_ok": 1,
+                                      "reached_end": 0, "oldest_key": oldest,
+                                      "requested_at": at(minute)})
+    o = builder.outcomes_with(window_s=1800.0)
+    assert o["p0"]["followed_until"] == at(20.0) and o["p1"]["followed_until"] == at(20.0)
+    assert o["p2"]["followed_until"] == at(60.0)
+    assert o["q"]["followed_until"] == at(60.0)     # its account's windows, not its sightings
 def test_account_rankings_and_sanctions(builder):
     for k in range(30):                                            # 12 of 30 removed
         removed = ("platform_removed", 11.0, 21.0) if k < 12 else None
