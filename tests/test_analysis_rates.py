@@ -214,38 +214,42 @@ def test_account_rankings_and_sanctions(builder):
 
 
 def test_a_burst_is_found_and_a_flat_series_has_none(builder):
-    # 6 hours of posts, 30 an hour; 5% removed by the platform, except hour 3 (60%).
+    # 6 hours of posts, 30 an hour; 5% removed by the platform within w = 10 min, except hour 3
+    # (60%). Periods are Beijing hours (UTC+8).
     for hour in range(6):
         for k in range(30):
             minute = hour * 60 + k
             burst = hour == 3
-            removed = ("platform_removed", minute + 5.0, minute + 15.0) if (
+            removed = ("platform_removed", minute + 2.0, minute + 8.0) if (
                 (burst and k < 18) or (not burst and k < 2)) else None
             builder.post(f"h{hour}_{k}", created=float(minute),
-                         seen=((1000 + minute, minute + 1.0), (2000 + minute, minute + 5.0)),
+                         seen=((1000 + minute, minute + 1.0), (2000 + minute, minute + 12.0))
+                         if not removed else ((1000 + minute, minute + 1.0),),
                          text="白纸 抗议" if burst and k < 18 else "天气 很好", removed=removed)
-    analyze(builder.db)
+    analyze(builder.db, config=AnalysisConfig(window=600.0, figures=False))
     bursts = list(builder.db["removal_bursts"].rows)
     assert len(bursts) == 1
     burst = bursts[0]
-    assert burst["start_period"] == burst["end_period"] == "2025-03-03T03:00Z"
+    assert burst["start_period"] == burst["end_period"] == "2025-03-03T11:00+08:00"
     assert (burst["posts_at_risk"], burst["platform_removed"]) == (30, 18)
     assert len(json.loads(burst["example_posts"])) == 3
     periods = {r["period"]: r for r in builder.db["removal_periods"].rows}
-    assert periods["2025-03-03T03:00Z"]["burst_id"] == 1
-    assert all(r["burst_id"] is None for p, r in periods.items() if p != "2025-03-03T03:00Z")
-    assert periods["2025-03-03T00:00Z"]["baseline_rate"] == pytest.approx((8 + 18) / 150)
+    assert periods["2025-03-03T11:00+08:00"]["burst_id"] == 1
+    assert all(r["burst_id"] is None for p, r in periods.items() if p != "2025-03-03T11:00+08:00")
+    # The baseline of a quiet hour: the other quiet hours, the burst left out.
+    assert periods["2025-03-03T08:00+08:00"]["baseline_rate"] == pytest.approx(8 / 120)
+    assert burst["baseline_rate"] == pytest.approx(10 / 150)
 
 
 def test_no_burst_without_departure(builder):
     for hour in range(6):
         for k in range(30):
             minute = hour * 60 + k
+            removed = ("platform_removed", minute + 2.0, minute + 8.0) if k < 3 else None
             builder.post(f"h{hour}_{k}", created=float(minute),
-                         seen=((1000 + minute, minute + 1.0), (2000 + minute, minute + 5.0)),
-                         removed=("platform_removed", minute + 5.0, minute + 15.0) if k < 3
-                         else None)
-    analyze(builder.db)
+                         seen=((1000 + minute, minute + 1.0), (2000 + minute, minute + 12.0))
+                         if not removed else ((1000 + minute, minute + 1.0),), removed=removed)
+    analyze(builder.db, config=AnalysisConfig(window=600.0, figures=False))
     assert builder.db["removal_bursts"].count == 0
     assert builder.db["removal_periods"].count == 6
 
