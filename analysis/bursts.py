@@ -24,7 +24,8 @@ Assumes periods are exchangeable apart from bursts: a steady trend shows as many
 volume bursts): for each term of the user dictionary (a topic), its eligible posts per Beijing
 day, a repost counting for the topic when its comment or its original has the term. A day is in
 a volume burst of the topic when the topic has at least `volume_min_posts` posts that day and
-more than `volume_factor` times its typical (median) daily share of all posts. Per topic, the
+more than `volume_factor` times its typical (median) daily share of all posts (the median over
+days with at least `min_posts` posts). Per topic, the
 platform-removal rate (within w) inside and outside its volume-burst days, with Wilson intervals,
 and their difference with an account-clustered (CR1) standard error.
 """
@@ -172,7 +173,7 @@ def burst_test(n: np.ndarray, x: np.ndarray, options: BurstOptions = BurstOption
     k = len(n)
     tested = n >= options.min_posts
     in_burst = np.zeros(k, dtype=bool)
-    baseline, rho = np.full(k, np.nan), np.zeros(k)
+    baseline, rho = np.full(k, np.nan), np.full(k, np.nan)
     p, q = np.full(k, np.nan), np.full(k, np.nan)
     rounds = 0
     while rounds < options.max_rounds:
@@ -184,13 +185,13 @@ def burst_test(n: np.ndarray, x: np.ndarray, options: BurstOptions = BurstOption
                 ref = np.ones(k, dtype=bool)
                 ref[j] = False
             if ref.sum() < options.min_reference:
-                baseline[j], p[j] = np.nan, np.nan
+                baseline[j], rho[j], p[j] = np.nan, np.nan, np.nan
                 continue
             p0, r = dispersion_moments(n[ref], x[ref])
             baseline[j], rho[j] = p0, (r if overdispersed else 0.0)
             if not 0 < p0 < 1:
                 p[j] = 1.0 if x[j] == 0 or p0 >= 1 else 0.0
-            elif rho[j] > 0:
+            elif r > 0 and overdispersed:
                 a, b = p0 * (1 - r) / r, (1 - p0) * (1 - r) / r
                 p[j] = betabinom.sf(x[j] - 1, n[j], a, b)
             else:
@@ -287,8 +288,10 @@ def _examples(db: sqlite_utils.Database, unit: str, names: list[str], limit: int
 def volume_burst_days(topic_posts: dict[str, int], all_posts: dict[str, int],
                       options: BurstOptions = BurstOptions()) -> set[str]:
     """The days a topic's volume bursts: >= volume_min_posts posts and more than volume_factor
-    times its median daily share of all posts (days with no post on the topic count as 0)."""
-    days = sorted(all_posts)
+    times its median daily share of all posts. The median is over the days with at least
+    `min_posts` posts in all (a day with no post on the topic counts 0), so the scattered old
+    posts a first crawl finds do not make every busy day a burst."""
+    days = sorted(d for d, n in all_posts.items() if n >= options.min_posts)
     shares = np.array([topic_posts.get(d, 0) / all_posts[d] for d in days])
     typical = float(np.median(shares)) if len(shares) else 0.0
     return {d for d, share in zip(days, shares, strict=True)

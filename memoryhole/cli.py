@@ -312,7 +312,7 @@ def sandbox_validate(scenario_path: Path | None, data_dir: Path, cycles: int, ev
               help="Where the demo corpus goes (must be empty or an earlier demo's).")
 @click.option("--days", default=23.0, show_default=True, type=click.FloatRange(min=0.5),
               help="Simulated days to crawl (the campaign's three weeks, then two to follow up).")
-@click.option("--every", "every_hours", default=4.0, show_default=True,
+@click.option("--every", "every_hours", default=6.0, show_default=True,
               type=click.FloatRange(min=0.25), help="Simulated hours between crawls.")
 @click.option("--serve/--no-serve", default=True, help="Serve the result in Datasette.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Datasette port.")

@@ -42,7 +42,8 @@ class Campaign:
     burst_term: str = "四通桥"
     burst_reposts: int = 200          # reposts with comments, over `burst_hours`
     burst_hours: float = 36.0
-    burst_censor_share: float = 0.5   # of the wave's reposts the platform removes
+    burst_censor_share: float = 0.7   # of the wave's reposts the platform removes
+    complaints_share: float = 0.015   # of all other posts removed after complaints, any words
     seed: int = 2026
 
 
@@ -51,8 +52,8 @@ BURST_COMMENTS = ("#{t}# 转发", "{t} 又看到了", "关于{t}，大家都在�
                   "为{t}转发", "{t} 现场照片")
 
 
-def _delay(rng: random.Random, low: float = 600.0, high: float = 86400.0) -> timedelta:
-    """A removal delay, log-uniform between 10 min and 24 h (the bulk of Zhu et al.'s)."""
+def _delay(rng: random.Random, low: float = 1800.0, high: float = 86400.0) -> timedelta:
+    """A removal delay, log-uniform between 30 min and 24 h (the bulk of Zhu et al.'s)."""
     return timedelta(seconds=low * (high / low) ** rng.random())
 
 
@@ -62,14 +63,21 @@ def schedule_campaign(world: Any, campaign: Campaign = CAMPAIGN) -> dict[str, in
     start = world.start
     policy_from = start + timedelta(days=campaign.policy_day)
     watched = [uid for uid, account in world.accounts.items() if account.watched]
-    done = {"policy_removals": 0, "burst_reposts": 0, "burst_removals": 0}
-    # The policy change: posts about the term, untouched so far, mostly removed from now on.
+    done = {"policy_removals": 0, "complaint_removals": 0, "burst_reposts": 0,
+            "burst_removals": 0}
     for post in sorted(world.posts.values(), key=lambda p: p.mid):
-        if (post.created_at >= policy_from and post.repost_of is None and not post.events
-                and campaign.policy_term in post.plain
+        if post.repost_of is not None or post.events or post.created_at < start:
+            continue
+        # The policy change: posts about the term, untouched so far, mostly removed from now on.
+        if (post.created_at >= policy_from and campaign.policy_term in post.plain
                 and rng.random() < campaign.policy_share):
             world.schedule(post.created_at + _delay(rng), "censor_rules", post.mid)
             done["policy_removals"] += 1
+        # Everyday complaints take down a few posts whatever their words.
+        elif rng.random() < campaign.complaints_share:
+            world.schedule(post.created_at + _delay(rng, 3600.0, 2 * 86400.0),
+                           "censor_complaints", post.mid)
+            done["complaint_removals"] += 1
     # The viral post: the newest untouched original about the burst term before the burst day,
     # reposted with comments by the watched accounts; the platform censors much of the wave.
     burst_at = start + timedelta(days=campaign.burst_day)
@@ -85,7 +93,7 @@ def schedule_campaign(world: Any, campaign: Campaign = CAMPAIGN) -> dict[str, in
         (mid,) = world.schedule(at, "repost", original.mid, rng.choice(watched), text=comment)
         done["burst_reposts"] += 1
         if rng.random() < campaign.burst_censor_share:
-            world.schedule(at + _delay(rng, 300.0, 6 * 3600.0), "censor_complaints", mid)
+            world.schedule(at + _delay(rng, 3600.0, 12 * 3600.0), "censor_complaints", mid)
             done["burst_removals"] += 1
     world.schedule(burst_at + timedelta(hours=20), "censor_rules", original.mid)
     return done
@@ -108,11 +116,11 @@ def prepare_data_dir(data_dir: Path) -> None:
 def demo_watchlists(accounts: list[str]) -> list[dict]:
     """Two watchlists, so rates and the removal model have something to compare."""
     cut = len(accounts) // 3
-    return [{"name": "journalists", "accounts": accounts[:cut], "every": "4h", "pages": 2},
-            {"name": "activists", "accounts": accounts[cut:], "every": "4h", "pages": 2}]
+    return [{"name": "journalists", "accounts": accounts[:cut], "every": "6h", "pages": 2},
+            {"name": "activists", "accounts": accounts[cut:], "every": "6h", "pages": 2}]
 
 
-def run_demo(data_dir: Path, days: float = 23.0, every_hours: float = 4.0, serve: bool = True,
+def run_demo(data_dir: Path, days: float = 23.0, every_hours: float = 6.0, serve: bool = True,
              port: int = 8001, scenario: str | Path | dict | None = None,
              campaign: Campaign | None = CAMPAIGN) -> None:
     """Crawl the campaign for `days` simulated days every `every_hours`, score, analyse, serve."""

@@ -163,7 +163,7 @@ def removal_world(seed: int, accounts: int = 150, posts_per_account: int = 40,
             eta = (-2.0 + beta * ("白纸" in found) + 0.5 * (watchlist == "journalists")
                    - 0.5 * repost + own)
             y = int(rng.random() < 1 / (1 + np.exp(-eta)))
-            posts.append((f"a{a}", watchlist, "repost" if repost else "original", y,
+            posts.append((f"a{a}", watchlist, "repost" if repost else "original", y, 1,
                           frozenset(found)))
     return posts
 
@@ -193,7 +193,7 @@ def test_aggregated_fit_equals_one_row_per_post():
     result = regression.fit(design)
     cols = {n: k for k, n in enumerate(design.names)}
     x = np.array([[1.0, "天气" in f, "白纸" in f, w == "journalists", k == "repost"]
-                  for _, w, k, _, f in posts], dtype=float)
+                  for _, w, k, _, _, f in posts], dtype=float)
     order = [cols[n] for n in ("(intercept)", "term:天气", "term:白纸", "watchlist:journalists",
                                "kind:repost")]
     y = np.array([p[3] for p in posts], dtype=float)
@@ -209,3 +209,19 @@ def test_regression_intervals_cover_at_about_nominal_rate():
     hits = [abs(b - 1.0) < 1.96 * se
             for b, se in (_coefficients(removal_world(200 + s))["term:白纸"] for s in range(100))]
     assert 0.90 <= np.mean(hits) <= 0.99
+
+
+def test_a_separated_logit_falls_back_to_the_linear_probability_model():
+    # The platform removes only posts with a listed term: the logit's intercept runs off to
+    # minus infinity; the linear model recovers the difference in probability (0.3).
+    rng = np.random.default_rng(5)
+    posts = []
+    for a in range(60):
+        for _ in range(30):
+            term = rng.random() < 0.3
+            y = int(term and rng.random() < 0.3)
+            posts.append((f"a{a}", "w", "original", y, 1, frozenset({"白纸"} if term else ())))
+    result = regression.fit(regression.build_design(posts, ["白纸"]))
+    assert result.model == "linear probability"
+    b, se = result.coefficient[1], result.se[1]
+    assert b - 1.96 * se < 0.3 < b + 1.96 * se and result.coefficient[0] == pytest.approx(0, abs=1e-9)
