@@ -120,18 +120,25 @@ def _time_to_removal(db: sqlite_utils.Database) -> None:
             last_seen_at TEXT,               -- NULL: never seen intact (known from a tombstone)
             first_missing_at TEXT NOT NULL,
             restored_at TEXT,
-            min_seconds REAL,                -- created_at -> last_seen_at: lower bound
-            max_seconds REAL,                -- created_at -> first_missing_at: upper bound
-            created_at_resolution_seconds REAL,  -- created_at may be this much too late
+            min_seconds REAL,                -- latest creation -> last_seen_at: lower bound
+            max_seconds REAL,                -- earliest creation -> first_missing_at: upper bound
+            created_at_resolution_seconds REAL,  -- latest - earliest possible creation time
             -- removed_within_<D>: 1 surely within D of creation, 0 surely not, NULL undetermined
             {within_defs}
         )""".format(within_defs=", ".join(f"removed_within_{label} INTEGER" for label, _ in WITHIN)))
+    # Creation lies in [created_earliest, created_latest] (posts without them: created_at as
+    # the latest, the resolution by age before it; see analysis.outcomes).
     resolution = created_resolution_sql(
         "r.platform", seconds_between_sql("p.created_at", "p.first_seen_at"))
-    # Removed within D: surely (upper bound, widened by created_at's resolution, <= D), surely
-    # not (lower bound > D), or undetermined (NULL) when D falls inside the interval.
+    latest = "COALESCE(p.created_latest, p.created_at)"
+    earliest_us = (f"(CASE WHEN p.created_earliest IS NOT NULL "
+                   f"THEN {epoch_microseconds_sql('p.created_earliest')} "
+                   f"ELSE {epoch_microseconds_sql('p.created_at')} "
+                   f"- CAST({resolution} * 1000000 AS INTEGER) END)")
+    # Removed within D: surely (upper bound <= D), surely not (lower bound > D), or
+    # undetermined (NULL) when D falls inside the interval.
     within = "".join(
-        f",\n               CASE WHEN max_s + res <= {seconds} THEN 1 "
+        f",\n               CASE WHEN max_s <= {seconds} THEN 1 "
         f"WHEN min_s > {seconds} THEN 0 END" for _, seconds in WITHIN)
     db.execute(f"""
         INSERT INTO time_to_removal
@@ -139,9 +146,12 @@ def _time_to_removal(db: sqlite_utils.Database) -> None:
                first_missing_at, restored_at, min_s, max_s, res{within}
         FROM (SELECT r.id, r.platform, r.post_id, r.account_id, r.reason, p.created_at,
                      r.last_seen_at, r.first_missing_at, r.restored_at,
-                     {seconds_between_sql("p.created_at", "r.last_seen_at")} AS min_s,
-                     {seconds_between_sql("p.created_at", "r.first_missing_at")} AS max_s,
-                     CASE WHEN p.created_at IS NOT NULL THEN {resolution} END AS res
+                     {seconds_between_sql(latest, "r.last_seen_at")} AS min_s,
+                     ({epoch_microseconds_sql("r.first_missing_at")} - {earliest_us}) / 1000000.0
+                         AS max_s,
+                     CASE WHEN p.created_at IS NOT NULL
+                          THEN ({epoch_microseconds_sql(latest)} - {earliest_us}) / 1000000.0
+                     END AS res
               FROM removals AS r
               LEFT JOIN posts AS p ON p.platform = r.platform AND p.post_id = r.post_id)
         ORDER BY id""")
