@@ -295,3 +295,15 @@ def test_a_coarse_date_gives_a_lower_bound_that_is_not_too_high(tmp_path):
                               - datetime(2025, 3, 2, tzinfo=BEIJING)).total_seconds()
     assert row["entry_s"] == 34 * 3600.0 and row["created_resolution_s"] == 86400.0
     corpus.close()
+
+
+def test_a_sanctions_window_never_starts_after_its_detection(builder):
+    """c1 was sighted at minute 40, after c0 had already been found gone at minute 31: the
+    sanction lies in [11, 31], not [40, 31] (issue 9, section 4)."""
+    builder.post("c0", account="C", removed=("account_suspended", 11.0, 31.0))
+    builder.post("c1", account="C", seen=((1, 1.0), (2, 40.0)),
+                 removed=("account_suspended", 40.0, 50.0))
+    analyze(builder.db, config=AnalysisConfig(figures=False))
+    sanction = builder.db["account_sanctions"].get(["weibo", "C", "account_suspended"])
+    assert (sanction["last_seen_before"], sanction["detected_at"]) == (at(11.0), at(31.0))
+    assert sanction["last_seen_before"] <= sanction["detected_at"]
