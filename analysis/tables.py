@@ -11,7 +11,9 @@ and how many rows.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -175,8 +177,41 @@ def build_base_tables(db: sqlite_utils.Database) -> dict[str, int]:
     return counts
 
 
-def log_run(db: sqlite_utils.Database, counts: dict[str, int]) -> None:
-    """Append one row to analysis_runs: when, which software, how many rows per table."""
+#: Libraries whose version can change an analysis table.
+LIBRARIES = ("numpy", "scipy", "pandas", "matplotlib", "jieba", "mplfonts")
+#: Crawl tables whose content the corpus fingerprint summarises.
+FINGERPRINT_TABLES = ("crawls", "posts", "sightings", "candidates", "probes", "removals")
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"sqlite": sqlite3.sqlite_version}
+    for name in LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def corpus_fingerprint(db: sqlite_utils.Database) -> str:
+    """A hash of each crawl table's row count and largest rowid, and of every removal's id,
+    reason and interval: a table in a paper names the corpus state it came from."""
+    digest = hashlib.sha256()
+    for table in FINGERPRINT_TABLES:
+        digest.update(repr(db.execute(
+            f"SELECT COUNT(*), MAX(rowid) FROM {_quote(table)}").fetchone()).encode())
+    for row in db.execute("SELECT id, post_id, reason, last_seen_at, first_missing_at, "
+                          "restored_at FROM removals ORDER BY id"):
+        digest.update(repr(row).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def log_run(db: sqlite_utils.Database, counts: dict[str, int],
+            provenance: dict | None = None) -> None:
+    """Append one row to analysis_runs: when, which software and libraries, the settings
+    (seeds and the term dictionary's hash included), the corpus fingerprint, rows per table."""
     with db.atomic():
         db.execute(f"""
             CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
@@ -185,9 +220,16 @@ def log_run(db: sqlite_utils.Database, counts: dict[str, int]) -> None:
                 software_version TEXT NOT NULL,
                 row_counts TEXT NOT NULL     -- JSON: {{table: rows}}
             )""")
+        columns = db[RUNS_TABLE].columns_dict
+        for column in ("settings", "libraries", "corpus_fingerprint"):
+            if column not in columns:   # analysis_runs of an earlier release
+                db.execute(f"ALTER TABLE {RUNS_TABLE} ADD COLUMN {column} TEXT")
         db.execute(
-            f"INSERT INTO {RUNS_TABLE} (ran_at, software_version, row_counts) VALUES (?, ?, ?)",
-            [iso(now()), software_version(), json.dumps(counts, sort_keys=True)],
+            f"INSERT INTO {RUNS_TABLE} (ran_at, software_version, row_counts, settings, "
+            f"libraries, corpus_fingerprint) VALUES (?, ?, ?, ?, ?, ?)",
+            [iso(now()), software_version(), json.dumps(counts, sort_keys=True),
+             json.dumps(provenance or {}, sort_keys=True, ensure_ascii=False, default=str),
+             json.dumps(library_versions(), sort_keys=True), corpus_fingerprint(db)],
         )
 
 

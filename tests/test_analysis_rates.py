@@ -307,3 +307,18 @@ def test_a_sanctions_window_never_starts_after_its_detection(builder):
     sanction = builder.db["account_sanctions"].get(["weibo", "C", "account_suspended"])
     assert (sanction["last_seen_before"], sanction["detected_at"]) == (at(11.0), at(31.0))
     assert sanction["last_seen_before"] <= sanction["detected_at"]
+
+
+def test_analysis_runs_record_settings_seeds_dictionary_libraries_and_the_corpus(builder):
+    builder.post("p0", removed=("platform_removed", 11.0, 21.0))
+    builder.post("p1")
+    analyze(builder.db, config=AnalysisConfig(window=3600.0, figures=False))
+    builder.post("p2", removed=("author_deleted", 11.0, 21.0))
+    analyze(builder.db, config=AnalysisConfig(window=3600.0, figures=False))
+    first, second = builder.db.query("SELECT * FROM analysis_runs ORDER BY id")
+    settings = json.loads(first["settings"])
+    assert settings["window"] == 3600.0 and settings["survival"]["seed"] == 20130501
+    assert settings["term_dictionary"].startswith("jieba ") and "dict=" in settings["term_dictionary"]
+    assert json.loads(first["libraries"])["numpy"] != "absent"
+    assert len(first["corpus_fingerprint"]) == 64
+    assert first["corpus_fingerprint"] != second["corpus_fingerprint"]   # a removal more
