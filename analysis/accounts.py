@@ -56,14 +56,21 @@ RANKINGS_SQL = """
 def build_account_sanctions(db: sqlite_utils.Database) -> int:
     replace_table(db, "account_sanctions", SANCTIONS_SQL)
     placeholders = ", ".join("?" for _ in SANCTIONS)
+    # The sanction happened in [last_seen_before, detected_at]: only sightings at or before the
+    # first detection bound it (an affected post sighted after another was already found gone
+    # would otherwise put the window's start after its end).
     db.execute(f"""
+        WITH r AS (
+            SELECT *, MIN(first_missing_at) OVER (PARTITION BY platform, account_id, reason)
+                          AS detected
+            FROM removals WHERE reason IN ({placeholders}))
         INSERT INTO account_sanctions
-        SELECT r.platform, r.account_id, a.screen_name, r.reason, MAX(r.last_seen_at),
-               MIN(r.first_missing_at), date(MIN(r.first_missing_at)), COUNT(DISTINCT r.post_id),
+        SELECT r.platform, r.account_id, a.screen_name, r.reason,
+               MAX(CASE WHEN r.last_seen_at <= r.detected THEN r.last_seen_at END),
+               r.detected, date(r.detected), COUNT(DISTINCT r.post_id),
                CASE WHEN SUM(r.restored_at IS NULL) = 0 THEN MAX(r.restored_at) END
-        FROM removals AS r
+        FROM r
         LEFT JOIN accounts AS a ON a.platform = r.platform AND a.account_id = r.account_id
-        WHERE r.reason IN ({placeholders})
         GROUP BY r.platform, r.account_id, r.reason""", list(SANCTIONS))
     return db.execute("SELECT COUNT(*) FROM account_sanctions").fetchone()[0]
 

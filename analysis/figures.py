@@ -127,7 +127,8 @@ def draw_survival(db: sqlite_utils.Database, fig: Figure) -> None:
     axes = fig.subplots(1, 2, sharex=True)
     for ax, scope, title in zip(axes, ("removed_posts", "all_posts"), (
             "已删除帖子中的累计比例\nshare of removed posts removed by t",
-            "全部帖子中的累计删除比例\nshare of all posts removed by t"), strict=True):
+            "累积发生率（竞争风险）\ncumulative incidence: share of all posts removed by t"),
+            strict=True):
         reasons = sorted({r["reason"] for r in rows if r["scope"] == scope
                           and r["platform"] == platform}, key=lambda r: (r != "any", r))
         for reason in reasons:
@@ -151,7 +152,8 @@ def draw_survival(db: sqlite_utils.Database, fig: Figure) -> None:
         ax.set_ylim(0, None)
     axes[0].set_ylabel("累计删除比例 share removed")
     axes[0].legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"删除速度（{platform}，区间删失 Turnbull 估计，95% 自助法区间）", fontsize=11)
+    fig.suptitle(f"删除速度（{platform}，各原因为累积发生率 cumulative incidence per reason，"
+                 f"区间删失 NPMLE，95% 自助法区间）", fontsize=10)
 
 
 def _rate_series(db: sqlite_utils.Database, reason: str) -> list[dict]:
@@ -253,9 +255,11 @@ def draw_account_sanctions(db: sqlite_utils.Database, fig: Figure) -> None:
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("survival_by_reason", "删除速度 Time to removal by reason",
-               "Share removed by time since posting, per reason: among removed posts (left) "
-               "and among all posts (right); Turnbull NPMLE with 95% bootstrap bands "
-               "(survival_curves).", draw_survival),
+               "Share removed by time since posting: all reasons (any) and, per reason, the "
+               "cumulative incidence (removed first by that reason; competing risks, Hudgens, "
+               "Satten & Longini 2001), among removed posts (left) and among all posts "
+               "(right); interval-censored NPMLE with 95% bootstrap bands (survival_curves).",
+               draw_survival),
     FigureSpec("daily_removal_rates", "每日删除率 Daily removal rates",
                "Share of each day's at-risk posts removed (any reason, and by the platform), "
                "with 95% Wilson intervals (removal_rates).", draw_daily_rates),

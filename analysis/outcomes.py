@@ -10,10 +10,12 @@
   only in the last crawl, or pushed off the crawled pages at once) could not have been found
   removed, so counting it would dilute every rate. Removals known only from a repost's tombstone
   (never sighted intact) are outside the denominator too: they were found because they were gone.
-- times in seconds since the post's creation (`created_at`): `entry_s` (first sighting),
-  `lower_s` (last sighting before the removal, or the last sighting of a post still up) and
-  `upper_s` (the removal's `first_missing_at`, widened by the resolution of `created_at`; NULL for
-  a post still up, i.e. right-censored). NULL when `created_at` is unknown.
+- times in seconds since the post's creation, which lies in [`created_earliest`,
+  `created_latest`] (posts; see below): `entry_s` (first sighting) and `lower_s` (last sighting
+  before the removal, or the last sighting of a post still up) from the *latest* possible
+  creation time, so they are never too high; `upper_s` (the removal's `first_missing_at`) from
+  the *earliest*, so it is never too low (NULL for a post still up: right-censored);
+  `created_resolution_s` is latest - earliest. NULL when the creation time is unknown.
 
 **The shared outcome: removed within w, among posts followed for at least w** (`window_s` = w,
 default 24 h, `memoryhole analyze --window`). Rates, keywords, bursts and accounts all use it,
@@ -34,18 +36,19 @@ so a post counts the same way everywhere whatever follow-up it happened to get:
   cadence is short against w. Dropping straddlers instead would bias the share down, counting
   them all as within w would bias it up.
 
-The resolution of `created_at`: timelines give relative dates (Weibo: 刚刚, N分钟前, N小时前,
-昨天 HH:MM, MM-DD) that the crawler resolves against the fetch time, so the stored time is the
-*latest* possible creation time and the true one may be up to one unit earlier. The unit follows
-from the post's age when first sighted (CREATED_AT_RESOLUTION); a lower bound of the time to
-removal stays valid, and the upper bound is widened by one unit.
+The creation interval comes from the form of the platform's date (crawlers/platforms/weibo.py:
+刚刚 and N分钟前 name a minute, N小时前 an hour, 昨天 HH:MM a minute, MM-DD and YYYY-MM-DD a whole
+Beijing day starting at midnight, so for `03-01` seen on 03-03 the post may have been created up
+to 24 h after the stored midnight). Posts stored without an interval (another adapter, or a
+test corpus) fall back to created_at as the latest time, with a resolution that follows from the
+post's age when first sighted (CREATED_AT_RESOLUTION).
 """
 
 from __future__ import annotations
 
 import sqlite_utils
 
-from .sql import seconds_between_sql
+from .sql import epoch_microseconds_sql, seconds_between_sql
 
 TABLE = "post_outcomes"
 #: The default fixed follow-up w: removed within 24 h of posting.
@@ -97,7 +100,19 @@ def build_post_outcomes(db: sqlite_utils.Database, window_s: float = DEFAULT_WIN
                                          PRIMARY KEY (platform, post_id)) WITHOUT ROWID""")
     conn.execute("INSERT OR IGNORE INTO _looked_again SELECT platform, post_id FROM candidates")
 
+    # Creation lies in [earliest, latest] (posts.created_earliest/created_latest, from the form
+    # of the platform's date). A post stored without them (an adapter giving only a point) falls
+    # back to created_at as the latest time, with CREATED_AT_RESOLUTION before it.
     entry = seconds_between_sql("p.created_at", "p.first_seen_at")
+    latest_us = epoch_microseconds_sql("COALESCE(p.created_latest, p.created_at)")
+    earliest_us = (f"(CASE WHEN p.created_earliest IS NOT NULL "
+                   f"THEN {epoch_microseconds_sql('p.created_earliest')} "
+                   f"ELSE {epoch_microseconds_sql('p.created_at')} "
+                   f"- CAST({created_resolution_sql('p.platform', entry)} * 1000000 AS INTEGER) END)")
+
+    def since(column: str, origin_us: str) -> str:
+        return f"(({epoch_microseconds_sql(column)} - {origin_us}) / 1000000.0)"
+
     removal_seen = "COALESCE(fr.last_seen_at, p.last_seen_at)"
     conn.execute(f"""
         CREATE TEMP TABLE {TABLE} (
@@ -107,6 +122,7 @@ def build_post_outcomes(db: sqlite_utils.Database, window_s: float = DEFAULT_WIN
             removal_id INTEGER, reason TEXT, removal_last_seen_at TEXT, first_missing_at TEXT,
             restored_at TEXT, at_risk INTEGER NOT NULL,
             entry_s REAL, lower_s REAL, upper_s REAL, created_resolution_s REAL,
+            created_latest TEXT,             -- latest possible creation time
             followed_until TEXT,             -- the last crawl that covered the post's place
             window_s REAL,                   -- w, the fixed follow-up
             eligible INTEGER,                -- 1: in the fixed-follow-up population (see above)
@@ -118,15 +134,14 @@ def build_post_outcomes(db: sqlite_utils.Database, window_s: float = DEFAULT_WIN
                p.last_seen_at, COALESCE(p.created_at, p.first_seen_at),
                fr.id, fr.reason, {removal_seen}, fr.first_missing_at, fr.restored_at,
                sighted AND (fr.id IS NOT NULL OR la.post_id IS NOT NULL OR two_crawls),
-               max(0.0, {entry}),
-               max(0.0, CASE WHEN fr.id IS NULL
-                             THEN {seconds_between_sql("p.created_at", "p.last_seen_at")}
-                             ELSE {seconds_between_sql("p.created_at", removal_seen)} END),
+               max(0.0, {since("p.first_seen_at", latest_us)}),
+               max(0.0, {since(f"CASE WHEN fr.id IS NULL THEN p.last_seen_at ELSE {removal_seen} END",
+                               latest_us)}),
                CASE WHEN fr.id IS NOT NULL
-                    THEN max(0.0, {seconds_between_sql("p.created_at", "fr.first_missing_at")})
-                         + {created_resolution_sql("p.platform", entry)} END,
+                    THEN max(0.0, {since("fr.first_missing_at", earliest_us)}) END,
                CASE WHEN p.created_at IS NOT NULL
-                    THEN {created_resolution_sql("p.platform", entry)} END,
+                    THEN ({latest_us} - {earliest_us}) / 1000000.0 END,
+               COALESCE(p.created_latest, p.created_at),
                NULL, NULL, NULL, NULL
         FROM (SELECT q.*,
                      EXISTS (SELECT 1 FROM sightings AS s
@@ -175,7 +190,7 @@ def _fixed_follow_up(conn, window_s: float) -> None:
                AND r.reach <= p.order_key ORDER BY r.reach DESC LIMIT 1),
             (SELECT MAX(last_seen_at) FROM posts AS p WHERE p.platform = {TABLE}.platform))""")
     conn.execute("DROP TABLE temp._reach")
-    follow_s = seconds_between_sql("created_at", "followed_until")
+    follow_s = seconds_between_sql("created_latest", "followed_until")
     eligible = (f"(at_risk AND created_at IS NOT NULL AND lower_s IS NOT NULL "
                 f"AND {follow_s} >= :w AND (removal_id IS NOT NULL OR lower_s >= :w))")
     conn.execute(f"""

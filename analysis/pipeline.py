@@ -10,6 +10,7 @@ DATA/figures/. Each step aggregates in SQL or in chunks; the corpus is never one
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -111,7 +112,7 @@ def run(db: sqlite_utils.Database, data_dir: str | Path | None = None,
     finally:
         db.execute(f"DROP TABLE IF EXISTS temp.{OUTCOMES}")
         db.execute("DROP TABLE IF EXISTS temp._first_removal")
-    log_run(db, counts)
+    log_run(db, counts, {**dataclasses.asdict(config), "term_dictionary": segmenter.identity})
     return counts
 
 

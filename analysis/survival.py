@@ -1,17 +1,21 @@
 """Time to removal as interval-censored, left-truncated survival, per platform and reason.
 
 The time origin is the post's creation (`created_at`). A removed post's removal time lies in
-[last sighting, first missing] (widened by the resolution of created_at, see analysis.outcomes);
-a post still up is right-censored at its last sighting; a post removed for *another* reason is
-right-censored at its last sighting before that removal (cause-specific analysis: competing
-removals are assumed independent of this one). Every post is left-truncated at its first
+[last sighting, first missing] (from the latest and earliest possible creation time, see
+analysis.outcomes); a post still up is right-censored at its last sighting. Reasons compete: a
+post the author deleted can no longer be removed by the platform. Per reason the estimate is
+the **cumulative incidence** CIF_k(t), the share of posts removed *first by reason k* within t
+(npmle.cumulative_incidence, Hudgens, Satten & Longini 2001), not a "net" 1 - KM that treats the
+other reasons as censoring (which answers "if no other reason existed" and overstates the
+share: the per-reason curves then sum to more than the all-reason one). The per-reason CIFs sum
+to the all-reason curve `any`. Every post is left-truncated at its first
 sighting: a post removed before anyone saw it is never in the corpus, so a post only counts
 from the moment it was first seen. The distribution is the Turnbull NPMLE (analysis.npmle).
 
 Two scopes, both in `survival_estimates` and `survival_curves`:
 
-- `all_posts`: F(t), the share of all observed posts removed (for this reason) within t of
-  creation; its median is NULL unless half of all posts were removed within the horizon.
+- `all_posts`: F(t) (the CIF for a reason), the share of all observed posts removed (first,
+  for this reason) within t of creation; its median is NULL unless half of all posts were.
 - `removed_posts`: F(t) / F(horizon), the share of the posts removed within the observed horizon
   that were removed within t; the figure Zhu et al. (2013) report. It assumes the removals that
   happen after the horizon (the longest follow-up in the corpus) are negligible; `horizon_seconds`
@@ -233,18 +237,87 @@ def _num(value: float) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
+def competing_observations(arrays: dict[tuple[str, str], np.ndarray], platform: str,
+                           reasons: list[str]) -> npmle.CompetingObservations:
+    """One platform's observations with the index of their first removal's reason (-1: still
+    up, right-censored at the last sighting)."""
+    parts = []
+    for (p, r), rows in arrays.items():
+        if p != platform:
+            continue
+        last = rows[:, 2].astype(np.int64)
+        cause = np.where(last >= 0, reasons.index(r) if r in reasons else -1, -1)
+        parts.append(np.column_stack([rows[:, 0], rows[:, 1], last, cause, rows[:, 3]]))
+    rows = np.concatenate(parts)
+    return npmle.CompetingObservations(rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64),
+                                       rows[:, 2].astype(np.int64), rows[:, 3].astype(np.int64),
+                                       rows[:, 4].astype(float))
+
+
+def fit_competing(obs: npmle.CompetingObservations, platform: str, reasons: list[str],
+                  options: SurvivalOptions) -> list[StratumFit]:
+    """Per-reason cumulative incidence (npmle.cumulative_incidence) and bootstrap replicates
+    (observations resampled, each refitted from the estimate for a fixed budget of EM
+    iterations)."""
+    support, mass = npmle.cumulative_incidence(obs, len(reasons))
+    rng = np.random.default_rng([options.seed, *map(ord, f"{platform}/competing")])
+    total = int(round(obs.weight.sum()))
+    share = obs.weight / obs.weight.sum()
+    replicates: list[np.ndarray] = []
+    start = mass + 0.01 / mass.size
+    start /= start.sum()
+    for _ in range(options.bootstrap_samples):
+        weight = rng.multinomial(total, share).astype(float)
+        keep = weight > 0
+        resampled = npmle.CompetingObservations(*(a[keep] for a in (
+            obs.entry, obs.first, obs.last, obs.cause, weight)))
+        rep_support, rep_mass = npmle.cumulative_incidence(
+            resampled, len(reasons), tol=1e-6, max_iter=options.bootstrap_iterations * 5,
+            start=_restart(support, start, rep_support_of(resampled)))
+        replicates.append((rep_support, rep_mass))
+    fits = []
+    for k, reason in enumerate(reasons):
+        events = int(round(obs.weight[obs.cause == k].sum()))
+        if not events:
+            continue
+        fits.append(StratumFit(platform, reason, total, events,
+                               npmle.Distribution.of(support, mass[k]),
+                               [npmle.Distribution.of(s, m[k]) for s, m in replicates]))
+    return fits
+
+
+def rep_support_of(obs: npmle.CompetingObservations) -> npmle.Support:
+    censored = obs.cause < 0
+    return npmle.Support.of(npmle.Observations.merged(
+        obs.entry, obs.first, np.where(censored, npmle.N_CELLS - 1, obs.last), obs.weight))
+
+
+def _restart(support: npmle.Support, mass: np.ndarray, target: npmle.Support) -> np.ndarray:
+    """A start for a replicate's EM: the estimate's mass moved to the replicate's support
+    (each interval takes the mass of the estimate's intervals it overlaps), floored."""
+    overlap = ((support.start[:, None] <= target.end[None, :])
+               & (support.end[:, None] >= target.start[None, :])).astype(float)
+    moved = mass @ overlap + 1e-3 / (mass.shape[0] * target.size)
+    return moved / moved.sum()
+
+
 def fit_all(db: sqlite_utils.Database, options: SurvivalOptions) -> list[StratumFit]:
-    """One fit per platform and reason with removals, plus `any` (any first removal)."""
+    """Per platform: `any` (any first removal; the all-cause NPMLE) and, per reason with
+    removals, its cumulative incidence (competing risks: the other reasons compete, they do
+    not censor)."""
     platforms, arrays = _collect(db)
     fits = []
     for platform in platforms:
         present = {r for (p, r), rows in arrays.items() if p == platform and r
                    and (rows[:, 2] >= 0).any()}
         ordered = [r for r in REASONS if r in present] + sorted(present - set(REASONS))
-        for reason in ([ANY_REASON] if present else []) + ordered:
-            obs = stratum_observations(arrays, platform, reason)
-            if obs is not None and obs.events > 0:
-                fits.append(fit_stratum(obs, platform, reason, options))
+        if not ordered:
+            continue
+        obs = stratum_observations(arrays, platform, ANY_REASON)
+        if obs is not None and obs.events > 0:
+            fits.append(fit_stratum(obs, platform, ANY_REASON, options))
+        fits.extend(fit_competing(competing_observations(arrays, platform, ordered), platform,
+                                  ordered, options))
     return fits
 
 

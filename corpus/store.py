@@ -113,6 +113,16 @@ _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",
 _CHANGED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)   # = json.dumps(..., same args)
 
 
+def _created_interval(post: Any) -> tuple[str | None, str | None]:
+    """(earliest, latest) possible creation time as stored; a platform adapter that gives only
+    `created_at` gives a point."""
+    interval = getattr(post, "created_interval", None)
+    if interval is not None:
+        return iso(interval[0]), iso(interval[1])
+    created = iso(post.created_at) if post.created_at else None
+    return created, created
+
+
 def content_hash(fields: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a post's versioned fields (as git-history does)."""
     return hashlib.sha256(_CANONICAL.encode(fields).encode("utf-8")).hexdigest()
@@ -284,7 +294,7 @@ class Corpus:
                     post.repost_of.post_id if post.repost_of else (
                         post.original_tombstone.post_id if post.original_tombstone else None),
                     iso(post.created_at) if previous[3] and post.created_at else None,
-                    seen_at, crawl_id))
+                    seen_at, crawl_id, *(_created_interval(post) if previous[3] else (None, None))))
                 continue
             events.append((post.platform, post.post_id, "first_seen", None, seen_at, crawl_id))
             # Positional rows (?NNN below): binding by name costs a dict per row and a lookup
@@ -296,6 +306,7 @@ class Corpus:
                 post.repost_of.post_id if post.repost_of else (
                     post.original_tombstone.post_id if post.original_tombstone else None),
                 post.edit_count, version, digest, None if post.is_long_text else 1,
+                *_created_interval(post),
             ))
         conn.executemany(
             """UPDATE posts SET text = ?2, is_long_text = ?3, edit_count = ?4, version = ?5,
@@ -305,6 +316,8 @@ class Corpus:
                    content_hash = ?6,
                    repost_of = COALESCE(repost_of, ?8),
                    created_at = COALESCE(created_at, ?9),
+                   created_earliest = COALESCE(created_earliest, ?12),
+                   created_latest = COALESCE(created_latest, ?13),
                    last_seen_at = MAX(last_seen_at, ?10),
                    last_seen_crawl_id = MAX(last_seen_crawl_id, ?11)
                WHERE rowid = ?1""", updates)
@@ -312,9 +325,9 @@ class Corpus:
             """INSERT INTO posts (platform, post_id, account_id, order_key, bid, url,
                    created_at, text, is_long_text, source, first_seen_at, last_seen_at,
                    last_seen_crawl_id, repost_of, edit_count, version, content_hash,
-                   text_complete)
+                   text_complete, created_earliest, created_latest)
                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15,
-                       ?16, ?17)
+                       ?16, ?17, ?18, ?19)
                ON CONFLICT (platform, post_id) DO UPDATE SET
                    text = excluded.text, is_long_text = excluded.is_long_text,
                    edit_count = excluded.edit_count, version = excluded.version,
@@ -326,6 +339,8 @@ class Corpus:
                    content_hash = excluded.content_hash,
                    repost_of = COALESCE(posts.repost_of, excluded.repost_of),
                    created_at = COALESCE(posts.created_at, excluded.created_at),
+                   created_earliest = COALESCE(posts.created_earliest, excluded.created_earliest),
+                   created_latest = COALESCE(posts.created_latest, excluded.created_latest),
                    last_seen_at = MAX(posts.last_seen_at, excluded.last_seen_at),
                    last_seen_crawl_id = MAX(posts.last_seen_crawl_id,
                                             excluded.last_seen_crawl_id)""",

@@ -267,3 +267,62 @@ def test_figures_render_chinese_without_missing_glyphs(builder, tmp_path, recwar
     for spec in FIGURES:
         assert (tmp_path / "data" / "figures" / f"{spec.name}.png").stat().st_size > 1000
         assert (tmp_path / "data" / "figures" / f"{spec.name}.svg").stat().st_size > 1000
+
+
+def test_a_coarse_date_gives_a_lower_bound_that_is_not_too_high(tmp_path):
+    """`03-01` seen on 03-03: the post may be from 03-01 23:59, so the time from creation to the
+    last sighting is at most (not at least) last sighting - 03-01 00:00 (issue 8, item 10)."""
+    from dataclasses import replace
+    from datetime import datetime, timedelta
+
+    from conftest import page, post
+
+    from crawlers.platforms.weibo import BEIJING, parse_created_at, parse_created_interval
+
+    corpus = Corpus(tmp_path)
+    seen = datetime(2025, 3, 3, 10, 0, tzinfo=BEIJING)
+    records = [replace(post(5), created_at=parse_created_at("03-01", seen),
+                       created_interval=parse_created_interval("03-01", seen))]
+    for when in (seen, seen + timedelta(hours=1)):
+        crawl = corpus.start_crawl("timeline", "weibo", {})
+        corpus.record_pages(crawl, [page(1, records, when)])
+        corpus.finish_crawl(crawl, "finished", {})
+    stored = corpus.db["posts"].get(["weibo", "5"])
+    assert (stored["created_earliest"], stored["created_latest"]) == (
+        iso(datetime(2025, 3, 1, tzinfo=BEIJING)), iso(datetime(2025, 3, 2, tzinfo=BEIJING)))
+    build_post_outcomes(corpus.db)
+    [row] = corpus.db.query("SELECT * FROM temp.post_outcomes")
+    true_created = datetime(2025, 3, 1, 23, 30, tzinfo=BEIJING)         # any time that day
+    true_age_at_last_sighting = (seen + timedelta(hours=1) - true_created).total_seconds()
+    assert row["lower_s"] <= true_age_at_last_sighting
+    assert row["lower_s"] == (seen + timedelta(hours=1)
+                              - datetime(2025, 3, 2, tzinfo=BEIJING)).total_seconds()
+    assert row["entry_s"] == 34 * 3600.0 and row["created_resolution_s"] == 86400.0
+    corpus.close()
+
+
+def test_a_sanctions_window_never_starts_after_its_detection(builder):
+    """c1 was sighted at minute 40, after c0 had already been found gone at minute 31: the
+    sanction lies in [11, 31], not [40, 31] (issue 9, section 4)."""
+    builder.post("c0", account="C", removed=("account_suspended", 11.0, 31.0))
+    builder.post("c1", account="C", seen=((1, 1.0), (2, 40.0)),
+                 removed=("account_suspended", 40.0, 50.0))
+    analyze(builder.db, config=AnalysisConfig(figures=False))
+    sanction = builder.db["account_sanctions"].get(["weibo", "C", "account_suspended"])
+    assert (sanction["last_seen_before"], sanction["detected_at"]) == (at(11.0), at(31.0))
+    assert sanction["last_seen_before"] <= sanction["detected_at"]
+
+
+def test_analysis_runs_record_settings_seeds_dictionary_libraries_and_the_corpus(builder):
+    builder.post("p0", removed=("platform_removed", 11.0, 21.0))
+    builder.post("p1")
+    analyze(builder.db, config=AnalysisConfig(window=3600.0, figures=False))
+    builder.post("p2", removed=("author_deleted", 11.0, 21.0))
+    analyze(builder.db, config=AnalysisConfig(window=3600.0, figures=False))
+    first, second = builder.db.query("SELECT * FROM analysis_runs ORDER BY id")
+    settings = json.loads(first["settings"])
+    assert settings["window"] == 3600.0 and settings["survival"]["seed"] == 20130501
+    assert settings["term_dictionary"].startswith("jieba ") and "dict=" in settings["term_dictionary"]
+    assert json.loads(first["libraries"])["numpy"] != "absent"
+    assert len(first["corpus_fingerprint"]) == 64
+    assert first["corpus_fingerprint"] != second["corpus_fingerprint"]   # a removal more

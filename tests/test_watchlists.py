@@ -57,11 +57,14 @@ def test_accounts_store_the_plans_watchlist_and_rates_compare_watchlists(tmp_pat
         "SELECT * FROM removal_rates WHERE grouping = 'watchlist' AND reason = 'any'")}
     assert {"news", "activists"} <= set(rates)
     for name, accounts in lists.items():
-        at_risk = db.execute(
-            f"SELECT COUNT(*) FROM post_outcomes WHERE at_risk AND account_id IN "
-            f"({','.join('?' * len(accounts))})", accounts).fetchone()[0]
+        at_risk, eligible, removed = db.execute(
+            f"SELECT SUM(at_risk), SUM(eligible), SUM(removed_within) FROM post_outcomes "
+            f"WHERE account_id IN ({','.join('?' * len(accounts))})", accounts).fetchone()
         assert rates[name]["posts_at_risk"] == at_risk > 0
-        assert rates[name]["removed"] == 1
+        assert (rates[name]["posts_eligible"], rates[name]["removed"]) == (eligible, removed or 0)
+        assert db.execute(
+            f"SELECT COUNT(*) FROM post_outcomes WHERE reason IS NOT NULL AND account_id IN "
+            f"({','.join('?' * len(accounts))})", accounts).fetchone()[0] == 1
     ranked = {r["account_id"]: r["watchlist"] for r in db.query(
         "SELECT account_id, watchlist FROM account_rankings")}
     assert {a: ranked[a] for a in expected} == expected
