@@ -194,7 +194,7 @@ def draw_top_terms(db: sqlite_utils.Database, fig: Figure) -> None:
     rows = rows[::-1]
     colours = ["#c0392b" if r["flagged"] else "#95a5a6" for r in rows]
     ax.barh(range(len(rows)), [r["z"] for r in rows], color=colours)
-    ax.set_yticks(range(len(rows)), [f"{r['term']}  ({r['platform_removed']}/{r['posts']})"
+    ax.set_yticks(range(len(rows)), [f"{r['term']}  ({r['platform_removed']:g}/{r['posts']})"
                                      for r in rows], fontsize=9)
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_xlabel("加权对数优势比 z 值 weighted log-odds z (Monroe et al. 2008)")
@@ -203,7 +203,9 @@ def draw_top_terms(db: sqlite_utils.Database, fig: Figure) -> None:
 
 
 def draw_bursts(db: sqlite_utils.Database, fig: Figure) -> None:
-    rows = list(db.query("SELECT * FROM removal_periods ORDER BY period"))
+    # Tested periods only: a first crawl finds a few old posts on days long before the campaign.
+    rows = list(db.query("SELECT * FROM removal_periods WHERE p_value IS NOT NULL "
+                         "ORDER BY period"))
     if not rows:
         _no_data(fig, "暂无数据 no periods")
         return
@@ -228,7 +230,8 @@ def draw_bursts(db: sqlite_utils.Database, fig: Figure) -> None:
     ax.set_xticks(x[::step], [r["period"] for r in rows][::step], rotation=45, ha="right",
                   fontsize=7)
     ax.set_ylabel("删除率 rate")
-    ax.set_title("删除高峰 bursts (exact binomial test vs baseline, BH FDR 5%)")
+    ax.set_xlabel("发布日期（北京时间）period posted, Beijing time")
+    ax.set_title("删除高峰 bursts (beta-binomial test vs baseline, BH FDR 5%)")
     ax.legend(fontsize=8)
 
 

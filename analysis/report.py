@@ -76,10 +76,12 @@ def removed_within(db: sqlite_utils.Database, limit: int = 20) -> pd.DataFrame:
 
 
 def top_terms(db: sqlite_utils.Database, limit: int = 20) -> pd.DataFrame:
-    """Terms ranked by weighted log-odds z, with per-term removal rates and intervals."""
+    """Terms ranked by weighted log-odds z, with per-term removal rates and intervals, and the
+    account-clustered test that flags them (posts = distinct texts)."""
     return _frame(db, """
-        SELECT rank, term, in_dictionary, posts, platform_removed, surviving, removal_rate,
-               ci_low, ci_high, log_odds, z, q_value, flagged
+        SELECT rank, term, in_dictionary, posts, copies, accounts, platform_removed, surviving,
+               removal_rate, ci_low, ci_high, rate_difference, rate_difference_se, log_odds, z,
+               q_value, flagged
         FROM term_stats ORDER BY rank LIMIT ?""", [limit])
 
 
@@ -107,6 +109,16 @@ def periods(db: sqlite_utils.Database) -> pd.DataFrame:
 
 def bursts(db: sqlite_utils.Database) -> pd.DataFrame:
     return _frame(db, "SELECT * FROM removal_bursts ORDER BY id")
+
+
+def volume_bursts(db: sqlite_utils.Database) -> pd.DataFrame:
+    """Per topic: censorship inside vs outside its volume bursts (King, Pan & Roberts 2013)."""
+    return _frame(db, "SELECT * FROM topic_volume_bursts ORDER BY topic")
+
+
+def removal_model(db: sqlite_utils.Database) -> pd.DataFrame:
+    """The regression of removal within w on terms, watchlist and kind of post."""
+    return _frame(db, "SELECT * FROM removal_model ORDER BY kind <> 'intercept', covariate")
 
 
 def figure_png(db: sqlite_utils.Database, name: str) -> bytes | None:
