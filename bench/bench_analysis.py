@@ -14,7 +14,8 @@
 Corpora are built straight into the schema Corpus creates (executemany, one transaction): 1,000
 accounts, posts over 30 days with texts from the simulated platform's generator (a fifth with
 a planted term), a first and a last sighting each by different crawls, 6% removed (half by the
-platform) with probes and candidates. Cached in bench/.cache/ by size.
+platform) with probes and candidates, and a last window per account covering its timeline.
+Cached in bench/.cache/ by size.
 Environment: BENCH_ANALYSIS_POSTS, BENCH_SEGMENT_POSTS (20k), BENCH_REPEATS (3).
 """
 
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from _common import CACHE_DIR, env_int, env_ints, human, median, table
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2   # 2: a covering window per account (fixed follow-up needs windows)
 START = datetime(2025, 1, 1, tzinfo=UTC)
 TERMS = ("李文亮", "新冠疫苗", "白纸", "封控", "维权", "躺平", "彭帅", "四通桥")
 REASONS = (("platform_removed", 0.5), ("author_deleted", 0.3), ("removed_unattributed", 0.1),
@@ -111,6 +112,13 @@ def build_corpus(path: Path, n_posts: int, pool: list[str]) -> None:
         conn.executemany(
             "INSERT INTO candidates (platform, post_id, account_id, opened_crawl_id, "
             "last_seen_at, first_absent_at, status) VALUES (?,?,?,?,?,?,?)", candidates)
+    # The last crawl's window covers each account's whole timeline: every post is followed
+    # until then (analysis.outcomes reads follow-up from windows).
+    last = START + timedelta(days=33)
+    conn.executemany(
+        "INSERT INTO windows (crawl_id, platform, account_id, status, pages_planned, pages_ok, "
+        "reached_end, oldest_key, requested_at) VALUES (?, 'weibo', ?, 'covered', 1, 1, 1, 0, ?)",
+        [(crawls, str(1000 + a), iso(last)) for a in range(1000)])
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     corpus.close()
