@@ -218,7 +218,7 @@ def draw_bursts(db: sqlite_utils.Database, fig: Figure) -> None:
                     label="95% Wilson")
     ax.plot(x, y, marker="o", ms=3, label="平台删除率 platform-removal rate")
     baseline = [np.nan if r["baseline_rate"] is None else r["baseline_rate"] for r in rows]
-    ax.plot(x, baseline, color="0.4", ls="--", lw=1, label="基线 baseline (other periods)")
+    ax.plot(x, baseline, color="0.4", ls="--", lw=1, label="基线 baseline (periods in no burst)")
     index = {r["period"]: k for k, r in enumerate(rows)}
     for burst in db.query("SELECT * FROM removal_bursts ORDER BY id"):
         start, end = index[burst["start_period"]], index[burst["end_period"]]

@@ -196,7 +196,8 @@ class TermCounts:
     def background(self) -> np.ndarray:
         return self.column("units")
 
-    def _ids(self, terms: Iterable[str]) -> list[int]:
+    def ids(self, terms: Iterable[str]) -> list[int]:
+        """Indices of terms, new terms appended."""
         ids = []
         for term in terms:
             k = self.index.get(term)
@@ -248,7 +249,7 @@ def count_terms(units: Iterable[tuple[str, str, float, int, str]],
             if batch:
                 counts.add_account(batch)
             account, batch = unit_account, []
-        batch.append((float(y), int(copies), counts._ids(term_filter.terms(tokens))))
+        batch.append((float(y), int(copies), counts.ids(term_filter.terms(tokens))))
     if batch:
         counts.add_account(batch)
     return counts
