@@ -212,18 +212,38 @@ class Distribution:
     t1: np.ndarray     # end time (inf for the last one when it reaches +inf)
     mass: np.ndarray
     horizon: float
+    # Where each interval's mass may really lie: from the earliest start to the latest end of
+    # the observed event intervals that cover it (None: the interval itself). See cdf_bounds.
+    spread: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
-    def of(cls, support: Support, mass: np.ndarray) -> Distribution:
+    def of(cls, support: Support, mass: np.ndarray,
+           spread: tuple[np.ndarray, np.ndarray] | None = None) -> Distribution:
         t0 = edge_seconds(support.start)
         t1 = edge_seconds(support.end + 1)
         finite_ends = t1[np.isfinite(t1)]
         open_starts = t0[~np.isfinite(t1)]
         horizon = float(open_starts.min()) if len(open_starts) else float(finite_ends.max())
-        return cls(t0, t1, np.asarray(mass, dtype=float), horizon)
+        return cls(t0, t1, np.asarray(mass, dtype=float), horizon, spread)
 
     def with_mass(self, mass: np.ndarray) -> Distribution:
-        return Distribution(self.t0, self.t1, np.asarray(mass, dtype=float), self.horizon)
+        return Distribution(self.t0, self.t1, np.asarray(mass, dtype=float), self.horizon,
+                            self.spread)
+
+    def cdf_bounds(self, seconds: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """(lowest, highest) F(t) that moving each interval's mass anywhere inside the observed
+        intervals that put it there allows: the NPMLE fixes the mass per innermost interval,
+        the data do not fix where inside the observations' intervals the events happened (at
+        times shorter than the crawl cadence the estimate itself is often 0: every interval
+        is as long as the cadence, and mass sits at their common end)."""
+        t = np.atleast_1d(np.asarray(seconds, dtype=float))
+        earliest, latest = self.spread if self.spread is not None else (self.t0, self.t1)
+        finite = np.isfinite(self.t1)
+        mass = self.mass[finite]
+        low = (latest[finite][None, :] <= t[:, None]) @ mass
+        high = (earliest[finite][None, :] < t[:, None]) @ mass
+        beyond = t > self.horizon * (1 + 1e-12)
+        return np.where(beyond, np.nan, low), np.where(beyond, np.nan, high)
 
     def cdf(self, seconds: np.ndarray | float) -> np.ndarray:
         """F(t): the share of subjects whose event happened by t (NaN beyond the horizon)."""
@@ -260,6 +280,26 @@ def estimate(obs: Observations, tol: float = 1e-6) -> tuple[Support, Distributio
     """Fit the NPMLE to aggregated observations."""
     support = Support.of(obs)
     return support, Distribution.of(support, fit(support, support.weight, tol=tol))
+
+
+def interval_spread(support: Support, first: np.ndarray, last: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per innermost interval, the earliest start and the latest end (seconds) of the event
+    observations (cells [first, last], finite) that cover it; the interval's own ends where
+    none does."""
+    m = support.size
+    lo = np.searchsorted(support.start, first, side="left")
+    hi = np.searchsorted(support.end, last, side="right")
+    covering_first = np.full(m + 1, np.iinfo(np.int64).max)
+    np.minimum.at(covering_first, hi, first)
+    # min first over observations with hi > j: a reversed running minimum from j + 1 on
+    suffix = np.minimum.accumulate(covering_first[::-1])[::-1][1:]
+    earliest = np.minimum(support.start, suffix)
+    covering_last = np.full(m + 1, -1)
+    np.maximum.at(covering_last, lo, last)
+    prefix = np.maximum.accumulate(covering_last)[:m]
+    latest = np.maximum(support.end, prefix)
+    return edge_seconds(earliest), edge_seconds(latest + 1)
 
 
 @dataclass(frozen=True)
