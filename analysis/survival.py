@@ -24,8 +24,8 @@ Two scopes, both in `survival_estimates` and `survival_curves`:
 Confidence intervals come from a bootstrap that resamples *accounts* (posts of one account are
 not independent), `bootstrap_samples` times, seeded (reruns give the same numbers). A share's
 interval runs from the lower percentile of the replicates' lowest F(t) to the upper percentile
-of their highest, lowest/highest placing each Turnbull interval's mass anywhere inside the
-observed intervals that cover it (npmle.Distribution.cdf_bounds): below the crawl cadence the
+of their highest, lowest/highest placing each removal's share of the mass at the end / start of
+its own observed interval (npmle.Distribution.cdf_bounds): below the crawl cadence the
 NPMLE's own F(t) is often 0 in every replicate, and a percentile interval of it was [0, 0].
 Medians keep the percentile interval. Shares for Δ beyond the horizon are NULL.
 """
@@ -184,9 +184,8 @@ def fit_stratum(obs: npmle.Observations | Clustered, platform: str, reason: str,
     which account each belongs to (Clustered), posts otherwise."""
     merged = obs.observations() if isinstance(obs, Clustered) else obs
     support = npmle.Support.of(merged)
-    events = merged.last < npmle.N_CELLS - 1
-    spread = npmle.interval_spread(support, merged.first[events], merged.last[events])
-    distribution = npmle.Distribution.of(support, npmle.fit(support, support.weight), spread)
+    mass = npmle.fit(support, support.weight)
+    distribution = npmle.Distribution.of(support, mass, npmle.support_placement(support, mass))
     rng = np.random.default_rng([options.seed, *map(ord, f"{platform}/{reason}")])
     total = int(round(merged.total))
     # Replicates start from the estimate (a floor lets mass return where it was 0) and get a
@@ -206,7 +205,8 @@ def fit_stratum(obs: npmle.Observations | Clustered, platform: str, reason: str,
             weights = rng.multinomial(total, share, size=options.bootstrap_samples).astype(float)
         masses = npmle.fit(support, weights, start=start, tol=1e-5,
                            max_iter=options.bootstrap_iterations)
-        replicates = [distribution.with_mass(mass) for mass in masses]
+        replicates = [distribution.with_mass(m, npmle.support_placement(support, m, w))
+                      for m, w in zip(masses, weights, strict=True)]
     return StratumFit(platform, reason, total, int(round(merged.events)), distribution,
                       replicates)
 
@@ -381,16 +381,21 @@ def fit_competing(obs: npmle.CompetingObservations, platform: str, reasons: list
         if not events:
             continue
         fits.append(StratumFit(platform, reason, total, events,
-                               npmle.Distribution.of(support, mass[k], _cause_spread(support, obs, k)),
-                               [npmle.Distribution.of(s, m[k], _cause_spread(s, o, k))
+                               npmle.Distribution.of(support, mass[k],
+                                                     _cause_placement(support, mass, obs, k)),
+                               [npmle.Distribution.of(s, m[k], _cause_placement(s, m, o, k))
                                 for s, m, o in replicates]))
     return fits
 
 
-def _cause_spread(support: npmle.Support, obs: npmle.CompetingObservations, cause: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    mine = obs.cause == cause
-    return npmle.interval_spread(support, obs.first[mine], obs.last[mine])
+def _cause_placement(support: npmle.Support, mass: np.ndarray,
+                     obs: npmle.CompetingObservations, cause: int) -> npmle.Placement:
+    censored = obs.cause < 0
+    lo = np.searchsorted(support.start, obs.first, side="left")
+    hi = np.where(censored, support.size, np.searchsorted(support.end, obs.last, side="right"))
+    tlo = np.searchsorted(support.end, obs.entry, side="left")
+    return npmle.placement(support, mass[cause], mass.sum(axis=0), lo, hi, tlo, obs.first,
+                           obs.last, obs.weight, obs.cause == cause)
 
 
 def rep_support_of(obs: npmle.CompetingObservations) -> npmle.Support:
