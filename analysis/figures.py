@@ -157,7 +157,7 @@ def draw_survival(db: sqlite_utils.Database, fig: Figure) -> None:
 
 
 def _rate_series(db: sqlite_utils.Database, reason: str) -> list[dict]:
-    return list(db.query("""SELECT key, rate, ci_low, ci_high, posts_eligible, removed
+    return list(db.query("""SELECT key, rate, ci_low, ci_high
                             FROM removal_rates WHERE grouping = 'day' AND reason = ?
                               AND rate IS NOT NULL   -- a day with no post at risk has no rate
                             ORDER BY key""", [reason]))
@@ -180,7 +180,9 @@ def draw_daily_rates(db: sqlite_utils.Database, fig: Figure) -> None:
                   fontsize=8)
     ax.set_ylabel("删除率 removal rate")
     ax.set_xlabel("发布日期（UTC）day posted")
-    ax.set_title("每日删除率与 95% Wilson 区间 daily removal rates")
+    ax.set_title("每日删除率（发布后 w 内）与 95% Wilson 区间\n"
+                 "daily share removed within w of posting, among posts followed for w",
+                 fontsize=10)
     ax.legend(fontsize=8)
 
 
@@ -264,8 +266,9 @@ FIGURES: tuple[FigureSpec, ...] = (
                "(right); interval-censored NPMLE with 95% bootstrap bands (survival_curves).",
                draw_survival),
     FigureSpec("daily_removal_rates", "每日删除率 Daily removal rates",
-               "Share of each day's at-risk posts removed (any reason, and by the platform), "
-               "with 95% Wilson intervals (removal_rates).", draw_daily_rates),
+               "Share of each day's posts removed within w of posting, among those followed "
+               "for w (any reason, and by the platform), with 95% Wilson intervals "
+               "(removal_rates).", draw_daily_rates),
     FigureSpec("top_terms", "关键词 Top terms of platform-removed posts",
                "The 20 terms with the highest weighted log-odds z (platform-removed vs "
                "surviving posts), with removed/total post counts (term_stats).", draw_top_terms),

@@ -155,11 +155,11 @@ def build_post_outcomes(db: sqlite_utils.Database, window_s: float = DEFAULT_WIN
         LEFT JOIN _looked_again AS la ON la.platform = p.platform AND la.post_id = p.post_id""")
     conn.execute(f"CREATE INDEX temp.{TABLE}_cohort ON {TABLE} (cohort_at)")
     conn.execute("DROP TABLE temp._looked_again")
-    _fixed_follow_up(conn, window_s)
+    fill_fixed_follow_up(conn, window_s)
     return conn.execute(f"SELECT COUNT(*) FROM temp.{TABLE}").fetchone()[0]
 
 
-def _fixed_follow_up(conn, window_s: float) -> None:
+def fill_fixed_follow_up(conn, window_s: float) -> None:
     """Fill followed_until, window_s, eligible and removed_within (see the module docstring)."""
     # followed_until: the last crawl whose window covered the post's place in its account's
     # timeline (a covered window from its oldest key up, an empty one entirely), whatever

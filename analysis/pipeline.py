@@ -19,7 +19,17 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import accounts, bursts, figures, keywords, rates, regression, segmentation, survival
+from . import (
+    accounts,
+    bursts,
+    figures,
+    keywords,
+    measurement,
+    rates,
+    regression,
+    segmentation,
+    survival,
+)
 from .outcomes import DEFAULT_WINDOW_S, build_post_outcomes
 from .outcomes import TABLE as OUTCOMES
 from .sql import count_rows
@@ -72,9 +82,13 @@ def run(db: sqlite_utils.Database, data_dir: str | Path | None = None,
         timer.lap("rates")
 
         fits = survival.fit_all(db, config.survival)
+        group_fits = survival.fit_groups(db, config.survival)
         with db.atomic():
             counts.update(survival.write_tables(db, fits, config.survival))
-        timer.lap("survival")
+            counts.update(survival.write_group_tables(db, group_fits, config.survival))
+            counts["measurement_delays"] = measurement.build_measurement_delays(db)
+            counts["sensitivity"] = measurement.build_sensitivity(db, config.window)
+        timer.lap("survival, delays and sensitivity")
 
         segmenter = segmenter_for(config, data_dir)
         segmented = segmentation.segment_posts(db, segmenter)

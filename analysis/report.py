@@ -94,7 +94,7 @@ def top_terms_by_period(db: sqlite_utils.Database, per_period: int = 5) -> pd.Da
 def accounts(db: sqlite_utils.Database, limit: int = 20) -> pd.DataFrame:
     """Accounts ranked by platform-removed share (lower Wilson bound first)."""
     return _frame(db, """
-        SELECT rank, account_id, screen_name, posts_at_risk, platform_removed, share, ci_low,
+        SELECT rank, account_id, screen_name, posts_eligible, platform_removed, share, ci_low,
                ci_high, sanctions FROM account_rankings ORDER BY rank LIMIT ?""", [limit])
 
 

@@ -36,7 +36,9 @@ __all__ = ["BASE_TABLES", "DERIVED_TABLES", "RUNS_TABLE", "analyze", "build_base
 BASE_TABLES: tuple[str, ...] = ("removals_by_day", "account_removal_rates", "time_to_removal")
 # Every table an analysis run writes (post_tokens is kept and updated incrementally).
 DERIVED_TABLES: tuple[str, ...] = (
-    *BASE_TABLES, "removal_rates", "survival_estimates", "survival_curves", "post_tokens",
+    *BASE_TABLES, "removal_rates", "survival_estimates", "survival_curves",
+    "survival_by_group", "survival_differences", "measurement_delays", "sensitivity",
+    "post_tokens",
     "term_stats", "term_stats_by_period", "removal_periods", "removal_bursts",
     "topic_volume_bursts", "account_sanctions", "account_rankings", "removal_model", "figures",
 )

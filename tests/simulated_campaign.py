@@ -34,9 +34,12 @@ class Campaign:
 
 
 def write(corpus: Corpus, campaign: Campaign, every: float, end: float,
-          skip_crawls: frozenset[int] = frozenset()) -> Campaign:
+          skip_crawls: frozenset[int] = frozenset(), every_sighting: bool = False,
+          restored: np.ndarray | None = None) -> Campaign:
     """Crawl every `every` seconds from 0 to `end` (crawl k at k*every; `skip_crawls` never
-    ran) and write what the crawls saw; returns the campaign with `sighted` filled in."""
+    ran) and write what the crawls saw; returns the campaign with `sighted` filled in. Only a
+    post's first and last sightings are written unless `every_sighting`; `restored` marks
+    removals later seen again (restored_at: the end)."""
     db = corpus.db
     conn = db.conn
     times = np.array([k * every for k in range(int(end // every) + 1) if k not in skip_crawls])
@@ -67,11 +70,12 @@ def write(corpus: Corpus, campaign: Campaign, every: float, end: float,
         pid = f"p{i}"
         posts.append(("weibo", pid, acc, i + 1, at(c), at(times[first]), at(times[last]),
                       int(crawl_ids[last])))
-        for k in {first, last}:
+        for k in (range(first, last + 1) if every_sighting else {first, last}):
             sightings.append((int(crawl_ids[k]), "weibo", pid, acc, at(times[k])))
         if gone < len(times):
             probes.append((i + 1, pid, at(times[gone]), cause))
-            removals.append((pid, acc, cause, at(times[last]), at(times[gone]), i + 1))
+            back = at(end) if restored is not None and restored[i] else None
+            removals.append((pid, acc, cause, at(times[last]), at(times[gone]), i + 1, back))
     conn.executemany(
         "INSERT INTO posts (platform, post_id, account_id, order_key, created_at, first_seen_at,"
         " last_seen_at, last_seen_crawl_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", posts)
@@ -83,7 +87,8 @@ def write(corpus: Corpus, campaign: Campaign, every: float, end: float,
         " outcome, reason) VALUES (?, 100000, 'weibo', ?, 'u', ?3, ?3, 'removed', ?4)", probes)
     conn.executemany(
         "INSERT INTO removals (platform, post_id, account_id, reason, last_seen_at,"
-        " first_missing_at, detected_crawl_id, probe_id) VALUES ('weibo', ?, ?, ?, ?, ?, 100000, ?)",
+        " first_missing_at, detected_crawl_id, probe_id, restored_at)"
+        " VALUES ('weibo', ?, ?, ?, ?, ?, 100000, ?, ?)",
         removals)
     conn.commit()
     campaign.sighted = sighted

@@ -197,15 +197,19 @@ def test_follow_up_ends_when_the_crawled_window_no_longer_reaches_the_post(build
     assert o["q"]["followed_until"] == at(60.0)     # its account's windows, not its sightings
 def test_account_rankings_and_sanctions(builder):
     for k in range(30):                                            # 12 of 30 removed
-        removed = ("platform_removed", 11.0, 21.0) if k < 12 else None
-        builder.post(f"a{k}", account="A", removed=removed)
-    builder.post("b0", account="B", removed=("platform_removed", 11.0, 21.0))  # 1 of 1
+        if k < 12:
+            builder.post(f"a{k}", account="A", seen=((1, 1.0),),
+                         removed=("platform_removed", 1.0, 11.0))
+        else:
+            builder.post(f"a{k}", account="A", seen=((1, 1.0), (2, 40.0)))
+    builder.post("b0", account="B", seen=((1, 1.0),), removed=("platform_removed", 1.0, 11.0))
     builder.post("c0", account="C", removed=("account_suspended", 11.0, 31.0))
     builder.post("c1", account="C", removed=("account_suspended", 9.0, 31.0))
-    analyze(builder.db)
+    analyze(builder.db, config=AnalysisConfig(window=1800.0, figures=False))
     ranking = list(builder.db.query("SELECT * FROM account_rankings ORDER BY rank"))
     assert [r["account_id"] for r in ranking] == ["A", "B", "C"]    # 12/30 beats 1/1
-    assert (ranking[0]["posts_at_risk"], ranking[0]["platform_removed"]) == (30, 12)
+    assert (ranking[0]["posts_eligible"], ranking[0]["platform_removed"]) == (30, 12)
+    assert ranking[0]["window_seconds"] == 1800.0
     assert ranking[1]["share"] == 1.0 and ranking[1]["ci_low"] < ranking[0]["ci_low"] + 0.3
     assert ranking[2]["sanctions"] == "account_suspended"
     sanction = builder.db["account_sanctions"].get(["weibo", "C", "account_suspended"])
