@@ -318,8 +318,8 @@ def sandbox_validate(scenario_path: Path | None, data_dir: Path, cycles: int, ev
 @click.option("--port", default=8001, show_default=True, type=int, help="Datasette port.")
 def demo(data_dir: Path, days: float, every_hours: float, serve: bool, port: int) -> None:
     """A simulated censorship campaign — a policy change, a burst of posts on a topic, account
-    sanctions — watched by the whole pipeline on a driven clock (three simulated weeks in about
-    three minutes), scored against the platform's truth, analysed and served.
+    sanctions — watched by the whole pipeline on a driven clock (three simulated weeks in a few
+    minutes), scored against the platform's truth, analysed and served.
 
         memoryhole demo --no-serve
     """
