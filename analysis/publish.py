@@ -2,7 +2,8 @@
 
 `metadata.yaml` next to this module holds the hand-written descriptions, canned queries, facets
 and the dashboard; `build_metadata()` adds what must come from code (the reason vocabulary, from
-corpus.reasons, so it is written in exactly one place) and, given the database, keeps only the
+corpus.reasons, and the window, candidate, event and account-state vocabularies, from
+corpus.vocabulary, so each is written in exactly one place) and, given the database, keeps only the
 queries and charts whose tables exist (`requires:`). `serve_argv()` brings the Chinese full-text
 index up to date (analysis.fts), writes that metadata into the data directory and returns the
 command line that serves DATA/corpus.db as the Datasette database `corpus` with the plugins in
@@ -19,10 +20,13 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ import yaml
 
 from corpus.reasons import REASON_DESCRIPTIONS, REASONS
 from corpus.store import DB_NAME
+from corpus.vocabulary import VOCABULARIES
 
 METADATA_YAML = Path(__file__).with_name("metadata.yaml")
 PLUGINS_DIR = Path(__file__).with_name("datasette_plugins")
@@ -41,6 +46,7 @@ METADATA_DIR = "datasette"
 METADATA_FILE = "metadata.json"
 SQL_TIME_LIMIT_MS = 3500
 FACET_TIME_LIMIT_MS = 1000  # default facets on removals must survive a large corpus
+STOP_GRACE = 10.0           # seconds Datasette gets to shut down after SIGTERM/SIGINT
 
 
 class PublishError(Exception):
@@ -146,6 +152,11 @@ def build_metadata(db_path: str | Path | None = None) -> dict[str, Any]:
     )
     for table in ("removals_by_day", "time_to_removal"):
         columns(table)["reason"] = f"The removal's reason (see removals.reason). {vocabulary}"
+    for vocab in VOCABULARIES:
+        for where in vocab.columns:
+            table, column = where.split(".")
+            if table in tables:
+                columns(table)[column] = f"The {vocab.name}, one of: {vocab.text()}"
     rates = columns("account_removal_rates")
     for reason in REASONS:
         rates[reason] = (
@@ -228,15 +239,15 @@ def prepare(data_dir: str | Path) -> Path:
     if is_release(data_dir):
         return db_path
     from analysis.fts import update_index
-    from corpus.store import Corpus, CorpusError
+    from corpus.store import Corpus, CorpusError, retry_while_locked
 
     try:
         corpus = Corpus(data_dir, create=False)
     except CorpusError as exc:
         raise PublishError(str(exc)) from None
     try:
-        corpus.db.conn.execute("PRAGMA busy_timeout = 10000")
-        update_index(corpus.db.conn)
+        # One transaction, retried whole while a crawl or `analyze` holds the corpus.
+        retry_while_locked(lambda: update_index(corpus.db.conn))
     except sqlite3.Error as exc:
         raise PublishError(f"{db_path}: cannot update the full-text index ({exc}); stop any "
                            "running crawl and retry") from None
@@ -297,19 +308,34 @@ def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8001,
           immutable: bool = False) -> int:
     """Run Datasette on the corpus until it exits; return its exit code.
 
-    Ctrl-C reaches Datasette too (same process group); we wait for it to shut down cleanly.
+    SIGTERM and SIGINT sent to this process are handed to Datasette (in its own process group, so
+    a terminal's Ctrl-C reaches it once, through us), which then shuts down; we wait for it, and
+    kill it if it is still there STOP_GRACE seconds later. No server outlives the command.
     """
-    process = subprocess.Popen(serve_argv(data_dir, host, port, immutable))
+    process = subprocess.Popen(serve_argv(data_dir, host, port, immutable), process_group=0)
+    stop_asked: list[float] = []
+
+    def forward(signum: int, _frame: Any) -> None:
+        stop_asked.append(time.monotonic())
+        if process.poll() is None:
+            process.send_signal(signum)
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)} if main \
+        else {}
     try:
-        return process.wait()
-    except KeyboardInterrupt:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.terminate()
+        while True:
             try:
-                process.wait(timeout=5)
+                code = process.wait(timeout=0.5)
+                break
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        return process.returncode
+                if stop_asked and time.monotonic() - stop_asked[0] > STOP_GRACE:
+                    process.kill()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if process.poll() is None:   # we are leaving for another reason: take the server along
+            process.kill()
+            process.wait()
+    # Stopped because we were asked to: a clean exit, not the signal's number.
+    return 0 if stop_asked and code in (0, -signal.SIGTERM, -signal.SIGINT) else code

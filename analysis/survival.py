@@ -33,6 +33,7 @@ Medians keep the percentile interval. Shares for Δ beyond the horizon are NULL.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,13 +170,13 @@ def support_rows(support: npmle.Support, entry: np.ndarray, first: np.ndarray,
 
 
 def account_weights(rng: np.random.Generator, account: np.ndarray, weight: np.ndarray,
-                    samples: int) -> np.ndarray:
-    """Bootstrap weights of observation rows when whole accounts are resampled with
-    replacement (posts of one account are not independent): samples × rows."""
+                    samples: int) -> Iterator[np.ndarray]:
+    """Bootstrap weights of observation rows, one replicate at a time, when whole accounts are
+    resampled with replacement (posts of one account are not independent)."""
     accounts, index = np.unique(account, return_inverse=True)
-    draws = rng.multinomial(len(accounts), np.full(len(accounts), 1.0 / len(accounts)),
-                            size=samples).astype(float)
-    return draws[:, index] * weight[None, :]
+    uniform = np.full(len(accounts), 1.0 / len(accounts))
+    for _ in range(samples):
+        yield rng.multinomial(len(accounts), uniform)[index] * weight
 
 
 def fit_stratum(obs: npmle.Observations | Clustered, platform: str, reason: str,
@@ -356,13 +357,11 @@ def fit_competing(obs: npmle.CompetingObservations, platform: str, reasons: list
     support, mass = npmle.cumulative_incidence(obs, len(reasons))
     rng = np.random.default_rng([options.seed, *map(ord, f"{platform}/competing")])
     total = int(round(obs.weight.sum()))
-    if options.bootstrap_samples and account is not None:
+    if account is not None:
         weights = account_weights(rng, account, obs.weight, options.bootstrap_samples)
-    elif options.bootstrap_samples:
-        weights = rng.multinomial(total, obs.weight / obs.weight.sum(),
-                                  size=options.bootstrap_samples).astype(float)
     else:
-        weights = np.zeros((0, len(obs.weight)))
+        weights = iter(rng.multinomial(total, obs.weight / obs.weight.sum(),
+                                       size=options.bootstrap_samples).astype(float))
     start = mass + 0.01 / mass.size
     start /= start.sum()
     replicates: list[tuple[npmle.Support, np.ndarray, np.ndarray]] = []

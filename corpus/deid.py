@@ -11,11 +11,14 @@ The same key gives the same pseudonyms in every release; without the key nobody 
 them, even for a guessed id (unlike a plain hash). The key is read from a file and is never
 written anywhere: not into the release, the corpus, or a log line (errors name the file only).
 
-`Redactor` rewrites free text: URLs become `<url>`, every `@name` becomes `@<pseudonym>`, and every
-raw account id or screen name of a pseudonymised account becomes its pseudonym, wherever it
+`Redactor` rewrites free text: URLs (with or without a scheme) become `<url>`, every `@name`
+becomes `@<pseudonym>` (a known screen name is matched whole, whatever characters it holds), and
+every raw account id, screen name or post id of the corpus becomes its pseudonym, wherever it
 appears (a screen name that is a common word is therefore redacted wherever the word appears).
-Public figures (marked in a watchlist) keep their names. `LeakScanner` applies the very same
-matcher to every file of a finished release and reports each raw identifier it still finds.
+Numeric ids are matched as tokens: a run of digits that is exactly the id (`mid 5076…`,
+`post5076…`, `/5076…`), never part of a longer number. Public figures (marked in a watchlist)
+keep their names, ids and post ids. `LeakScanner` applies the very same matcher to every file of
+a finished release and reports each raw identifier it still finds.
 """
 
 from __future__ import annotations
@@ -30,10 +33,15 @@ from pathlib import Path
 MIN_KEY_BYTES = 32
 PSEUDONYM_HEX = 16  # 64 bits: collisions are negligible for corpora of millions of accounts
 
-# Weibo nicknames: CJK, letters, digits, underscore and hyphen, 2-30 characters.
-MENTION = re.compile(r"@([0-9A-Za-z_\-\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{1,30})")
-URL = re.compile(r"https?://[^\s\"'<>，。、）)\]]+")
+_URL_TAIL = r"[^\s\"'<>，。、）)\]]"
+# With a scheme or www., or a bare host name with a path (weibo.com/u/1642634100, t.cn/A6abc).
+URL = re.compile(rf"(?:https?://|(?<![0-9A-Za-z_.@-])www\.){_URL_TAIL}+"
+                 rf"|(?<![0-9A-Za-z_.@/-])(?:[A-Za-z0-9-]+\.)+[A-Za-z]{{2,12}}(?::[0-9]+)?/{_URL_TAIL}*")
 _WORD = "0-9A-Za-z_"
+# Weibo nicknames: CJK, letters, digits, underscore and hyphen, 2-30 characters.
+_NAME_CHAR = r"0-9A-Za-z_\-\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Pseudonyms already written are tokens of their own: no id is looked for inside them.
+_PSEUDONYM = rf"(?<![{_WORD}])[upm]_[0-9a-f]{{{PSEUDONYM_HEX}}}(?![{_WORD}])"
 
 
 class DeidError(Exception):
@@ -104,18 +112,48 @@ def _needle_pattern(needle: str) -> str:
     return escaped
 
 
-class Matcher:
-    """One regex over all raw identifiers: pseudonymised ones (to replace) and kept ones.
+def _is_number(needle: str) -> bool:
+    return needle.isascii() and needle.isdigit()
 
-    Kept names (public figures) are part of the alternation so that an ordinary user's name
-    inside a public figure's name is not torn out of it. Longest identifiers win.
+
+_CODE = re.compile(r"[0-9A-Za-z]{8,12}")   # a short code like a Weibo bid (I5Tz5Ak0E)
+
+
+def _is_code(needle: str) -> bool:
+    return bool(_CODE.fullmatch(needle)) and not needle.isdigit()
+
+
+class Matcher:
+    """One pass over text for all raw identifiers: pseudonymised ones (to replace) and kept ones.
+
+    Numeric identifiers (account and post ids) are tokens: every maximal run of digits is looked
+    up, so an id is found after letters (`post5076…`, `uid1642634100`) but never inside a longer
+    number (a count, a timestamp). Short codes (a post's bid) are whole words looked up the same
+    way. Other identifiers (screen names) are one alternation, longest first; kept names (public
+    figures) are part of it so that an ordinary user's name inside a public figure's name is not
+    torn out of it. Pseudonyms in the text are skipped whole.
     """
 
     def __init__(self, replace: dict[str, str], keep: Iterable[str] = ()) -> None:
         self.replace = {k: v for k, v in replace.items() if k}
         self.keep = {k for k in keep if k and k not in self.replace}
-        needles = sorted({*self.replace, *self.keep}, key=lambda s: (-len(s), s))
-        self.regex = re.compile("|".join(_needle_pattern(n) for n in needles)) if needles else None
+        needles = sorted((n for n in {*self.replace, *self.keep}
+                          if not _is_number(n) and not _is_code(n)), key=lambda s: (-len(s), s))
+        parts = [f"(?P<pseudonym>{_PSEUDONYM})"]
+        if needles:
+            parts.append("(?P<name>" + "|".join(_needle_pattern(n) for n in needles) + ")")
+        if any(_is_code(n) for n in {*self.replace, *self.keep}):
+            parts.append(f"(?P<code>(?<![{_WORD}]){_CODE.pattern}(?![{_WORD}]))")
+        if any(_is_number(n) for n in self.replace):
+            parts.append("(?P<number>(?<![0-9])[0-9]+(?![0-9]))")
+        self.regex = re.compile("|".join(parts)) if len(parts) > 1 else None
+
+    def _identifiers(self, text: str) -> Iterator[re.Match[str]]:
+        if self.regex is None:
+            return
+        for m in self.regex.finditer(text):
+            if m.lastgroup != "pseudonym":
+                yield m
 
     def sub(self, text: str) -> str:
         if self.regex is None:
@@ -123,10 +161,8 @@ class Matcher:
         return self.regex.sub(lambda m: self.replace.get(m.group(0), m.group(0)), text)
 
     def leaks(self, text: str) -> Iterator[str]:
-        """Raw identifiers of pseudonymised accounts still present in `text`."""
-        if self.regex is None:
-            return
-        for m in self.regex.finditer(text):
+        """Raw identifiers of pseudonymised accounts and posts still present in `text`."""
+        for m in self._identifiers(text):
             if m.group(0) in self.replace:
                 yield m.group(0)
 
@@ -135,7 +171,11 @@ class Redactor:
     """Rewrites identifiers in values for a release (see the module docstring)."""
 
     def __init__(self, pseudonymiser: Pseudonymiser, identities: Iterable[Identity],
-                 default_platform: str = "weibo") -> None:
+                 default_platform: str = "weibo",
+                 posts: Iterable[tuple[str, ...]] = ()) -> None:
+        """`posts`: (platform, post_id, author account id or None, *other written forms of the
+        id such as its bid) of every post of the corpus; their ids are pseudonymised in text too
+        (kept for public figures' posts)."""
         self.pseudo = pseudonymiser
         self.default_platform = default_platform
         self.identities = list(identities)
@@ -154,8 +194,26 @@ class Redactor:
             for name in ident.names:
                 replace[name] = alias
                 self._by_name[(ident.platform, name)] = alias
+        for platform, post_id, author, *forms in posts:
+            if not post_id:
+                continue
+            written = [str(post_id), *(str(f) for f in forms if f)]
+            if author is not None and self.is_public(platform, author):
+                keep.update(written)
+            else:
+                alias = pseudonymiser.post(platform, str(post_id))
+                for form in written:
+                    replace.setdefault(form, alias)
         self.kept_names = keep
         self.matcher = Matcher(replace, keep)
+        # After @: a known screen name whole (it may hold any character, `a.b*c(d)`), longest
+        # first and ending where a name ends; otherwise the platform's name characters.
+        known = sorted({n for i in self.identities for n in i.names if n},
+                       key=lambda n: (-len(n), n))
+        alternatives = [f"(?P<known>{'|'.join(map(re.escape, known))})(?![{_NAME_CHAR}])"
+                        ] if known else []
+        self.mention_regex = re.compile(
+            "@(?:" + "|".join([*alternatives, f"(?P<other>[{_NAME_CHAR}]{{1,30}})"]) + ")")
 
     # -- identifiers -------------------------------------------------------------------------
 
@@ -183,7 +241,8 @@ class Redactor:
     # -- free text ---------------------------------------------------------------------------
 
     def _mention(self, platform: str, match: re.Match[str]) -> str:
-        name = match.group(1)
+        groups = match.groupdict()
+        name = groups.get("known") or groups["other"]
         if name in self.kept_names:
             return match.group(0)
         alias = self._by_name.get((platform, name)) or self.pseudo.mention(platform, name)
@@ -194,7 +253,7 @@ class Redactor:
             return None
         platform = platform or self.default_platform
         value = URL.sub("<url>", value)
-        value = MENTION.sub(lambda m: self._mention(platform, m), value)
+        value = self.mention_regex.sub(lambda m: self._mention(platform, m), value)
         return self.matcher.sub(value)
 
 
@@ -212,7 +271,8 @@ class Leak:
 
 
 class LeakScanner:
-    """Finds raw ids and screen names of pseudonymised accounts in every file of a release.
+    """Finds raw ids and screen names of pseudonymised accounts, and raw ids (and bids) of their
+    posts, in every file of a release.
 
     Every text value is scanned: SQLite files through SQLite (every table, the schema included)
     and as raw bytes, CSV files per column, JSON per string (keys included), anything else line by

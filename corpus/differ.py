@@ -37,6 +37,10 @@ from datetime import timedelta
 import sqlite_utils
 
 from .clock import iso, parse_iso
+from .vocabulary import ACCOUNT_STATE_OF_REASON, AccountState, PostEvent
+from .vocabulary import CandidateCause as Cause
+from .vocabulary import CandidateStatus as Candidate
+from .vocabulary import WindowStatus as Window
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,12 @@ class ProbeResolution:
     opened: int = 0      # candidates opened for posts of accounts found gone
 
 
-ACCOUNT_STATE_OF_REASON = {"account_suspended": "suspended", "account_closed": "closed",
-                           "account_locked": "locked"}
+# The vocabulary values the SQL below binds by name (:open, :covered, :tombstone, ...).
+_VOCABULARY_PARAMS = {
+    **{s.name.lower(): s.value for s in Candidate},
+    **{w.name.lower(): w.value for w in Window},
+    **{c.name.lower(): c.value for c in Cause},
+}
 
 
 def _crawl_plan(db: sqlite_utils.Database, crawl_id: int) -> dict:
@@ -95,25 +103,26 @@ def compute_windows(db: sqlite_utils.Database, crawl_id: int) -> list[dict]:
                 newest = max(newest or page["newest_key"], page["newest_key"])
                 oldest = min(oldest or page["oldest_key"], page["oldest_key"])
         if first is None or first["outcome"] == "failed":
-            status = "failed"
+            status = Window.FAILED
         elif first["outcome"] == "end":
             # Nothing at all: believed only when the profile says the account is gone (or the
             # platform has no profile to ask). An existing account with an empty timeline is a
             # glitch, never mass removal.
             check = first.get("account_check")
-            status = {None: "empty", "gone": "empty", "exists": "failed"}.get(check,
-                                                                              "unconfirmed")
+            status = {None: Window.EMPTY, "gone": Window.EMPTY,
+                      "exists": Window.FAILED}.get(check, Window.UNCONFIRMED)
         elif reached_end:
-            status, oldest = "covered", 0
+            status, oldest = Window.COVERED, 0
         elif oldest is None:
-            status = "failed"   # pages of pinned posts only: nothing bounds the window
+            status = Window.FAILED   # pages of pinned posts only: nothing bounds the window
         else:
-            status = "covered"
+            status = Window.COVERED
         windows.append({
             "crawl_id": crawl_id, "platform": platform, "account_id": account_id,
-            "watchlist": watchlist, "status": status, "pages_planned": planned.get(watchlist, 0),
+            "watchlist": watchlist, "status": status.value,
+            "pages_planned": planned.get(watchlist, 0),
             "pages_ok": ok, "reached_end": int(reached_end), "newest_key": newest,
-            "oldest_key": oldest if status == "covered" else None,
+            "oldest_key": oldest if status == Window.COVERED else None,
             "requested_at": first["requested_at"] if first else None,
         })
     return windows
@@ -130,10 +139,10 @@ def _account_events_from_pages(db: sqlite_utils.Database, crawl_id: int) -> None
     for row in db.query(
             """SELECT a.platform, a.account_id, MIN(p.requested_at) AS at FROM accounts a
                JOIN pages p ON p.platform = a.platform AND p.account_id = a.account_id
-               WHERE p.crawl_id = ? AND p.outcome = 'posts' AND a.state != 'active'
-               GROUP BY a.platform, a.account_id""", [crawl_id]):
-        _set_account_state(db, row["platform"], row["account_id"], "active", None, row["at"],
-                           crawl_id, None)
+               WHERE p.crawl_id = ? AND p.outcome = 'posts' AND a.state != ?
+               GROUP BY a.platform, a.account_id""", [crawl_id, AccountState.ACTIVE]):
+        _set_account_state(db, row["platform"], row["account_id"], AccountState.ACTIVE, None,
+                           row["at"], crawl_id, None)
 
 
 def _set_account_state(db: sqlite_utils.Database, platform: str, account_id: str, state: str,
@@ -156,7 +165,7 @@ def _set_account_state(db: sqlite_utils.Database, platform: str, account_id: str
 
 def diff_timeline(db: sqlite_utils.Database, crawl_id: int) -> TimelineDiff:
     windows = compute_windows(db, crawl_id)
-    params = {"crawl": crawl_id}
+    params = {"crawl": crawl_id, **_VOCABULARY_PARAMS}
     with db.atomic():
         db["windows"].insert_all(windows)
         _account_events_from_pages(db, crawl_id)
@@ -166,15 +175,15 @@ def diff_timeline(db: sqlite_utils.Database, crawl_id: int) -> TimelineDiff:
         # corpus, are reached from the poll's sightings. Events are written in row id order (the
         # order SQLite's two-pass UPDATE returned them in before).
         seen_again = [row[1:] for row in sorted(db.execute(
-            """UPDATE candidates SET status = 'seen_again', closed_crawl_id = :crawl,
+            """UPDATE candidates SET status = :seen_again, closed_crawl_id = :crawl,
                    closed_at = (SELECT MIN(seen_at) FROM sightings s WHERE +s.crawl_id = :crawl
                                 AND s.platform = candidates.platform
                                 AND s.post_id = candidates.post_id)
-               WHERE status = 'open' AND EXISTS (
+               WHERE status = :open AND EXISTS (
                    SELECT 1 FROM sightings s WHERE +s.crawl_id = :crawl
                    AND s.platform = candidates.platform AND s.post_id = candidates.post_id)
                RETURNING id, platform, post_id, closed_at""", params).fetchall())]
-        _events(db, [(p, pid, "seen_again", None, at, crawl_id, None, None)
+        _events(db, [(p, pid, PostEvent.SEEN_AGAIN, None, at, crawl_id, None, None)
                      for p, pid, at in seen_again])
         restored = [row[1:] for row in sorted(db.execute(
             """UPDATE removals SET restored_crawl_id = :crawl, next_probe_at = NULL,
@@ -188,27 +197,27 @@ def diff_timeline(db: sqlite_utils.Database, crawl_id: int) -> TimelineDiff:
                    WHERE s.crawl_id = :crawl AND r.restored_at IS NULL
                      AND s.seen_at > r.first_missing_at)
                RETURNING id, platform, post_id, restored_at, reason""", params).fetchall())]
-        _events(db, [(p, pid, "restored", reason, at, crawl_id, None, "seen again")
+        _events(db, [(p, pid, PostEvent.RESTORED, reason, at, crawl_id, None, "seen again")
                      for p, pid, at, reason in restored])
         # Absent from a covered window, or from an account that is gone.
         new = db.execute(
             """INSERT INTO candidates (platform, post_id, account_id, opened_crawl_id,
                    last_seen_at, first_absent_at, status, cause)
                SELECT p.platform, p.post_id, p.account_id, w.crawl_id, p.last_seen_at,
-                      w.requested_at, 'open',
-                      CASE w.status WHEN 'empty' THEN 'empty_timeline' ELSE 'window' END
+                      w.requested_at, :open,
+                      CASE w.status WHEN :empty THEN :empty_timeline ELSE :window END
                FROM windows w JOIN posts p
                  ON p.platform = w.platform AND p.account_id = w.account_id
-               WHERE w.crawl_id = :crawl AND w.status IN ('empty', 'covered')
+               WHERE w.crawl_id = :crawl AND w.status IN (:empty, :covered)
                  -- all of an empty window's posts; a covered one's from its oldest key up, as a
                  -- range on posts_account_order (an OR here made SQLite read every post)
-                 AND p.order_key >= CASE w.status WHEN 'covered' THEN w.oldest_key
+                 AND p.order_key >= CASE w.status WHEN :covered THEN w.oldest_key
                                                   ELSE -9223372036854775808 END
                  AND p.last_seen_crawl_id < :crawl
                  AND NOT EXISTS (SELECT 1 FROM removals r WHERE r.platform = p.platform
                                  AND r.post_id = p.post_id AND r.restored_at IS NULL)
                  AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c.platform = p.platform
-                                 AND c.post_id = p.post_id AND c.status = 'open')
+                                 AND c.post_id = p.post_id AND c.status = :open)
                GROUP BY p.platform, p.post_id
                RETURNING platform, post_id, first_absent_at, cause""", params).fetchall()
         # An original shown as a tombstone inside a repost: gone, says the platform's page.
@@ -216,7 +225,7 @@ def diff_timeline(db: sqlite_utils.Database, crawl_id: int) -> TimelineDiff:
             """INSERT INTO candidates (platform, post_id, account_id, opened_crawl_id,
                    last_seen_at, first_absent_at, status, cause)
                SELECT t.platform, t.post_id, COALESCE(p.account_id, ''), t.crawl_id,
-                      p.last_seen_at, MIN(t.seen_at), 'open', 'tombstone'
+                      p.last_seen_at, MIN(t.seen_at), :open, :tombstone
                FROM tombstones t LEFT JOIN posts p
                  ON p.platform = t.platform AND p.post_id = t.post_id
                WHERE t.crawl_id = :crawl
@@ -224,7 +233,7 @@ def diff_timeline(db: sqlite_utils.Database, crawl_id: int) -> TimelineDiff:
                  AND NOT EXISTS (SELECT 1 FROM removals r WHERE r.platform = t.platform
                                  AND r.post_id = t.post_id AND r.restored_at IS NULL)
                  AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c.platform = t.platform
-                                 AND c.post_id = t.post_id AND c.status = 'open')
+                                 AND c.post_id = t.post_id AND c.status = :open)
                GROUP BY t.platform, t.post_id
                RETURNING platform, post_id, first_absent_at, cause""", params).fetchall()
         # Profile could not tell: ask about one post; its answer speaks for the account.
@@ -232,10 +241,10 @@ def diff_timeline(db: sqlite_utils.Database, crawl_id: int) -> TimelineDiff:
             """INSERT INTO candidates (platform, post_id, account_id, opened_crawl_id,
                    last_seen_at, first_absent_at, status, cause)
                SELECT p.platform, p.post_id, p.account_id, w.crawl_id, p.last_seen_at,
-                      w.requested_at, 'open', 'unconfirmed_empty_timeline'
+                      w.requested_at, :open, :unconfirmed_empty_timeline
                FROM windows w JOIN posts p
                  ON p.platform = w.platform AND p.account_id = w.account_id
-               WHERE w.crawl_id = :crawl AND w.status = 'unconfirmed'
+               WHERE w.crawl_id = :crawl AND w.status = :unconfirmed
                  -- the newest live key, found once per window from the newest end (a MAX
                  -- correlated on p was every post of the account times every post)
                  AND p.order_key = (SELECT q.order_key FROM posts q
@@ -244,17 +253,18 @@ def diff_timeline(db: sqlite_utils.Database, crawl_id: int) -> TimelineDiff:
                                      AND r.post_id = q.post_id AND r.restored_at IS NULL)
                      ORDER BY q.order_key DESC LIMIT 1)
                  AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c.platform = p.platform
-                                 AND c.post_id = p.post_id AND c.status = 'open')
+                                 AND c.post_id = p.post_id AND c.status = :open)
                RETURNING platform, post_id, first_absent_at, cause""", params).fetchall()
         opened = new + tombstoned + sample
-        _events(db, [(p, pid, "missing", None, at, crawl_id, None, cause)
+        _events(db, [(p, pid, PostEvent.MISSING, None, at, crawl_id, None, cause)
                      for p, pid, at, cause in opened])
-    open_now = db.execute("SELECT COUNT(*) FROM candidates WHERE status = 'open'").fetchone()[0]
+    open_now = db.execute("SELECT COUNT(*) FROM candidates WHERE status = ?",
+                          [Candidate.OPEN]).fetchone()[0]
     count = defaultdict(int)
     for w in windows:
         count[w["status"]] += 1
-    return TimelineDiff(windows=len(windows), covered=count["covered"], empty=count["empty"],
-                        failed=count["failed"], seen_again=len(seen_again),
+    return TimelineDiff(windows=len(windows), covered=count[Window.COVERED],
+                        empty=count[Window.EMPTY], failed=count[Window.FAILED], seen_again=len(seen_again),
                         restored=len(restored), new_candidates=len(opened),
                         open_candidates=open_now)
 
@@ -293,8 +303,8 @@ def resolve_probes(db: sqlite_utils.Database, crawl_id: int) -> ProbeResolution:
         f"""SELECT c.id AS candidate_id, c.last_seen_at, c.account_id AS candidate_account,
                    pr.* FROM candidates c
            CROSS JOIN probes pr ON pr.platform = c.platform AND pr.post_id = c.post_id
-           WHERE c.status = 'open' AND pr.crawl_id = :crawl AND pr.purpose = 'classify'
-             AND {latest} ORDER BY pr.id""", {"crawl": crawl_id}))
+           WHERE c.status = :open AND pr.crawl_id = :crawl AND pr.purpose = 'classify'
+             AND {latest} ORDER BY pr.id""", {"crawl": crawl_id, "open": Candidate.OPEN}))
     again = list(db.query(
         f"""SELECT r.id AS removal_id, r.reason AS removal_reason, r.first_missing_at,
                    r.confirmed_at, pr.* FROM removals r
@@ -312,14 +322,14 @@ def resolve_probes(db: sqlite_utils.Database, crawl_id: int) -> ProbeResolution:
                 db.execute("UPDATE candidates SET probes = probes + 1 WHERE id = ?",
                            [row["candidate_id"]])
                 continue
-            status = "removed" if row["outcome"] == "removed" else "visible"
+            status = Candidate.REMOVED if row["outcome"] == "removed" else Candidate.VISIBLE
             db.execute(
                 "UPDATE candidates SET probes = probes + 1, status = ?, closed_at = ?, "
                 "closed_crawl_id = ? WHERE id = ?",
                 [status, row["probed_at"], crawl_id, row["candidate_id"]])
-            if status == "visible":
+            if status == Candidate.VISIBLE:
                 visible += 1
-                _events(db, [(row["platform"], row["post_id"], "visible", None,
+                _events(db, [(row["platform"], row["post_id"], PostEvent.VISIBLE, None,
                               row["probed_at"], crawl_id, row["id"], None)])
                 continue
             removed += 1
@@ -332,7 +342,7 @@ def resolve_probes(db: sqlite_utils.Database, crawl_id: int) -> ProbeResolution:
                    VALUES (?,?,?,?,?,?,?,?,?,?,'confirm')""",
                 [row["platform"], row["post_id"], account, row["reason"], row["message"],
                  row["last_seen_at"], row["probed_at"], crawl_id, row["id"], iso(due)])
-            _events(db, [(row["platform"], row["post_id"], "removed", row["reason"],
+            _events(db, [(row["platform"], row["post_id"], PostEvent.REMOVED, row["reason"],
                           row["probed_at"], crawl_id, row["id"], row["message"])])
             if row["reason"] in ACCOUNT_STATE_OF_REASON and account:
                 _set_account_state(db, row["platform"], account,
@@ -345,16 +355,17 @@ def resolve_probes(db: sqlite_utils.Database, crawl_id: int) -> ProbeResolution:
                 """INSERT INTO candidates (platform, post_id, account_id, opened_crawl_id,
                        last_seen_at, first_absent_at, status, cause)
                    SELECT p.platform, p.post_id, p.account_id, :crawl, p.last_seen_at, :at,
-                          'open', 'account_gone'
+                          :open, :account_gone
                    FROM posts p WHERE p.platform = :platform AND p.account_id = :account
                      AND NOT EXISTS (SELECT 1 FROM removals r WHERE r.platform = p.platform
                                      AND r.post_id = p.post_id AND r.restored_at IS NULL)
                      AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c.platform = p.platform
-                                     AND c.post_id = p.post_id AND c.status = 'open')
+                                     AND c.post_id = p.post_id AND c.status = :open)
                    RETURNING platform, post_id, first_absent_at""",
-                {"crawl": crawl_id, "at": at, "platform": platform, "account": account},
+                {"crawl": crawl_id, "at": at, "platform": platform, "account": account,
+                 **_VOCABULARY_PARAMS},
             ).fetchall()
-            _events(db, [(p, pid, "missing", None, t, crawl_id, None, "account_gone")
+            _events(db, [(p, pid, PostEvent.MISSING, None, t, crawl_id, None, Cause.ACCOUNT_GONE)
                          for p, pid, t in opened])
             opened_for_accounts += len(opened)
         for row in again:
@@ -367,7 +378,7 @@ def resolve_probes(db: sqlite_utils.Database, crawl_id: int) -> ProbeResolution:
                     "UPDATE removals SET restored_at = ?, restored_crawl_id = ?, "
                     "next_probe_at = NULL, next_probe_purpose = NULL WHERE id = ?",
                     [row["probed_at"], crawl_id, row["removal_id"]])
-                _events(db, [(*event, "restored", row["removal_reason"], row["probed_at"],
+                _events(db, [(*event, PostEvent.RESTORED, row["removal_reason"], row["probed_at"],
                               crawl_id, row["id"], "probed visible")])
                 continue
             next_at = _next_probe(row["first_missing_at"], row["probed_at"], rechecks)
@@ -379,10 +390,10 @@ def resolve_probes(db: sqlite_utils.Database, crawl_id: int) -> ProbeResolution:
                        next_probe_at = ?, next_probe_purpose = ? WHERE id = ?""",
                 [row["probed_at"], next_at, "recheck" if next_at else None, row["removal_id"]])
             if newly_confirmed:
-                _events(db, [(*event, "confirmed", row["reason"], row["probed_at"], crawl_id,
+                _events(db, [(*event, PostEvent.CONFIRMED, row["reason"], row["probed_at"], crawl_id,
                               row["id"], row["purpose"])])
             if row["reason"] != row["removal_reason"]:
-                _events(db, [(*event, "reason_changed", row["reason"], row["probed_at"],
+                _events(db, [(*event, PostEvent.REASON_CHANGED, row["reason"], row["probed_at"],
                               crawl_id, row["id"], row["message"])])
     return ProbeResolution(probed=len(classify) + len(again), removed=removed, visible=visible,
                            still_open=still_open, confirmed=confirmed, restored=restored,

@@ -1,9 +1,10 @@
 """A post's history, with the archived response behind each removal.
 
 `post_history(corpus, post_id)` gathers what the corpus knows about one post: versions,
-sightings, lifecycle events, candidates, probes and removals; for the probe that classified
-each removal it reads the response back from the WARC record the probe points at (status,
-headers, time received, decoded body). `format_history` prints it for a person,
+sightings, lifecycle events, candidates, probes, tombstones (with the reposts that showed them)
+and removals, also for an original never seen intact (known only from a repost's tombstone);
+for the probe that classified each removal it reads the response back from the WARC record the
+probe points at (status, headers, time received, decoded body). `format_history` prints it for a person,
 `history_record` as JSON for a program.
 """
 
@@ -13,9 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlite_utils
+
 from .clock import iso
 from .store import Corpus, WarcRef
-from .warc import EvidenceError, crawl_files, iter_responses, read_response
+from .warc import EvidenceError, contained_path, crawl_files, iter_responses, read_response
 
 
 class UnknownPost(EvidenceError):
@@ -55,6 +58,26 @@ class PostHistory:
     tombstones: list[dict[str, Any]] = field(default_factory=list)
     removals: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[int, ResponseEvidence] = field(default_factory=dict)   # by removal id
+    seen_intact: bool = True     # False: known only from tombstones, probes and removals
+
+
+# Where a post never seen intact can still be known from (an original shown as a tombstone).
+_KNOWN_FROM = ("tombstones", "candidates", "removals", "probes")
+
+
+def _post_known_elsewhere(db: sqlite_utils.Database, where: str, args: list[str]
+                          ) -> list[dict[str, Any]]:
+    """Stand-in post rows for an id absent from posts but present in _KNOWN_FROM: platform, id
+    and the author when a candidate, removal or probe named one (a tombstone names none)."""
+    found: dict[str, dict[str, Any]] = {}
+    for table in _KNOWN_FROM:
+        author = "NULL" if table == "tombstones" else "account_id"
+        for row in db.query(f"SELECT platform, post_id, {author} AS account_id FROM {table} "
+                            f"WHERE {where}", args):
+            post = found.setdefault(row["platform"], {
+                "platform": row["platform"], "post_id": row["post_id"], "account_id": None})
+            post["account_id"] = post["account_id"] or row["account_id"] or None
+    return list(found.values())
 
 
 def post_history(corpus: Corpus, post_id: str, platform: str | None = None) -> PostHistory:
@@ -65,6 +88,9 @@ def post_history(corpus: Corpus, post_id: str, platform: str | None = None) -> P
     if platform:
         where, args = where + " AND platform = ?", [post_id, platform]
     posts = list(db.query(f"SELECT * FROM posts WHERE {where}", args))
+    seen_intact = bool(posts)
+    if not posts:
+        posts = _post_known_elsewhere(db, where, args)
     if not posts:
         raise UnknownPost(f"post {post_id}: not in the corpus at {corpus.path}")
     if len(posts) > 1:
@@ -88,6 +114,7 @@ def post_history(corpus: Corpus, post_id: str, platform: str | None = None) -> P
         platform=post["platform"], post_id=post_id, post=post,
         account=next(iter(db.query("SELECT * FROM accounts WHERE platform = ? AND account_id = ?",
                                    [post["platform"], post["account_id"]])), None),
+        seen_intact=seen_intact,
         sightings={"count": summary[0], "crawls": summary[1], "first_seen_at": summary[2],
                    "last_seen_at": summary[3], "inside_reposts": summary[4] or 0,
                    "last_page": last_page},
@@ -100,8 +127,11 @@ def post_history(corpus: Corpus, post_id: str, platform: str | None = None) -> P
         probes=rows("SELECT id, crawl_id, url, requested_at, probed_at, http_status, purpose, "
                     "outcome, reason, message, failure, warc_file, warc_offset, warc_record_id "
                     "FROM probes WHERE platform = ? AND post_id = ? ORDER BY id"),
-        tombstones=rows("SELECT crawl_id, via_post_id, reason, message, seen_at FROM tombstones "
-                        "WHERE platform = ? AND post_id = ? ORDER BY id"),
+        tombstones=rows("SELECT t.crawl_id, t.via_post_id, t.reason, t.message, t.seen_at, "
+                        "r.account_id AS via_account_id, COALESCE(r.full_text, r.text) AS via_text "
+                        "FROM tombstones t LEFT JOIN posts r ON r.platform = t.platform "
+                        "AND r.post_id = t.via_post_id "
+                        "WHERE t.platform = ? AND t.post_id = ? ORDER BY t.id"),
         removals=rows("SELECT * FROM removals WHERE platform = ? AND post_id = ? ORDER BY id"),
     )
     for removal in history.removals:
@@ -124,17 +154,32 @@ def probe_evidence(corpus: Corpus, probe_id: int) -> ResponseEvidence:
         return ResponseEvidence(probe_id, "probe row", None, probed_at, status, "", "",
                                 headers, _readable((body or b"").decode("utf-8", "replace")),
                                 len(body or b""))
+    try:
+        contained_path(corpus.data_dir, file)
+    except EvidenceError as exc:
+        raise EvidenceError(f"probe {probe_id}: warc_file {exc}") from None
     ref = WarcRef(file, offset, record_id)
     archived = read_response(corpus.data_dir, ref)
     attempts = [{"received_at": iso(other.date), "status": other.status,
                  "warc_file": other.ref.file, "warc_offset": other.ref.offset,
                  "warc_record_id": other.ref.record_id}
-                for path in crawl_files(corpus.data_dir, crawl_id)
-                for other in iter_responses(corpus.data_dir, path)
+                for other in _intact_responses(corpus, crawl_id)
                 if other.url == archived.url and other.ref.record_id != record_id]
     return ResponseEvidence(probe_id, "warc", ref, iso(archived.date), archived.status,
                             archived.reason, archived.protocol, archived.headers,
                             _readable(archived.text()), len(archived.body), attempts)
+
+
+def _intact_responses(corpus: Corpus, crawl_id: int) -> list[Any]:
+    """A crawl's readable response records; a damaged one (a crawl killed mid-write) ends its
+    file's list, and the answer that is shown was checked on its own."""
+    found = []
+    for path in crawl_files(corpus.data_dir, crawl_id):
+        try:
+            found.extend(iter_responses(corpus.data_dir, path))
+        except EvidenceError:
+            continue
+    return found
 
 
 def _readable(text: str) -> str:
@@ -160,7 +205,8 @@ def history_record(history: PostHistory) -> dict[str, Any]:
             "received_at": evidence.received_at, "status": evidence.status,
             "headers": [list(h) for h in evidence.headers], "body": evidence.body,
             "raw_bytes": evidence.raw_bytes, "other_attempts": evidence.attempts}})
-    return {"platform": history.platform, "post_id": history.post_id, "post": history.post,
+    return {"platform": history.platform, "post_id": history.post_id,
+            "seen_intact": history.seen_intact, "post": history.post,
             "account": history.account, "sightings": history.sightings,
             "versions": history.versions, "events": history.events,
             "candidates": history.candidates, "probes": history.probes,
@@ -170,17 +216,26 @@ def history_record(history: PostHistory) -> dict[str, Any]:
 def format_history(history: PostHistory) -> str:
     """The history as text, oldest first within each section."""
     post, seen = history.post, history.sightings
-    lines = [f"post {history.post_id} ({history.platform}) by account {post['account_id']}"
+    author = post["account_id"] or "unknown"
+    lines = [f"post {history.post_id} ({history.platform}) by account {author}"
              + (f" ({history.account['screen_name']}, {history.account.get('state', 'active')})"
-                if history.account and history.account.get("screen_name") else ""),
-             f"  {post.get('url') or ''}",
-             f"  text: {_short(post.get('full_text') or post.get('text'))}"]
+                if history.account and history.account.get("screen_name") else "")]
+    if history.seen_intact:
+        lines += [f"  {post.get('url') or ''}",
+                  f"  text: {_short(post.get('full_text') or post.get('text'))}"]
+    else:
+        lines.append("  never seen intact: known only from "
+                     + ("a repost's tombstone" if history.tombstones else "its probes")
+                     + "; its text is unknown")
     if post.get("repost_of"):
         lines.append(f"  repost of {post['repost_of']}")
-    lines.append(f"\nsightings: {seen['count']} in {seen['crawls']} crawls, first "
-                 f"{seen['first_seen_at']}, last {seen['last_seen_at']}"
-                 + (f" ({seen['inside_reposts']} inside reposts)" if seen["inside_reposts"]
-                    else ""))
+    if not seen["count"]:
+        lines.append("\nsightings: none")
+    else:
+        lines.append(f"\nsightings: {seen['count']} in {seen['crawls']} crawls, first "
+                     f"{seen['first_seen_at']}, last {seen['last_seen_at']}"
+                     + (f" ({seen['inside_reposts']} inside reposts)" if seen["inside_reposts"]
+                        else ""))
     if seen["last_page"] and seen["last_page"]["warc_file"]:
         page = seen["last_page"]
         lines.append(f"  last seen on page {page['page']} of crawl {page['crawl_id']}: "
@@ -205,6 +260,9 @@ def format_history(history: PostHistory) -> str:
         for t in history.tombstones:
             lines.append(f"  {t['seen_at']}  via {t['via_post_id']}  {t['reason']}  "
                          f"{t['message'] or ''}")
+            if t.get("via_account_id"):
+                lines.append(f"     the repost, by account {t['via_account_id']}: "
+                             f"{_short(t['via_text'], 90)}")
     lines.append("\nprobes:" + ("" if history.probes else " none"))
     for p in history.probes:
         said = p["reason"] or p["failure"] or ""

@@ -17,8 +17,9 @@ a fixed page size and vacuumed, JSON and YAML keys are in a fixed order.
 De-identified (corpus.deid): account ids, screen names and @mentions become keyed pseudonyms,
 post ids too (a post id leads back to its author); accounts a watchlist marks `public_figures`
 keep their ids and names. Raw responses, WARC references, request URLs, cursors and local paths
-never enter a release. A leak scan reads every file of the finished release and fails it (nothing
-is left at OUT) if a raw id or screen name of a pseudonymised account, or the key, appears.
+never enter a release. Post ids written in text (`mid 5076…`, in a URL) are pseudonymised there too.
+A leak scan reads every file of the finished release and fails it (nothing is left at OUT) if a raw
+id or screen name of a pseudonymised account, a raw post id of theirs, or the key, appears.
 
 Authors and wording come from `--author` options or DATA/release.yaml:
 
@@ -53,6 +54,7 @@ from .deid import DeidError, Identity, Leak, LeakScanner, Matcher, Pseudonymiser
 from .provenance import software_version
 from .reasons import REASON_DESCRIPTIONS, REASONS
 from .store import DB_NAME, Corpus
+from .vocabulary import VOCABULARIES
 
 RELEASE_DB = DB_NAME               # `memoryhole serve --data OUT` serves a release as is
 DATA_DIR = "data"
@@ -218,6 +220,28 @@ def _identities(conn: sqlite3.Connection, tables: list[str], platforms: list[str
                 names.setdefault((platform, str(account)), set())
     return [Identity(platform, account_id, tuple(sorted(n)), (platform, account_id) in figures)
             for (platform, account_id), n in sorted(names.items())]
+
+
+def _post_ids(conn: sqlite3.Connection, tables: list[str], default: str,
+              authors: dict[tuple[str, str], str]) -> list[tuple[str, ...]]:
+    """(platform, post_id, author or None, bid or None) of every post id the corpus holds in any
+    post column (posts, reposts' originals known from tombstones, sightings via reposts, ...)."""
+    ids: set[tuple[str, str]] = set()
+    for table in tables:
+        cols = {c["name"] for c in _columns(conn, table)}
+        platform_sql = "platform" if "platform" in cols else "NULL"
+        for col in sorted(cols):
+            if column_policy(col) != "post":
+                continue
+            for platform, post_id in conn.execute(
+                    f"SELECT DISTINCT {platform_sql}, {_quote(col)} FROM {_quote(table)} "
+                    f"WHERE {_quote(col)} IS NOT NULL AND {_quote(col)} != ''"):
+                ids.add((platform or default, str(post_id)))
+    bids = {(r[0], r[1]): r[2] for r in conn.execute(
+        "SELECT platform, post_id, bid FROM posts WHERE bid IS NOT NULL")} \
+        if "bid" in {c["name"] for c in _columns(conn, "posts")} else {}
+    return [(platform, post_id, authors.get((platform, post_id)), bids.get((platform, post_id)))
+            for platform, post_id in sorted(ids)]
 
 
 # -- transforming rows --------------------------------------------------------------------------
@@ -522,12 +546,13 @@ def build_release(data_dir: str | Path, out_dir: str | Path, options: ReleaseOpt
         figures = public_figures(plans)
         redactor = None
         matcher = Matcher({})
-        if key is not None:
-            identities = _identities(src, tables, platforms, figures)
-            redactor = Redactor(Pseudonymiser(key), identities, default_platform)
-            matcher = redactor.matcher
         authors_by_post = {(r[0], r[1]): str(r[2]) for r in src.execute(
             "SELECT platform, post_id, account_id FROM posts")} if "posts" in tables else {}
+        if key is not None:
+            identities = _identities(src, tables, platforms, figures)
+            posts = _post_ids(src, tables, default_platform, authors_by_post)
+            redactor = Redactor(Pseudonymiser(key), identities, default_platform, posts)
+            matcher = redactor.matcher
         transformer = Transformer(redactor, options.include_text, authors_by_post,
                                   default_platform)
         staging.mkdir(parents=True)
@@ -574,8 +599,8 @@ def build_release(data_dir: str | Path, out_dir: str | Path, options: ReleaseOpt
             listed = "\n".join(f"  {leak}" for leak in leaks[:20])
             more = f"\n  ... and {len(leaks) - 20} more" if len(leaks) > 20 else ""
             raise ReleaseError(f"leak scan failed: {len(leaks)} raw identifier(s) of "
-                               f"pseudonymised accounts in the release; nothing was written to "
-                               f"{out_dir}\n{listed}{more}")
+                               f"pseudonymised accounts or posts in the release; nothing was "
+                               f"written to {out_dir}\n{listed}{more}")
         if out_dir.exists():
             out_dir.rmdir()
         staging.rename(out_dir)
@@ -872,6 +897,22 @@ def _datasheet(ctx: _Context) -> bytes:
     add("")
     add("`message` keeps the platform's exact words; for `unknown` they are all there is.")
     add("")
+    add("## The other vocabularies")
+    add("")
+    add("Every status, cause, event and state column holds one of these values "
+        "(`corpus/vocabulary.py`).")
+    for vocab in VOCABULARIES:
+        table, column = vocab.columns[0].split(".")
+        counts = {r[0]: r[1] for r in ctx.rows(
+            f"SELECT {_quote(column)}, COUNT(*) FROM {_quote(table)} GROUP BY 1")}
+        add("")
+        add(f"{vocab.name.capitalize()} ({', '.join(f'`{c}`' for c in vocab.columns)}):")
+        add("")
+        add(f"| value | rows of `{table}` | meaning |")
+        add("|---|---:|---|")
+        for value in vocab.values:
+            add(f"| `{value}` | {_thousands(counts.get(value, 0))} | {vocab.describe(value)} |")
+    add("")
     add("## De-identification")
     add("")
     if ctx.pseudonymised:
@@ -884,11 +925,15 @@ def _datasheet(ctx: _Context) -> bytes:
             "test a pseudonym.")
         add("- A screen name is redacted wherever it appears in text, not only after @: a name "
             "that is also a common word is therefore redacted in unrelated posts too.")
-        add("- URLs in text become `<url>`.")
+        add("- Post ids written in text (after `mid`, inside a URL, glued to a word) become "
+            "their pseudonyms too; an id is matched as a whole run of digits, never inside a "
+            "longer number.")
+        add("- URLs in text, with or without a scheme (`weibo.com/…`, `t.cn/…`), become "
+            "`<url>`.")
         add(f"- Accounts marked `public_figures` in a watchlist keep their ids, names and post ids "
             f"({_thousands(len(ctx.figures))} account(s); see `accounts.public_figure`).")
         add("- A leak scan read every file of this release and found no raw id or screen name of "
-            "a pseudonymised account.")
+            "a pseudonymised account and no raw id of a pseudonymised post.")
     else:
         add("- **Not pseudonymised**: the researchers chose to publish raw account ids, screen "
             "names and post ids (`--no-pseudonyms`).")

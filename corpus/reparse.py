@@ -15,6 +15,18 @@ network errors (`fetch_failures` rows without an HTTP status), whose errbacks ar
 the spider records its give-ups as it did. A request today's code makes that the crawl never
 made has no archived answer (`unanswered`); an archived answer today's code no longer asks for
 is skipped (`unrequested`).
+
+A crawl is replayed the way the live pipeline treated it, by its status: a `finished` or
+`interrupted` timeline crawl is diffed when it was (it has windows), a probe crawl is resolved
+when its resolution was committed; a `crashed` crawl (killed, then recovered from its archive by
+the next start, see `recover_dead_crawls`) is replayed whole and neither diffed nor resolved; a
+crawl still `running` (alive, or dead and not yet recovered) gives only the rows it had stored.
+A damaged WARC record is reported (`damaged`); the records after it are read by the offsets the
+corpus points at, and a probe whose record cannot be read is replayed from the response its row
+kept, so its rows are the original ones.
+
+The new corpus is built in a hidden directory beside `--into` and renamed into place when
+complete: a failed reparse leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -25,10 +37,11 @@ import json
 import os
 import shutil
 import sqlite3
-from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,14 +52,31 @@ from .clock import iso, parse_iso
 from .differ import diff_timeline, resolve_probes
 from .provenance import software_version
 from .schema import migrate
-from .store import DB_NAME, Corpus, CorpusError, FetchFailure
+from .store import (
+    DB_NAME,
+    RESOLVE,
+    Corpus,
+    CorpusError,
+    FetchFailure,
+    LongTextObservation,
+    PageObservation,
+    ProbeObservation,
+    WarcRef,
+    damaged,
+)
 from .warc import (
     CALLBACK,
+    CRAWL_ID,
     DECHUNKED,
+    META,
+    REQUESTED_AT,
     WARC_DIR,
     ArchivedResponse,
+    EvidenceError,
+    contained_path,
     crawl_files,
     iter_responses,
+    read_response,
 )
 
 # Meta keys Scrapy keeps for itself: they differ between attempts and say nothing about what
@@ -71,13 +101,19 @@ class ReparseReport:
     internal: int = 0         # ... Scrapy's own (robots.txt)
     unanswered: int = 0       # requests today's code made that have no archived answer
     network_errors: int = 0   # fetch_failures without a response, copied
+    salvaged: int = 0         # probes replayed from their row, their WARC record damaged
+    damaged: list[str] = field(default_factory=list)   # "file@offset: what is wrong"
 
     def summary(self) -> str:
-        return (f"reparsed {self.crawls} crawls from {self.source} into {self.target}: "
+        text = (f"reparsed {self.crawls} crawls from {self.source} into {self.target}: "
                 f"{self.replayed} of {self.responses} archived responses replayed "
                 f"({self.internal} were Scrapy's own, robots.txt), "
                 f"{self.unrequested} not asked for, {self.unanswered} requests without an "
                 f"archived answer, {self.network_errors} network errors copied")
+        if self.damaged:
+            text += (f"; {len(self.damaged)} damaged WARC records ({self.salvaged} probes "
+                     "replayed from their stored response):\n  " + "\n  ".join(self.damaged))
+        return text
 
 
 def default_target(data_dir: str | Path) -> Path:
@@ -96,26 +132,47 @@ def reparse(data_dir: str | Path, into: str | Path | None = None) -> ReparseRepo
     if target_dir.exists() and any(target_dir.iterdir()):
         raise ReparseError(f"{target_dir}: not empty; reparse needs a new directory")
     try:
-        target = Corpus(target_dir)
+        target_dir.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.building-",
+                                         dir=target_dir.parent))
+    except OSError as exc:
+        raise ReparseError(f"{target_dir}: cannot create it ({exc.strerror}); choose another "
+                           "--into") from None
+    try:
+        report = _build(source_dir, building, target_dir)
+        if target_dir.exists():
+            target_dir.rmdir()   # empty, checked above
+        building.rename(target_dir)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return report
+
+
+def _build(source_dir: Path, building: Path, target_dir: Path) -> ReparseReport:
+    try:
+        target = Corpus(building)
     except CorpusError as exc:
         raise ReparseError(str(exc)) from None
-    snapshot_path = target_dir / ".source-snapshot.db"
+    snapshot_path = building / ".source-snapshot.db"
     report = ReparseReport(source=source_dir, target=target_dir)
     try:
         source = _snapshot(source_dir / DB_NAME, snapshot_path)
         try:
             crawls = list(source.query("SELECT * FROM crawls ORDER BY id"))
             _check_evidence(source, source_dir)
-            _link_warc_files(source_dir, target_dir)
+            _link_warc_files(source_dir, building)
             for crawl in crawls:
                 _replay(crawl, source, source_dir, target, report)
                 report.crawls += 1
+        except sqlite3.DatabaseError as exc:
+            raise ReparseError(str(damaged(source_dir / DB_NAME, exc))) from None
         finally:
             source.close()
     finally:
         target.close()
         snapshot_path.unlink(missing_ok=True)
-    (target_dir / "reparse.json").write_text(json.dumps(
+    (building / "reparse.json").write_text(json.dumps(
         {"software": software_version(), "at": iso(datetime.now(UTC)),
          **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(report).items()}},
         indent=2) + "\n", encoding="utf-8")
@@ -125,14 +182,25 @@ def reparse(data_dir: str | Path, into: str | Path | None = None) -> ReparseRepo
 def _snapshot(db_path: Path, copy_path: Path) -> sqlite_utils.Database:
     """A consistent copy of the source database, migrated to this schema (the original is read
     only, so an old corpus is not upgraded behind the researcher's back)."""
-    original = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    copy = sqlite3.connect(copy_path)
     try:
-        original.backup(copy)
-    finally:
-        original.close()
-    db = sqlite_utils.Database(copy)
-    migrate(db)
+        original = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        copy = sqlite3.connect(copy_path)
+        try:
+            original.backup(copy)
+        finally:
+            original.close()
+        db = sqlite_utils.Database(copy)
+        migrate(db)
+        # A copy that only looks whole: reparse must not rebuild from a damaged corpus.
+        problems = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
+    except RuntimeError as exc:   # made by a newer memoryhole
+        raise ReparseError(f"{db_path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise ReparseError(str(damaged(db_path, exc))) from None
+    if problems != ["ok"]:
+        db.close()
+        raise ReparseError(str(damaged(db_path, sqlite3.DatabaseError(
+            "integrity check: " + "; ".join(problems)))))
     return db
 
 
@@ -145,8 +213,12 @@ def _check_evidence(source: sqlite_utils.Database, source_dir: Path) -> None:
             raise ReparseError(f"crawl {row[0]} was made without WARC archiving (before schema "
                                "v2, or with MEMORYHOLE_WARC_ENABLED off): its answers cannot be "
                                "reparsed")
-        for (file,) in source.execute(f"SELECT DISTINCT warc_file FROM {table} "
-                                      "WHERE warc_file IS NOT NULL"):
+        for row_id, file in source.execute(f"SELECT MIN(id), warc_file FROM {table} "
+                                           "WHERE warc_file IS NOT NULL GROUP BY warc_file"):
+            try:
+                contained_path(source_dir, file)
+            except EvidenceError as exc:
+                raise ReparseError(f"{table} row {row_id}: warc_file {exc}") from None
             if not (source_dir / file).is_file():
                 raise ReparseError(f"{source_dir / file}: WARC file missing; restore it from "
                                    "backup before reparsing")
@@ -157,6 +229,10 @@ def _link_warc_files(source_dir: Path, target_dir: Path) -> None:
     folder = target_dir / WARC_DIR
     folder.mkdir(parents=True, exist_ok=True)
     for path in sorted((source_dir / WARC_DIR).glob("*.warc.gz")):
+        try:
+            contained_path(source_dir, path.relative_to(source_dir))
+        except EvidenceError as exc:
+            raise ReparseError(f"{path}: {exc}") from None
         try:
             os.link(path, folder / path.name)
         except OSError:
@@ -183,41 +259,210 @@ def frozen_clock(moment: datetime) -> Iterator[None]:
 def _replay(crawl: dict[str, Any], source: sqlite_utils.Database, source_dir: Path,
             target: Corpus, report: ReparseReport) -> None:
     target.db["crawls"].insert(crawl)
-    replay = _CrawlReplay(crawl, target)
-    for path in crawl_files(source_dir, crawl["id"]):
-        for archived in iter_responses(source_dir, path):
-            report.responses += 1
-            replay.answer(archived, report)
-    network = list(source.query(
-        "SELECT * FROM fetch_failures WHERE crawl_id = ? AND http_status IS NULL ORDER BY id",
-        [crawl["id"]]))
-    # When the spider gave up on those requests, as it recorded it.
-    gave_up = list(source.query(
-        """SELECT url, requested_at AS at FROM pages WHERE crawl_id = :crawl
-               AND http_status IS NULL AND warc_record_id IS NULL
-           UNION ALL SELECT url, requested_at FROM probes WHERE crawl_id = :crawl
-               AND http_status IS NULL AND warc_record_id IS NULL
-           UNION ALL SELECT url, fetched_at FROM long_texts WHERE crawl_id = :crawl
-               AND http_status IS NULL AND warc_record_id IS NULL""", {"crawl": crawl["id"]}))
-    replay.network_errors(network, gave_up)
+    status = crawl["status"]
+    # A crawl still `running` stored only some of what it archived: exactly those rows.
+    keep = _StoredRows(source, crawl["id"]).take if status == "running" else None
+    replay = _CrawlReplay(crawl, target, keep=keep)
+    for archived in _crawl_answers(crawl["id"], source, source_dir, report):
+        report.responses += 1
+        replay.answer(archived, report)
+    network = _network_errors(source, crawl["id"])
+    replay.network_errors(network, _gave_up(source, crawl["id"]))
     report.unanswered += len(replay.pending)
     report.network_errors += len(network)
     with target.db.atomic():
         target.db["fetch_failures"].insert_all([{k: v for k, v in row.items() if k != "id"}
                                                 for row in network])
-    replay.pipeline.close_spider()
+    replay.close()
+    if status not in ("finished", "interrupted"):
+        return   # killed (or still going): the live pipeline neither diffed nor resolved it
     with frozen_clock(parse_iso(crawl["ended_at"] or crawl["started_at"])):
         if crawl["kind"] == "timeline" and source.execute(
                 "SELECT 1 FROM windows WHERE crawl_id = ? LIMIT 1", [crawl["id"]]).fetchone():
             diff_timeline(target.db, crawl["id"])
-        elif crawl["kind"] == "probe":
+        elif crawl["kind"] == "probe" and json.loads(
+                crawl["stats_json"] or "{}").get(RESOLVE, "done") == "done":
             resolve_probes(target.db, crawl["id"])
+
+
+def _network_errors(db: sqlite_utils.Database, crawl_id: int) -> list[dict[str, Any]]:
+    return list(db.query(
+        "SELECT * FROM fetch_failures WHERE crawl_id = ? AND http_status IS NULL ORDER BY id",
+        [crawl_id]))
+
+
+def _gave_up(db: sqlite_utils.Database, crawl_id: int) -> list[dict[str, Any]]:
+    """When the spider gave up on requests that got no response, as it recorded it."""
+    return list(db.query(
+        """SELECT url, requested_at AS at FROM pages WHERE crawl_id = :crawl
+               AND http_status IS NULL AND warc_record_id IS NULL
+           UNION ALL SELECT url, requested_at FROM probes WHERE crawl_id = :crawl
+               AND http_status IS NULL AND warc_record_id IS NULL
+           UNION ALL SELECT url, fetched_at FROM long_texts WHERE crawl_id = :crawl
+               AND http_status IS NULL AND warc_record_id IS NULL""", {"crawl": crawl_id}))
+
+
+def _crawl_answers(crawl_id: int, source: sqlite_utils.Database, source_dir: Path,
+                   report: ReparseReport) -> Iterator[ArchivedResponse]:
+    """A crawl's archived responses in order. Past a damaged record the file is read by the
+    offsets the corpus points at; a probe whose own record is damaged answers from its row."""
+    for path in crawl_files(source_dir, crawl_id):
+        last = -1
+        try:
+            for archived in iter_responses(source_dir, path):
+                last = archived.ref.offset
+                yield archived
+        except EvidenceError as exc:
+            report.damaged.append(str(exc))
+            yield from _salvaged(source, source_dir, path.relative_to(source_dir).as_posix(),
+                                 last, report)
+
+
+def _salvaged(source: sqlite_utils.Database, source_dir: Path, file: str, after: int,
+              report: ReparseReport) -> Iterator[ArchivedResponse]:
+    rows = source.query(
+        """SELECT 'pages' AS kind, warc_offset, warc_record_id, NULL AS id FROM pages
+               WHERE warc_file = :file AND warc_offset > :after
+           UNION ALL SELECT 'probes', warc_offset, warc_record_id, id FROM probes
+               WHERE warc_file = :file AND warc_offset > :after
+           UNION ALL SELECT 'long_texts', warc_offset, warc_record_id, NULL FROM long_texts
+               WHERE warc_file = :file AND warc_offset > :after
+           ORDER BY warc_offset""", {"file": file, "after": after})
+    for row in rows:
+        ref = WarcRef(file, row["warc_offset"], row["warc_record_id"])
+        try:
+            yield read_response(source_dir, ref)
+        except EvidenceError as exc:
+            if str(exc) not in report.damaged:
+                report.damaged.append(str(exc))
+            if row["kind"] == "probes":
+                report.salvaged += 1
+                yield _answer_kept_by_probe(source, row["id"], ref)
+
+
+def _answer_kept_by_probe(source: sqlite_utils.Database, probe_id: int,
+                          ref: WarcRef) -> ArchivedResponse:
+    """A probe's answer as its row kept it (headers and body as the spider saw them, already
+    decoded), standing in for a damaged WARC record."""
+    row = next(source.query("SELECT * FROM probes WHERE id = ?", [probe_id]))
+    headers = [(name, value) for name, values in
+               json.loads(row["response_headers"] or "{}").items() for value in values]
+    meta = {"post_id": row["post_id"], "account": row["account_id"], "purpose": row["purpose"]}
+    warc_headers = {CRAWL_ID: str(row["crawl_id"]), CALLBACK: "parse_probe",
+                    META: json.dumps(meta), REQUESTED_AT: row["requested_at"]}
+    return ArchivedResponse(ref=ref, url=row["url"], date=parse_iso(row["probed_at"]),
+                            protocol="HTTP/1.1", status=row["http_status"], reason="",
+                            headers=headers, body=row["response_body"] or b"",
+                            warc_headers=warc_headers)
+
+
+class _StoredRows:
+    """The observations a crawl stored, as a multiset: `take(item)` says whether an item the
+    replay produced is one of them (and uses it up)."""
+
+    def __init__(self, db: sqlite_utils.Database, crawl_id: int) -> None:
+        self.rows: Counter[tuple] = Counter()
+        for table, time_column in (("pages", "requested_at"), ("probes", "requested_at"),
+                                   ("long_texts", "fetched_at")):
+            for record_id, url, at in db.execute(
+                    f"SELECT warc_record_id, url, {time_column} FROM {table} "
+                    "WHERE crawl_id = ?", [crawl_id]):
+                self.rows[(table, record_id) if record_id else (table, url, at)] += 1
+        for url, at, failure in db.execute(
+                "SELECT url, at, failure FROM fetch_failures WHERE crawl_id = ?", [crawl_id]):
+            self.rows[("fetch_failures", url, at, failure)] += 1
+
+    @staticmethod
+    def key(item: Any) -> tuple:
+        if isinstance(item, FetchFailure):
+            return ("fetch_failures", item.url, iso(item.at), item.failure)
+        table, at = {PageObservation: ("pages", "requested_at"),
+                     ProbeObservation: ("probes", "requested_at"),
+                     LongTextObservation: ("long_texts", "fetched_at")}[type(item)]
+        if item.evidence is not None:
+            return (table, item.evidence.record_id)
+        return (table, item.url, iso(getattr(item, at)))
+
+    def take(self, item: Any) -> bool:
+        key = self.key(item)
+        if self.rows[key] > 0:
+            self.rows[key] -= 1
+            return True
+        return False
+
+
+# --- recovery of killed crawls ---------------------------------------------------------------
+
+
+@dataclass
+class Recovery:
+    """What the archive of one dead crawl gave back."""
+
+    crawl_id: int
+    kind: str
+    stored_before: int = 0    # observations the crawl had stored before it died
+    recovered: int = 0        # observations recovered from its WARC files
+    damaged: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (f"crawl {self.crawl_id} ({self.kind}) had stopped without closing: marked "
+                f"crashed; {self.recovered} observations recovered from its WARC files "
+                f"({self.stored_before} were stored before it stopped)")
+        return text + "".join(f"; damaged: {d}" for d in self.damaged)
+
+
+def recover_dead_crawls(data_dir: str | Path) -> list[Recovery]:
+    """Close every `running` crawl of the corpus whose process is gone (killed, crashed, or
+    stopped because it could not store its results): what it archived and had not stored is
+    stored from its WARC files, through today's spider and pipeline as in a reparse, then it is
+    marked `crashed` (never diffed or resolved; its candidates are probed by the next cycle).
+    A live crawl is left alone (its process holds its lock). Network errors it had not stored
+    are lost: they have no response to archive."""
+    corpus = Corpus(data_dir)
+    try:
+        return [_recover(crawl, corpus) for crawl in corpus.claim_dead_crawls()]
+    finally:
+        corpus.close()
+
+
+def _recover(crawl: dict[str, Any], corpus: Corpus) -> Recovery:
+    crawl_id = crawl["id"]
+    stored = _StoredRows(corpus.db, crawl_id)
+    recovery = Recovery(crawl_id, crawl["kind"], stored_before=sum(stored.rows.values()))
+    report = ReparseReport(source=corpus.data_dir, target=corpus.data_dir)
+    latest = [crawl["started_at"]]
+
+    def keep(item: Any) -> bool:
+        if stored.take(item):
+            return False
+        recovery.recovered += 1
+        return True
+
+    replay = _CrawlReplay(crawl, corpus, keep=keep)
+    for archived in _crawl_answers(crawl_id, corpus.db, corpus.data_dir, report):
+        latest.append(iso(archived.date))
+        replay.answer(archived, report)
+    replay.network_errors(_network_errors(corpus.db, crawl_id), _gave_up(corpus.db, crawl_id))
+    replay.close()
+    for table, column in (("pages", "fetched_at"), ("probes", "probed_at"),
+                          ("long_texts", "fetched_at"), ("fetch_failures", "at")):
+        last = corpus.db.execute(f"SELECT MAX({column}) FROM {table} WHERE crawl_id = ?",
+                                 [crawl_id]).fetchone()[0]
+        if last:
+            latest.append(last)
+    recovery.damaged = report.damaged
+    corpus.mark_crashed(crawl_id, max(latest), {
+        "finish_reason": "crashed", "found_dead_at": iso(datetime.now(UTC)),
+        "stored_before": recovery.stored_before, "recovered_from_warc": recovery.recovered,
+        "damaged_warc_records": report.damaged})
+    return recovery
 
 
 class _CrawlReplay:
     """Today's spider for one recorded crawl, fed from the archive instead of the network."""
 
-    def __init__(self, crawl: dict[str, Any], target: Corpus) -> None:
+    def __init__(self, crawl: dict[str, Any], target: Corpus,
+                 keep: Callable[[Any], bool] | None = None) -> None:
         from scrapy import Request
         from scrapy.crawler import Crawler
         from scrapy.settings import Settings
@@ -250,6 +495,7 @@ class _CrawlReplay:
         self.after_archive = _middlewares_after_archive(self.crawler)
         self.request_type = Request
         self.pending: list[Any] = []
+        self.keep = keep   # which items go to the pipeline (default: all)
         with frozen_clock(parse_iso(crawl["started_at"])):
             self._route(self.spider.start())
 
@@ -314,7 +560,14 @@ class _CrawlReplay:
             if isinstance(thing, self.request_type):
                 self.pending.append(thing)
             elif keep_failures or not isinstance(thing, FetchFailure):
-                self.pipeline.process_item(thing)
+                if self.keep is None or self.keep(thing):
+                    self.pipeline.process_item(thing)
+
+    def close(self) -> None:
+        """Store what is pending; an error storing it is raised, not left in the log."""
+        self.pipeline.close_spider()
+        if self.pipeline.store_error is not None:
+            raise self.pipeline.store_error
 
 
 def _agrees(asked: dict[str, Any], archived: dict[str, Any]) -> bool:

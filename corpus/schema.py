@@ -11,8 +11,13 @@ Tables (times are UTC ISO 8601 text, see corpus.clock):
 - sightings: append-only; which post was seen on which page of which crawl, and when.
 - pages: every timeline page fetched (or failed) by a crawl: the raw observations behind windows.
 - windows: per crawl and account, the part of the timeline the crawl actually covered. Only posts
-  inside a window can be declared absent.
-- candidates: posts absent from a covered window, waiting for a probe to say why.
+  inside a covered window, or of an account whose empty timeline is not a glitch, can be declared
+  absent.
+- candidates: posts that may be gone (absent from a covered window, of an account that is gone,
+  shown as a tombstone), waiting for a probe to say why.
+
+The values of status, cause, event and state columns, and what each means, live in one place:
+corpus.vocabulary (reasons: corpus.reasons). The comments below name the vocabulary.
 - probes: every probe of a single post, with the raw response as evidence.
 - fetch_failures: every fetch that was not an observation (5xx, 418, captcha, truncated, ...).
 - removals: a post the platform confirmed gone, with reason, exact message, the interval
@@ -101,7 +106,7 @@ V1 = """
             platform TEXT NOT NULL,
             account_id TEXT NOT NULL,
             watchlist TEXT,
-            status TEXT NOT NULL,            -- covered | empty | failed
+            status TEXT NOT NULL,            -- vocabulary.WindowStatus
             pages_planned INTEGER NOT NULL,
             pages_ok INTEGER NOT NULL,
             reached_end INTEGER NOT NULL,
@@ -118,7 +123,7 @@ V1 = """
             opened_crawl_id INTEGER NOT NULL REFERENCES crawls(id),
             last_seen_at TEXT NOT NULL,
             first_absent_at TEXT NOT NULL,
-            status TEXT NOT NULL,            -- open | visible | removed | seen_again
+            status TEXT NOT NULL,            -- vocabulary.CandidateStatus
             probes INTEGER NOT NULL DEFAULT 0,
             closed_at TEXT,
             closed_crawl_id INTEGER
@@ -176,7 +181,7 @@ V2 = """
         ALTER TABLE pages ADD COLUMN cursor TEXT;          -- since_id this page was asked with
         ALTER TABLE pages ADD COLUMN next_cursor TEXT;     -- since_id the page offered for the next
         ALTER TABLE pages ADD COLUMN account_check TEXT;   -- page 1 empty: profile exists | gone | failed
-        ALTER TABLE pages ADD COLUMN account_state TEXT;   -- ... and when gone: suspended | closed | locked
+        ALTER TABLE pages ADD COLUMN account_state TEXT;   -- ... and when gone: vocabulary.AccountState
         ALTER TABLE pages ADD COLUMN account_message TEXT; -- ... in the platform's exact words
         ALTER TABLE pages ADD COLUMN warc_file TEXT;       -- evidence: WARC file (relative to data dir)
         ALTER TABLE pages ADD COLUMN warc_offset INTEGER;  -- ... byte offset of the response record
@@ -193,7 +198,7 @@ V2 = """
         ALTER TABLE posts ADD COLUMN content_hash TEXT;     -- of the latest version
         ALTER TABLE posts ADD COLUMN full_text TEXT;        -- long posts: the whole text
         ALTER TABLE posts ADD COLUMN text_complete INTEGER; -- 1 whole text; 0 truncated, whole not had
-        ALTER TABLE accounts ADD COLUMN state TEXT NOT NULL DEFAULT 'active';  -- or suspended|closed|locked
+        ALTER TABLE accounts ADD COLUMN state TEXT NOT NULL DEFAULT 'active';  -- vocabulary.AccountState
         ALTER TABLE accounts ADD COLUMN state_changed_at TEXT;
 
         CREATE TABLE candidates_v2 (
@@ -204,11 +209,11 @@ V2 = """
             opened_crawl_id INTEGER NOT NULL REFERENCES crawls(id),
             last_seen_at TEXT,               -- NULL: never seen intact (known from a tombstone)
             first_absent_at TEXT NOT NULL,
-            status TEXT NOT NULL,            -- open | visible | removed | seen_again
+            status TEXT NOT NULL,            -- vocabulary.CandidateStatus
             probes INTEGER NOT NULL DEFAULT 0,
             closed_at TEXT,
             closed_crawl_id INTEGER,
-            cause TEXT NOT NULL DEFAULT 'window'  -- window | empty_timeline | tombstone
+            cause TEXT NOT NULL DEFAULT 'window'  -- vocabulary.CandidateCause
         );
         INSERT INTO candidates_v2 (id, platform, post_id, account_id, opened_crawl_id,
             last_seen_at, first_absent_at, status, probes, closed_at, closed_crawl_id)
@@ -253,8 +258,7 @@ V2 = """
             id INTEGER PRIMARY KEY,
             platform TEXT NOT NULL,
             post_id TEXT NOT NULL,
-            event TEXT NOT NULL,             -- first_seen | missing | seen_again | visible | removed
-                                             -- | confirmed | reason_changed | restored | tombstone
+            event TEXT NOT NULL,             -- vocabulary.PostEvent
             reason TEXT,
             at TEXT NOT NULL,
             crawl_id INTEGER REFERENCES crawls(id),
@@ -280,7 +284,7 @@ V2 = """
             id INTEGER PRIMARY KEY,
             platform TEXT NOT NULL,
             account_id TEXT NOT NULL,
-            state TEXT NOT NULL,             -- active | suspended | closed | locked
+            state TEXT NOT NULL,             -- vocabulary.AccountState
             message TEXT,                    -- the platform's exact words
             at TEXT NOT NULL,
             crawl_id INTEGER REFERENCES crawls(id),

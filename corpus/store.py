@@ -2,19 +2,26 @@
 
 Observations are appended (sightings, pages, probes, failures); `posts` and `accounts` hold the
 latest known state. Writes go in one transaction per batch: sqlite-utils inserts are ~4x faster
-that way, and a crash loses at most the batch in flight, never half of one.
+that way, and a crash loses at most the batch in flight, never half of one (the next start
+recovers it from the crawl's WARC files: corpus.reparse.recover_dead_crawls). Several processes
+may write one corpus: transactions begin IMMEDIATE, wait for each other (busy timeout), and a
+batch is retried whole while another writer holds the corpus.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -23,10 +30,93 @@ from .provenance import software_version
 from .schema import migrate
 
 DB_NAME = "corpus.db"
+LOCK_DIR = "locks"          # DATA/locks/crawl-<id>.lock, held by the process running the crawl
+# A writer waits this long for another (a crawl, `analyze`, serve's index update) to commit...
+BUSY_TIMEOUT_SECONDS = 30.0
+# ... and a batch that still finds the corpus locked is retried whole until this much has passed.
+WRITE_PATIENCE_SECONDS = 600.0
+
+# A probe crawl's stats say whether the differ resolved its answers: "pending" when it ended,
+# "done" in the transaction that resolved them (a process killed in between leaves "pending").
+# Corpora made before this was recorded have neither; every probe crawl of theirs that ended
+# was resolved.
+RESOLVE = "memoryhole/resolve"
+
+T = TypeVar("T")
 
 
 class CorpusError(Exception):
     """The corpus cannot be opened or written; the message names the path and the fix."""
+
+
+class CorpusDatabase(sqlite_utils.Database):
+    """sqlite-utils with write transactions that take the write lock when they begin.
+
+    A deferred `BEGIN` that reads first and writes later cannot wait for another writer: when
+    that writer commits in between, SQLite answers "database is locked" at once (the snapshot is
+    stale), whatever the busy timeout. `BEGIN IMMEDIATE` waits its turn instead.
+    """
+
+    @contextmanager
+    def atomic(self) -> Iterator[CorpusDatabase]:
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.rollback()
+                raise
+
+
+def connect(path: Path) -> CorpusDatabase:
+    """A connection to a corpus database: WAL (readers never block the writer), a busy timeout,
+    and implicit transactions (Python's, before INSERT/UPDATE/DELETE) that are IMMEDIATE too."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level="IMMEDIATE")
+    try:
+        db = CorpusDatabase(conn)
+        db.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise
+    return db
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Whether an error is another writer holding the corpus (worth waiting for)."""
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc))
+
+
+def retry_while_locked(write: Callable[[], T], patience: float | None = None) -> T:
+    """Run `write` (one whole transaction) again while the corpus stays locked by another
+    writer, up to `patience` seconds (WRITE_PATIENCE_SECONDS); then the error propagates."""
+    deadline = time.monotonic() + (WRITE_PATIENCE_SECONDS if patience is None else patience)
+    pause = 0.05
+    while True:
+        try:
+            return write()
+        except sqlite3.OperationalError as exc:
+            if not is_locked(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
+
+def damaged(path: Path, exc: sqlite3.DatabaseError) -> CorpusError:
+    """The one-line error for a database SQLite cannot read."""
+    # SQLite's messages (integrity_check's above all) can run over several lines: keep one.
+    detail = " ".join(str(exc).split())
+    return CorpusError(f"{path}: not a readable corpus database ({detail}); restore it from a "
+                       "backup (`sqlite3 corpus.db '.recover'` may salvage what is left)")
 
 
 @dataclass(frozen=True)
@@ -152,41 +242,140 @@ class Corpus:
         elif not self.path.exists():
             raise CorpusError(f"{self.path}: no corpus here; run `memoryhole crawl PLAN --data "
                               f"{self.data_dir}` first")
-        self.db = sqlite_utils.Database(self.path)
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
         try:
-            migrate(self.db)
+            self.db = connect(self.path)
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, exc) from None
+        self._locks: dict[int, Any] = {}
+        try:
+            self.db.execute("PRAGMA foreign_keys = ON")
+            retry_while_locked(lambda: migrate(self.db))
         except RuntimeError as exc:   # made by a newer memoryhole
             self.db.close()
             raise CorpusError(f"{self.path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            if is_locked(exc):
+                raise CorpusError(f"{self.path}: locked by another writer for too long ({exc}); "
+                                  "retry when it is done") from None
+            raise damaged(self.path, exc) from None
 
     def close(self) -> None:
+        for handle in self._locks.values():
+            handle.close()
+        self._locks.clear()
         self.db.close()
+
+    def write(self, work: Callable[[], T]) -> T:
+        """Run `work` as one write transaction, retried whole while another writer holds the
+        corpus (see retry_while_locked)."""
+        def attempt() -> T:
+            with self.db.atomic():
+                return work()
+        return retry_while_locked(attempt)
 
     # --- crawls -----------------------------------------------------------------------------
 
     def start_crawl(self, kind: str, platform: str, plan: dict[str, Any],
                     plan_name: str | None = None, plan_path: str | None = None,
                     base_url: str | None = None) -> int:
-        with self.db.atomic():
-            cursor = self.db.execute(
+        """Open a `running` crawl row. This process holds the crawl's lock file until
+        finish_crawl (or its death): that is how a later start tells a live crawl from a dead one.
+        """
+        def insert() -> int:
+            crawl_id = int(self.db.execute(
                 "INSERT INTO crawls (kind, platform, plan_name, plan_path, plan_json, "
                 "software_version, base_url, started_at, status) VALUES (?,?,?,?,?,?,?,?,?)",
                 [kind, platform, plan_name, plan_path,
                  json.dumps(plan, ensure_ascii=False, sort_keys=True), software_version(),
                  base_url, iso(now()), "running"],
-            )
-        return int(cursor.lastrowid)
+            ).lastrowid)
+            # Locked before the row commits: no one ever sees this crawl running unlocked.
+            self._hold(crawl_id)
+            return crawl_id
+        return self.write(insert)
 
     def finish_crawl(self, crawl_id: int, status: str, stats: dict[str, Any]) -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "UPDATE crawls SET ended_at = ?, status = ?, stats_json = ? WHERE id = ?",
-                [iso(now()), status, json.dumps(stats, default=str, sort_keys=True), crawl_id],
-            )
+        self.write(lambda: self.db.execute(
+            "UPDATE crawls SET ended_at = ?, status = ?, stats_json = ? WHERE id = ?",
+            [iso(now()), status, json.dumps(stats, default=str, sort_keys=True), crawl_id]))
+        self.release_crawl(crawl_id)
+
+    def release_crawl(self, crawl_id: int) -> None:
+        """Let go of a crawl's lock (after finish_crawl, or to leave it to recovery)."""
+        handle = self._locks.pop(crawl_id, None)
+        if handle is not None:
+            if self.crawl_status(crawl_id) != "running":
+                self._lock_path(crawl_id).unlink(missing_ok=True)
+            handle.close()
+
+    def mark_resolved(self, crawl_id: int) -> None:
+        """Record that a probe crawl's answers were resolved (call inside that transaction)."""
+        self.db.execute("UPDATE crawls SET stats_json = json_set(COALESCE(stats_json, '{}'), "
+                        f"'$.\"{RESOLVE}\"', 'done') WHERE id = ?", [crawl_id])
+
+    def crawl_status(self, crawl_id: int) -> str | None:
+        row = self.db.execute("SELECT status FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+        return row[0] if row else None
+
+    def claim_dead_crawls(self) -> list[dict[str, Any]]:
+        """The `running` crawls whose process is gone (killed, crashed, or gave up storing its
+        results), oldest first. Their locks are now held by this Corpus, so no other process
+        claims them too; mark_crashed() closes them. A live crawl's lock is held by its process
+        and is never claimed."""
+        claimed = []
+        def claim() -> None:
+            for crawl in self.db.query("SELECT * FROM crawls WHERE status = 'running' ORDER BY id"):
+                if crawl["id"] in self._locks or self._hold(crawl["id"], wait=False):
+                    claimed.append(crawl)
+        # Under the write lock: a crawl cannot start or finish between the read and the claim.
+        self.write(claim)
+        return claimed
+
+    def mark_crashed(self, crawl_id: int, ended_at: str, stats: dict[str, Any]) -> None:
+        """Close a dead crawl: `crashed`, ended at its last recorded activity."""
+        self.write(lambda: self.db.execute(
+            "UPDATE crawls SET ended_at = ?, status = 'crashed', stats_json = ? "
+            "WHERE id = ? AND status = 'running'",
+            [ended_at, json.dumps(stats, default=str, sort_keys=True), crawl_id]))
+        self.release_crawl(crawl_id)
+
+    def _lock_path(self, crawl_id: int) -> Path:
+        return self.data_dir / LOCK_DIR / f"crawl-{crawl_id:06d}.lock"
+
+    def _hold(self, crawl_id: int, wait: bool = True) -> bool:
+        """Take crawl `crawl_id`'s lock file; False when another process holds it (wait=False).
+        The kernel lets go of it when the holder dies, however it dies."""
+        if crawl_id in self._locks:
+            return True
+        path = self._lock_path(crawl_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")   # held until release_crawl
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._locks[crawl_id] = handle
+        return True
 
     # --- observations -----------------------------------------------------------------------
+
+    def record_batch(self, crawl_id: int, failures: Iterable[FetchFailure] = (),
+                     pages: Iterable[PageObservation] = (),
+                     probes: Iterable[ProbeObservation] = (),
+                     long_texts: Iterable[LongTextObservation] = ()) -> None:
+        """Store one batch of a crawl's observations in one transaction: all of it or, when the
+        process dies or the corpus stays locked, none of it (then it is retried whole)."""
+        failures, pages, probes, long_texts = (list(failures), list(pages), list(probes),
+                                               list(long_texts))
+
+        def store() -> None:
+            self.record_failures(crawl_id, failures)
+            self.record_pages(crawl_id, pages)
+            self.record_probes(crawl_id, probes)
+            self.record_long_texts(crawl_id, long_texts)
+        self.write(store)
 
     def record_pages(self, crawl_id: int, pages: Iterable[PageObservation]) -> None:
         """Store page fetches, their sightings (reposted originals included), tombstones, and

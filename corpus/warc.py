@@ -27,7 +27,7 @@ import os
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
 from io import BytesIO
@@ -75,6 +75,17 @@ def crawl_files(data_dir: str | Path, crawl_id: int) -> list[Path]:
         if m := _FILE_NAME.match(path.name):
             found.append((int(m[2]), path))
     return [path for _, path in sorted(found)]
+
+
+def contained_path(data_dir: str | Path, file: str | Path) -> Path:
+    """DATA/file, for a WARC file a corpus row names; EvidenceError unless it resolves inside
+    the data directory (resolved first, so neither an absolute path, `..` nor a symlink leads
+    out)."""
+    root = Path(data_dir).resolve()
+    if not (root / file).resolve().is_relative_to(root):
+        raise EvidenceError(f"{str(file)!r}: outside the data directory {root}; WARC files are "
+                            "read only from inside it (warc/..., no symlinks out)")
+    return Path(data_dir) / file
 
 
 @dataclass(frozen=True)
@@ -249,45 +260,85 @@ class ArchivedResponse:
             return self.decoded_body().decode("utf-8", errors="replace")
 
 
-def _archived(record: Any, ref: WarcRef) -> ArchivedResponse:
+# What a damaged file raises while it is read: a cut or garbled gzip member, a record that is
+# not one, a field that does not parse (warcio lets its internal errors through on garbage).
+_UNREADABLE = (ArchiveLoadFailed, zlib.error, EOFError, OSError, ValueError, AttributeError,
+               TypeError, KeyError, IndexError)
+
+
+def _checked_block(record: Any, where: str) -> bytes:
+    """A record's payload, read to its end and checked: all Content-Length bytes present (a cut
+    record otherwise reads as a short or empty body) and the block and payload digests agree."""
+    body = record.raw_stream.read()
+    missing = getattr(record.raw_stream, "limit", 0) or 0
+    if missing:
+        raise EvidenceError(f"{where}: {record.rec_type} record truncated: {missing} of its "
+                            f"{record.length} bytes missing")
+    problems = record.digest_checker.problems if record.digest_checker else []
+    if problems:
+        raise EvidenceError(f"{where}: {record.rec_type} record damaged ({'; '.join(problems)})")
+    return body
+
+
+def _archived(record: Any, ref: WarcRef, where: str) -> ArchivedResponse:
     http = record.http_headers
     code, _, reason = http.statusline.partition(" ")
     return ArchivedResponse(
         ref=ref, url=record.rec_headers.get_header("WARC-Target-URI"),
         date=parse_iso(record.rec_headers.get_header("WARC-Date")), protocol=http.protocol,
         status=int(code), reason=reason, headers=list(http.headers),
-        body=record.raw_stream.read(), warc_headers=dict(record.rec_headers.headers),
+        body=_checked_block(record, where), warc_headers=dict(record.rec_headers.headers),
     )
 
 
 def read_response(data_dir: str | Path, ref: WarcRef) -> ArchivedResponse:
-    """The response record `ref` points at; EvidenceError when it is missing or not that one."""
-    path = Path(data_dir) / ref.file
+    """The response record `ref` points at; EvidenceError (naming file and offset) when it is
+    missing, not that one, truncated or fails its digests."""
+    path = contained_path(data_dir, ref.file)
     if not path.is_file():
         raise EvidenceError(f"{path}: WARC file missing (referenced by record {ref.record_id})")
+    where = f"{path}@{ref.offset}"
     with open(path, "rb") as stream:
         stream.seek(ref.offset)
         try:
-            record = next(iter(ArchiveIterator(stream)), None)
-        except ArchiveLoadFailed as exc:
-            raise EvidenceError(f"{path}@{ref.offset}: not a WARC record ({exc})") from None
-        if record is None or record.rec_type != "response":
-            raise EvidenceError(f"{path}@{ref.offset}: no response record there")
-        found = record.rec_headers.get_header("WARC-Record-ID")
-        if found != ref.record_id:
-            raise EvidenceError(f"{path}@{ref.offset}: record {found}, expected {ref.record_id}")
-        return _archived(record, ref)
+            record = next(iter(ArchiveIterator(stream, check_digests=True)), None)
+            if record is None or record.rec_type != "response":
+                raise EvidenceError(f"{where}: no response record there")
+            found = record.rec_headers.get_header("WARC-Record-ID")
+            if found != ref.record_id:
+                raise EvidenceError(f"{where}: record {found}, expected {ref.record_id}")
+            return _archived(record, ref, where)
+        except _UNREADABLE as exc:
+            raise EvidenceError(f"{where}: not a readable WARC record ({_one_line(exc)})") from None
 
 
 def iter_responses(data_dir: str | Path, path: Path) -> Iterator[ArchivedResponse]:
-    """Every response record of one WARC file, in file order."""
-    relative = path.relative_to(data_dir).as_posix()
+    """Every response record of one WARC file, in file order. Every record (requests too) is
+    checked; the first damaged one raises EvidenceError naming the file and its offset, after
+    the intact records before it have been yielded."""
+    relative = contained_path(data_dir, os.path.relpath(path, data_dir)).relative_to(data_dir).as_posix()
     with open(path, "rb") as stream:
-        records = ArchiveIterator(stream)
-        for record in records:
-            if record.rec_type != "response":
-                continue
-            record_id = record.rec_headers.get_header("WARC-Record-ID")
-            archived = _archived(record, WarcRef(relative, -1, record_id))
-            # The offset is known once the record has been read through.
-            yield replace(archived, ref=WarcRef(relative, records.get_record_offset(), record_id))
+        records = ArchiveIterator(stream, check_digests=True)
+        try:
+            for record in records:
+                start = records.offset   # where this record's gzip member begins
+                where = f"{path}@{start}"
+                if record.rec_type != "response":
+                    _checked_block(record, where)
+                    continue
+                record_id = record.rec_headers.get_header("WARC-Record-ID")
+                yield _archived(record, WarcRef(relative, start, record_id), where)
+        except _UNREADABLE as exc:
+            # The record that failed begins where the last one read ended.
+            raise EvidenceError(f"{path}@{records.offset}: not a readable WARC record "
+                                f"({_one_line(exc)})") from None
+        # A record cut in its first bytes reads as the end of the file: bytes must not remain.
+        size = os.fstat(stream.fileno()).st_size
+        if records.offset < size:
+            raise EvidenceError(f"{path}@{records.offset}: not a readable WARC record "
+                                f"({size - records.offset} bytes that are not one, at the end)")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text[:200] + "…") if len(text) > 200 else text or type(exc).__name__

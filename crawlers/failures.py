@@ -45,7 +45,10 @@ def failure_for_exception(exc: BaseException) -> str:
     if "Timeout" in name:
         return TIMEOUT
     if name in {"ConnectionRefusedError", "ConnectError", "ConnectionLost", "DNSLookupError",
-                "ResponseNeverReceived", "ConnectionDone", "TCPTimedOutError"}:
+                "ResponseNeverReceived", "ConnectionDone", "TCPTimedOutError",
+                # Scrapy 2.19 (pinned) wraps Twisted's errors in its own (scrapy.exceptions)
+                "DownloadConnectionRefusedError", "CannotResolveHostError",
+                "DownloadFailedError", "ResponseDataLossError"}:
         return CONNECTION_ERROR
     if name == "IgnoreRequest" and "redirect" in str(exc).lower():
         return REDIRECT_LOOP

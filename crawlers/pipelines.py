@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import deferred_from_coro
 
 from corpus.store import (
+    RESOLVE,
     Corpus,
     FetchFailure,
     LongTextObservation,
@@ -17,13 +21,17 @@ from corpus.store import (
 
 FLUSH_EVERY = 500
 
+log = logging.getLogger(__name__)
+
 
 class CorpusPipeline:
     """Writes a spider's observations into the corpus and records the crawl itself.
 
     Opens a `crawls` row (plan, software version, start) when the spider opens, writes items in
-    batches of FLUSH_EVERY inside one transaction each, and closes the row with the end time,
-    status and Scrapy's stats.
+    batches of FLUSH_EVERY inside one transaction each (retried whole while another writer holds
+    the corpus), and closes the row with the end time, status and Scrapy's stats. A batch that
+    cannot be stored at all stops the crawl and leaves its row `running` with its lock released:
+    it is never `finished`, and the next `memoryhole crawl` recovers it from its WARC files.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -32,6 +40,7 @@ class CorpusPipeline:
         self.crawl_id: int | None = None
         self.pending: dict[type, list[Any]] = {PageObservation: [], ProbeObservation: [],
                                                LongTextObservation: [], FetchFailure: []}
+        self.store_error: Exception | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CorpusPipeline:
@@ -61,13 +70,30 @@ class CorpusPipeline:
 
     def flush(self) -> None:
         assert self.corpus is not None and self.crawl_id is not None
+        if self.store_error is not None:
+            return   # the crawl is stopping; what is pending is in the WARC files
         pending = self.pending
-        self.corpus.record_failures(self.crawl_id, pending[FetchFailure])
-        self.corpus.record_pages(self.crawl_id, pending[PageObservation])
-        self.corpus.record_probes(self.crawl_id, pending[ProbeObservation])
-        self.corpus.record_long_texts(self.crawl_id, pending[LongTextObservation])
+        try:
+            self.corpus.record_batch(
+                self.crawl_id, failures=pending[FetchFailure], pages=pending[PageObservation],
+                probes=pending[ProbeObservation], long_texts=pending[LongTextObservation])
+        except sqlite3.Error as exc:
+            self.store_error = exc
+            log.error("crawl %s: cannot store its results in %s (%s); stopping it. Its answers "
+                      "are archived: the next `memoryhole crawl` recovers them.", self.crawl_id,
+                      self.corpus.path, exc)
+            if getattr(self.crawler, "engine", None) is not None:
+                deferred_from_coro(self._stop_crawl())
+            return
+        self.crawler.stats.inc_value("memoryhole/stored_batches")
         for bucket in self.pending.values():
             bucket.clear()
+
+    async def _stop_crawl(self) -> None:
+        try:
+            await self.crawler.engine.close_spider_async(reason="store_failed")
+        except RuntimeError:   # already closing
+            pass
 
     def close_spider(self, spider: Spider | None = None) -> None:
         if self.corpus is not None:
@@ -76,8 +102,14 @@ class CorpusPipeline:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.corpus is None:
             return
-        status = "finished" if reason == "finished" else "interrupted"
-        stats = dict(self.crawler.stats.get_stats(), finish_reason=reason)
-        self.corpus.finish_crawl(self.crawl_id, status, stats)
+        if self.store_error is not None:
+            # Never `finished`: left `running`, unlocked, for the next start to recover.
+            self.corpus.release_crawl(self.crawl_id)
+        else:
+            status = "finished" if reason == "finished" else "interrupted"
+            stats = dict(self.crawler.stats.get_stats(), finish_reason=reason)
+            if getattr(spider, "kind", None) == "probe":
+                stats[RESOLVE] = "pending"   # until the differ has resolved its answers
+            self.corpus.finish_crawl(self.crawl_id, status, stats)
         self.corpus.close()
         self.corpus = None

@@ -11,16 +11,24 @@
     politeness: {delay: 1s, concurrency: 2, timeout: 30s, retries: 2, obey_robots_txt: true}
 
 A plan is recorded verbatim (with defaults filled in) on every crawl it drives.
+
+Every field is type-checked by a strict pydantic schema (`_PlanSpec` and its parts): no coercion
+(`'1001'` is not a list of accounts, `'false'` is not false), no NaN or infinite durations, no
+unknown keys (a typo must not be silently ignored in a measurement). The first problem becomes one
+PlanError line naming the file, the field and what to write instead.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic_core import PydanticCustomError
 
 from .platforms import ADAPTERS, adapter_for
 
@@ -34,15 +42,19 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
 def parse_duration(value: Any) -> float:
-    """'10s', '5m', '2h', '1d', '250ms' or a number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
+    """'10s', '5m', '2h', '1d', '250ms' or a number of seconds -> seconds (finite, not negative)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m, 2h, 1d)")
-    return float(m[1]) * _UNIT_SECONDS[m[2]]
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = _DURATION.match(value)
+        if not m:
+            raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m, 2h, 1d)")
+        seconds = float(m[1]) * _UNIT_SECONDS[m[2]]
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"not a duration: {value!r} (a finite, non-negative time such as 30s)")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -111,136 +123,205 @@ def load_plan(path: str | Path) -> CrawlPlan:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise PlanError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
     return plan_from_dict(raw, source=str(path), base_dir=path.parent)
 
 
+# --- the schema ------------------------------------------------------------------------------
+
+DAY = 86400.0
+
+
+def _duration(least: float, most: float, zero_ok: bool = False) -> Any:
+    """A duration field: '10s', '5m', '2h', '1d', '250ms' or seconds, within [least, most]."""
+    def seconds(value: Any) -> float:
+        try:
+            result = parse_duration(value)
+        except ValueError as exc:
+            raise PydanticCustomError("duration", "{why}", {"why": str(exc)}) from None
+        if not (least <= result <= most) or (result == 0 and not zero_ok):
+            raise PydanticCustomError("duration", "out of range")
+        return result
+    return Annotated[float, PlainValidator(seconds)]
+
+
+def _account_id(value: Any) -> str:
+    # YAML reads 1642634100 as a number; a string of letters, digits and _ is an id too.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and re.fullmatch(r"[0-9A-Za-z_]+", value.strip()):
+        return value.strip()
+    raise PydanticCustomError("account_id", "not an account id")
+
+
+AccountId = Annotated[str, PlainValidator(_account_id)]
+_SCHEMA = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class _WatchlistSpec(BaseModel):
+    model_config = _SCHEMA
+    name: str = Field(min_length=1)
+    accounts: list[AccountId] = []
+    accounts_file: str | None = None
+    every: _duration(0, 366 * DAY) = 3600.0
+    pages: int = Field(1, ge=1, le=100)
+    public_figures: list[AccountId] = []
+
+
+class _PolitenessSpec(BaseModel):
+    model_config = _SCHEMA
+    delay: _duration(0, DAY, zero_ok=True) = Politeness.delay
+    concurrency: int = Field(Politeness.concurrency, ge=1, le=1000)
+    timeout: _duration(0, DAY) = Politeness.timeout
+    retries: int = Field(Politeness.retries, ge=0, le=100)
+    obey_robots_txt: bool = Politeness.obey_robots_txt
+    user_agent: str = Field(Politeness.user_agent, min_length=1)
+
+
+def _as_list(value: Any) -> Any:
+    return value if isinstance(value, list) else [value]
+
+
+class _ReprobeSpec(BaseModel):
+    model_config = _SCHEMA
+    confirm_after: _duration(0, 366 * DAY) = ReprobePolicy.confirm_after
+    recheck_after: Annotated[list[_duration(0, 10 * 366 * DAY)], BeforeValidator(_as_list)] = list(
+        ReprobePolicy().recheck_after)
+
+
+class _PlanSpec(BaseModel):
+    model_config = _SCHEMA
+    platform: str
+    base_url: str | None = None
+    watchlists: list[_WatchlistSpec] = Field(min_length=1)
+    politeness: _PolitenessSpec | None = None     # empty section: the defaults
+    reprobe: _ReprobeSpec | None = None
+    long_texts: bool = True
+    pagination: Literal["page", "cursor"] = "page"
+    name: str | None = None
+
+
+# What to write instead, by field name: the fix half of every error message.
+_FIX = {
+    "platform": "the platform's name: " + ", ".join(sorted(ADAPTERS)),
+    "base_url": "an http(s) URL, e.g. base_url: https://m.weibo.cn",
+    "watchlists": "a list of watchlists, each a mapping with name, accounts, every, pages",
+    "name": "a name (text)",
+    "accounts": "a list of account ids, e.g. accounts: [1642634100, 1784473157]",
+    "accounts_file": "a file name (one account id per line), e.g. accounts_file: ids.txt",
+    "every": "a duration up to 366d, e.g. every: 10m",
+    "pages": "a whole number from 1 to 100, e.g. pages: 2",
+    "public_figures": "a list of ids from the watchlist's accounts, e.g. public_figures: [1642634100]",
+    "politeness": "a mapping with delay, concurrency, timeout, retries, obey_robots_txt, user_agent",
+    "delay": "a duration from 0 to 1d, e.g. delay: 1s",
+    "concurrency": "a whole number from 1 to 1000, e.g. concurrency: 1",
+    "timeout": "a duration up to 1d, e.g. timeout: 30s",
+    "retries": "a whole number from 0 to 100, e.g. retries: 2",
+    "obey_robots_txt": "true or false, unquoted",
+    "user_agent": "text naming the crawler and a contact",
+    "reprobe": "a mapping with confirm_after and recheck_after",
+    "confirm_after": "a duration up to 366d, e.g. confirm_after: 1h",
+    "recheck_after": "a list of durations up to 3660d, e.g. recheck_after: [24h, 7d]",
+    "long_texts": "true or false, unquoted",
+    "pagination": "page (page numbers) or cursor (the platform's since_id)",
+}
+_SPECS = {"watchlists": _WatchlistSpec, "politeness": _PolitenessSpec, "reprobe": _ReprobeSpec}
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the plan"
+
+
+def _shown(value: Any) -> str:
+    """A value as the plan's author wrote it in YAML, and what YAML made of it."""
+    kind = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list",
+            dict: "a mapping", type(None): "empty"}.get(type(value), type(value).__name__)
+    if value is None or isinstance(value, bool):
+        text = {None: "null", True: "true", False: "false"}[value]
+    elif isinstance(value, float) and not math.isfinite(value):
+        text = ".nan" if math.isnan(value) else ("-" if value < 0 else "") + ".inf"
+    else:
+        text = repr(value)
+    return f"{text if len(text) <= 60 else text[:59] + '…'} ({kind})"
+
+
+def _problem(error: dict[str, Any]) -> str:
+    loc = error["loc"]
+    where = _where(loc)
+    field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    fix = _FIX.get(field_name, "see the crawl plan in README.md")
+    if error["type"] == "extra_forbidden":
+        parent = next((p for p in reversed(loc[:-1]) if isinstance(p, str)), None)
+        known = sorted((_SPECS[parent] if parent else _PlanSpec).model_fields)
+        return f"{where}: unknown key; the keys here are {', '.join(known)}"
+    if error["type"] == "missing":
+        return f"{where}: missing; give {fix}"
+    return f"{where}: got {_shown(error['input'])}; use {fix}"
+
+
 def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None) -> CrawlPlan:
+    """Validate a plan (as read from YAML, or as recorded on a crawl) and build it."""
     if not isinstance(raw, dict):
         raise PlanError(f"{source}: a plan is a YAML mapping with platform and watchlists")
-    unknown = set(raw) - {"platform", "base_url", "watchlists", "politeness", "name", "reprobe",
-                          "long_texts", "pagination"}
-    if unknown:
-        raise PlanError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
-    platform = raw.get("platform")
-    if platform not in ADAPTERS:
-        raise PlanError(
-            f"{source}: platform: {platform!r} is not a known platform; "
-            f"use one of: {', '.join(sorted(ADAPTERS))}"
-        )
-    base_url = str(raw.get("base_url") or adapter_for(platform).default_base_url).rstrip("/")
+    try:
+        spec = _PlanSpec.model_validate(raw)
+    except ValidationError as exc:
+        # An unknown key first: a misspelt key explains the "missing" error it causes.
+        errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+        more = f" | and {len(errors) - 3} more" if len(errors) > 3 else ""
+        raise PlanError(f"{source}: " + " | ".join(map(_problem, errors[:3])) + more) from None
+    if spec.platform not in ADAPTERS:
+        raise PlanError(f"{source}: platform: {spec.platform!r} is not a known platform; "
+                        f"use one of: {', '.join(sorted(ADAPTERS))}")
+    base_url = (spec.base_url or adapter_for(spec.platform).default_base_url).rstrip("/")
     if not re.match(r"^https?://[^/\s]+", base_url):
-        raise PlanError(f"{source}: base_url: {base_url!r} is not an http(s) URL")
-    lists = raw.get("watchlists")
-    if not isinstance(lists, list) or not lists:
-        raise PlanError(f"{source}: watchlists: give at least one watchlist (name, accounts, "
-                        "every, pages)")
-    watchlists = tuple(
-        _watchlist(item, f"{source}: watchlists[{i}]", base_dir) for i, item in enumerate(lists)
-    )
+        raise PlanError(f"{source}: base_url: {base_url!r} is not an http(s) URL; use "
+                        f"{_FIX['base_url']}")
+    watchlists = tuple(_watchlist(item, f"{source}: watchlists[{i}]", base_dir)
+                       for i, item in enumerate(spec.watchlists))
     names = [w.name for w in watchlists]
     if len(set(names)) != len(names):
         raise PlanError(f"{source}: watchlists: names must be unique, got {names}")
-    return CrawlPlan(platform=platform, base_url=base_url, watchlists=watchlists,
-                     politeness=_politeness(raw.get("politeness") or {}, f"{source}: politeness"),
-                     reprobe=_reprobe(raw.get("reprobe") or {}, f"{source}: reprobe"),
-                     long_texts=bool(raw.get("long_texts", True)),
-                     pagination=_pagination(raw.get("pagination", "page"), source),
-                     name=raw.get("name"), path=source)
+    reprobe = spec.reprobe or _ReprobeSpec()
+    if any(r <= reprobe.confirm_after for r in reprobe.recheck_after):
+        raise PlanError(f"{source}: reprobe: every recheck_after must be later than confirm_after")
+    return CrawlPlan(platform=spec.platform, base_url=base_url, watchlists=watchlists,
+                     politeness=Politeness(**(spec.politeness or _PolitenessSpec()).model_dump()),
+                     reprobe=ReprobePolicy(confirm_after=reprobe.confirm_after,
+                                           recheck_after=tuple(sorted(reprobe.recheck_after))),
+                     long_texts=spec.long_texts, pagination=spec.pagination, name=spec.name,
+                     path=source)
 
 
-def _watchlist(item: Any, where: str, base_dir: Path | None) -> Watchlist:
-    if not isinstance(item, dict):
-        raise PlanError(f"{where}: a watchlist is a mapping with name, accounts, every, pages")
-    unknown = set(item) - {"name", "accounts", "accounts_file", "every", "pages",
-                           "public_figures"}
-    if unknown:
-        raise PlanError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    name = item.get("name")
-    if not name or not isinstance(name, str):
-        raise PlanError(f"{where}.name: give the watchlist a name")
-    accounts = [str(a).strip() for a in item.get("accounts") or []]
-    if item.get("accounts_file"):
-        file = Path(item["accounts_file"])
+def _watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None) -> Watchlist:
+    accounts = list(spec.accounts)
+    if spec.accounts_file:
+        file = Path(spec.accounts_file)
         if not file.is_absolute() and base_dir is not None:
             file = base_dir / file
         if not file.is_file():
             raise PlanError(f"{where}.accounts_file: {file} does not exist")
-        for line in file.read_text("utf-8").splitlines():
+        try:
+            lines = file.read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PlanError(f"{where}.accounts_file: {file} cannot be read as UTF-8 text "
+                            f"({exc})") from None
+        for number, line in enumerate(lines, 1):
             line = line.split("#", 1)[0].strip()
+            if line and not re.fullmatch(r"[0-9A-Za-z_]+", line):
+                raise PlanError(f"{where}.accounts_file: {file} line {number}: {line!r} is not "
+                                "an account id (one id per line, # starts a comment)")
             if line:
                 accounts.append(line)
     if not accounts:
         raise PlanError(f"{where}.accounts: list at least one account id (or an accounts_file)")
-    bad = [a for a in accounts if not re.fullmatch(r"[0-9A-Za-z_]+", a)]
-    if bad:
-        raise PlanError(f"{where}.accounts: {bad[0]!r} is not an account id")
-    try:
-        every = parse_duration(item.get("every", "1h"))
-    except ValueError as exc:
-        raise PlanError(f"{where}.every: {exc}") from None
-    if every <= 0:
-        raise PlanError(f"{where}.every: must be positive")
-    pages = item.get("pages", 1)
-    if not isinstance(pages, int) or isinstance(pages, bool) or not 1 <= pages <= 100:
-        raise PlanError(f"{where}.pages: a whole number of pages from 1 to 100, got {pages!r}")
-    figures = item.get("public_figures") or []
-    if not isinstance(figures, list):
-        raise PlanError(f"{where}.public_figures: a list of account ids from this watchlist")
-    figures = [str(a).strip() for a in figures]
-    strangers = [a for a in figures if a not in accounts]
+    strangers = [a for a in spec.public_figures if a not in accounts]
     if strangers:
         raise PlanError(f"{where}.public_figures: {strangers[0]!r} is not one of the "
                         "watchlist's accounts")
-    return Watchlist(name=name, accounts=tuple(dict.fromkeys(accounts)), every=every, pages=pages,
-                     public_figures=tuple(dict.fromkeys(figures)))
-
-
-def _pagination(value: Any, source: str) -> str:
-    if value not in ("page", "cursor"):
-        raise PlanError(f"{source}: pagination: {value!r}; use page (page numbers) or cursor "
-                        "(the platform's since_id)")
-    return value
-
-
-def _reprobe(raw: Any, where: str) -> ReprobePolicy:
-    if not isinstance(raw, dict):
-        raise PlanError(f"{where}: a mapping with confirm_after and recheck_after")
-    unknown = set(raw) - {"confirm_after", "recheck_after"}
-    if unknown:
-        raise PlanError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    defaults = ReprobePolicy()
-    try:
-        confirm = parse_duration(raw.get("confirm_after", defaults.confirm_after))
-        rechecks = raw.get("recheck_after", list(defaults.recheck_after))
-        if not isinstance(rechecks, list):
-            rechecks = [rechecks]
-        recheck = tuple(sorted(parse_duration(r) for r in rechecks))
-    except ValueError as exc:
-        raise PlanError(f"{where}: {exc}") from None
-    if confirm <= 0 or any(r <= confirm for r in recheck):
-        raise PlanError(f"{where}: confirm_after must be positive and every recheck_after "
-                        "later than it")
-    return ReprobePolicy(confirm_after=confirm, recheck_after=recheck)
-
-
-def _politeness(raw: Any, where: str) -> Politeness:
-    if not isinstance(raw, dict):
-        raise PlanError(f"{where}: a mapping (delay, concurrency, timeout, retries, ...)")
-    defaults = Politeness()
-    unknown = set(raw) - set(asdict(defaults))
-    if unknown:
-        raise PlanError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    try:
-        values = {
-            "delay": parse_duration(raw.get("delay", defaults.delay)),
-            "timeout": parse_duration(raw.get("timeout", defaults.timeout)),
-            "concurrency": int(raw.get("concurrency", defaults.concurrency)),
-            "retries": int(raw.get("retries", defaults.retries)),
-            "obey_robots_txt": bool(raw.get("obey_robots_txt", defaults.obey_robots_txt)),
-            "user_agent": str(raw.get("user_agent", defaults.user_agent)),
-        }
-    except ValueError as exc:
-        raise PlanError(f"{where}: {exc}") from None
-    if values["concurrency"] < 1 or values["retries"] < 0 or values["timeout"] <= 0:
-        raise PlanError(f"{where}: concurrency ≥ 1, retries ≥ 0 and timeout > 0 are required")
-    return Politeness(**values)
+    return Watchlist(name=spec.name, accounts=tuple(dict.fromkeys(accounts)), every=spec.every,
+                     pages=spec.pages, public_figures=tuple(dict.fromkeys(spec.public_figures)))

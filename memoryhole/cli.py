@@ -4,6 +4,7 @@ function; errors are one line naming the bad input and the fix, with a non-zero 
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -17,7 +18,22 @@ DATA_OPTION = click.option(
 )
 
 
-@click.group()
+class _Commands(click.Group):
+    """A damaged corpus database (garbage in its pages, found only when a query reaches them)
+    is one line naming it and the fix, not a traceback, in every command."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise click.ClickException(f"the corpus is locked by another writer ({exc}); "
+                                           "retry when it is done") from None
+            raise click.ClickException(f"the corpus database is damaged ({exc}); restore "
+                                       "DATA/corpus.db from a backup") from None
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="memoryhole")
 def cli() -> None:
     """Watch public posts, detect and explain removals, publish the evidence."""
@@ -40,7 +56,7 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
         memoryhole crawl plan.yaml --data ~/research/weibo --once
     """
     from crawlers.plan import PlanError, load_plan, parse_duration
-    from crawlers.scheduler import RunOptions, run
+    from crawlers.scheduler import CrawlStoreError, RunOptions, failed_pages, fetched_nothing, run
 
     try:
         plan = load_plan(plan_path)
@@ -54,8 +70,18 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
     def report(cycle) -> None:
         click.echo(cycle.summary(), err=True)
 
-    run(plan, data_dir, RunOptions(once=once, cycles=cycles, duration=seconds,
-                                   log_level=log_level, on_cycle=report))
+    try:
+        reports = run(plan, data_dir, RunOptions(once=once, cycles=cycles, duration=seconds,
+                                                 log_level=log_level, on_cycle=report,
+                                                 on_recovery=lambda line: click.echo(line, err=True)))
+    except (CrawlStoreError, CorpusError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if fetched_nothing(reports):
+        judged = [r for r in reports if r.diff is not None]
+        raise click.ClickException(
+            f"nothing could be fetched from {plan.base_url} in {len(judged)} "
+            f"cycle{'s' if len(judged) > 1 else ''} ({failed_pages(judged)}"
+            + "); check base_url and the network (each failure is in fetch_failures)")
 
 
 @cli.group()

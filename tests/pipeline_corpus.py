@@ -2,7 +2,7 @@
 
 The simulated platform runs on 127.0.0.1 with a driven clock; the real CLI crawls it three times.
 Between the crawls the authors edit posts to texts the tests need (Chinese search terms, an
-@mention, a screen name and a raw account id written out, a URL), then the platform censors,
+@mention, a screen name, a raw account id and raw post ids written out, a URL), then the platform censors,
 deletes and answers with unknown words. Account ids are 10 digits like Weibo's. The last account
 is marked a public figure in the plan.
 """
@@ -18,6 +18,7 @@ import yaml
 from e2e import crawl_once
 
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
+from memoryhole.sandbox.ids import mid_to_bid
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 FIRST_UID = 1642634100
@@ -30,6 +31,8 @@ CAMPUS_ONLY = "高校开学第一天，天气很好。"                         
 CANTEEN_ONLY = "这家食堂的饭菜真不错 https://t.cn/A6abcdef 推荐"             # 食堂 only
 NAMED = "转发一下{name1}的看法，还有用户{uid2}也说过。"                      # name and id, no @
 FIGURE = "我是{figure}，欢迎关注。"                                           # a public figure
+# Raw post ids written out: after "mid", glued to a word, in a URL without a scheme, as a bid.
+POST_IDS = "原帖 mid {mid}，见 weibo.com/{uid}/{mid} 或 post{mid}，短码 {bid}"
 
 
 def minutes(m: float) -> datetime:
@@ -87,6 +90,8 @@ def build(root: Path) -> PipelineCorpus:
             "canteen_only": (newest[a2][0], CANTEEN_ONLY),
             "named": (newest[a2][1], NAMED.format(name1=names[a1], uid2=a2)),
             "figure": (newest[a3][0], FIGURE.format(figure=names[a3])),
+            "post_ids": (newest[a1][0], POST_IDS.format(mid=newest[a0][0], uid=a0,
+                                                        bid=mid_to_bid(newest[a0][0]))),
         }
         server.clock.set(minutes(1))
         crawl_once(plan, data, minutes(1))

@@ -126,3 +126,56 @@ def test_leak_scan_finds_the_key_and_a_clean_release_passes(tmp_path):
     assert scanner.scan(tmp_path) == []
     (tmp_path / "b.txt").write_bytes(b"oops " + KEY)
     assert [leak.identifier for leak in scanner.scan(tmp_path)] == ["<the pseudonymisation key>"]
+
+
+MID, FIGURE_MID = "5076757426900000", "5076757457000000"
+
+
+def redactor_with_posts():
+    return Redactor(Pseudonymiser(KEY), [
+        Identity("weibo", UID, (NAME,), False),
+        Identity("weibo", OTHER_UID, ("a.b*c(d)",), False),
+        Identity("weibo", FIGURE_UID, (FIGURE_NAME,), True),
+    ], posts=[("weibo", MID, UID, "OcX8p4Mzu"), ("weibo", FIGURE_MID, FIGURE_UID),
+              ("weibo", "5076757400000001", None)])
+
+
+def test_post_ids_are_pseudonymised_wherever_they_appear_in_text():
+    r = redactor_with_posts()
+    alias = Pseudonymiser(KEY).post("weibo", MID)
+    text = f"mid {MID}，post{MID}，（{MID}）还有 5076757400000001 和 {FIGURE_MID}"
+    out = r.text(text)
+    assert MID not in out and "5076757400000001" not in out
+    assert out.startswith(f"mid {alias}，post{alias}，（{alias}）")
+    assert Pseudonymiser(KEY).post("weibo", "5076757400000001") in out
+    assert FIGURE_MID in out                    # a public figure's post keeps its id
+    # Its bid is the same post: whole words only.
+    assert r.text("见 OcX8p4Mzu 和 xOcX8p4Mzu") == f"见 {alias} 和 xOcX8p4Mzu"
+    assert list(r.matcher.leaks(out)) == []
+    assert set(r.matcher.leaks(text)) == {MID, "5076757400000001"}
+
+
+def test_urls_without_a_scheme_are_urls():
+    r = redactor_with_posts()
+    out = r.text(f"见weibo.com/u_0123456789abcdef/{MID} 和 m.weibo.cn/status/{MID}?x=1，"
+                 f"www.example.org 以及 t.cn/A6abc。e.g. file.txt 3.5 不是网址")
+    assert out == "见<url> 和 <url>，<url> 以及 <url>。e.g. file.txt 3.5 不是网址"
+
+
+def test_a_screen_name_with_regex_metacharacters_is_replaced_whole():
+    r = redactor_with_posts()
+    alias = Pseudonymiser(KEY).account("weibo", OTHER_UID)
+    out = r.text("@a.b*c(d) 说得对，a.b*c(d) 也这么说；@a.b*c(d)x 是别人")
+    assert out.startswith(f"@{alias} 说得对，{alias} 也这么说；@")
+    assert "a.b*c(d) " not in out and "b*c(d)" not in out.split("；")[0]
+    assert list(r.matcher.leaks(out)) == []
+
+
+def test_ids_are_tokens_of_digits_not_parts_of_numbers():
+    m = redactor_with_posts().matcher
+    # A real leak: the id after letters or inside a path.
+    assert list(m.leaks(f"uid{UID}")) == [UID]
+    assert list(m.leaks(f"/u/{UID}/{MID}")) == [UID, MID]
+    # Not a leak: numbers that merely contain an id's digits, or pseudonyms.
+    assert list(m.leaks(f"rows: 9{UID}, {MID}7, total 1{UID}0")) == []
+    assert list(m.leaks(Pseudonymiser(KEY).account("weibo", UID))) == []

@@ -21,6 +21,7 @@ from pipeline_corpus import ACCOUNTS, PUBLIC_FIGURE, build
 
 from corpus.deid import Pseudonymiser
 from corpus.release import validate_citation
+from memoryhole.sandbox.ids import mid_to_bid
 
 KEY = b"0123456789abcdef0123456789abcdef-test-key"
 
@@ -111,6 +112,12 @@ def test_no_raw_identity_of_an_ordinary_user_anywhere(corpus, released):
         for needle in needles:
             for name, data in blobs.items():
                 assert needle.encode("utf-8") not in data, (needle, name)
+    # Nor a raw post id of theirs, although one was written into a post's text three ways.
+    assert corpus.posts["canteen"] in corpus.texts["post_ids"]
+    for label in ("canteen", "post_ids", "named"):
+        for name, data in blobs.items():
+            assert corpus.posts[label].encode() not in data, (label, name)
+            assert mid_to_bid(corpus.posts[label]).encode() not in data, (label, name)
     # The key is in no file, nor in what the command printed.
     for name, data in blobs.items():
         assert KEY not in data, name
@@ -210,6 +217,14 @@ def test_datasheet(corpus, released):
                    "| `platform_removed` | 2 |", "| `unknown` | 1 |", "| `posts` | "):
         assert phrase in sheet, phrase
     assert "memoryhole 0.1.0" in sheet     # software version, from the crawls table
+    # Every other vocabulary, from corpus.vocabulary, with its meaning and the corpus's counts.
+    from corpus.vocabulary import VOCABULARIES
+
+    assert "## The other vocabularies" in sheet
+    for vocab in VOCABULARIES:
+        for value in vocab.values:
+            assert f"| `{value}` | " in sheet and vocab.describe(value) in sheet, value
+    assert "| `unconfirmed_empty_timeline` | 0 |" in sheet and "| `account_gone` | 0 |" in sheet
 
 
 def test_no_text(corpus, tmp_path):

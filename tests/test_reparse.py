@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,6 +25,7 @@ from scrapy import Spider
 from test_warc import warcio_check
 
 from corpus import warc
+from corpus.clock import iso
 from corpus.reparse import ReparseError, reparse
 from crawlers.platforms import weibo
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
@@ -306,3 +312,143 @@ def test_archived_answers_pass_the_middlewares_that_ran_after_archiving(tmp_path
         response = middleware.process_response(response.request, response)
     assert response.body.decode() == '{"msg": "已被删除"}'
     assert response.meta["post_id"] == "1" and response.meta["purpose"] == "classify"
+
+
+# --- crashes and damaged records (issue 8) ---------------------------------------------------
+
+
+def archived_answers(data: Path, crawl_id: int, callbacks: set[str]) -> int:
+    """How many answers crawl `crawl_id` has archived so far (a record being written is not)."""
+    count = 0
+    for path in warc.crawl_files(data, crawl_id):
+        try:
+            for archived in warc.iter_responses(data, path):
+                count += archived.warc_headers.get(warc.CALLBACK) in callbacks
+        except warc.EvidenceError:
+            pass
+    return count
+
+
+def kill_when(process: subprocess.Popen, ready, timeout: float = 60) -> None:
+    """kill -9 the process once `ready()` holds."""
+    deadline = time.monotonic() + timeout
+    try:
+        while not ready():
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "the crawl never got there"
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def crawl_process(plan: Path, data: Path, now: datetime) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "memoryhole.cli", "crawl", str(plan), "--data", str(data),
+         "--once"], stderr=subprocess.PIPE, text=True, env=dict(os.environ,
+                                                                 MEMORYHOLE_NOW=iso(now)))
+
+
+def newest_crawl(data: Path, kind: str) -> int:
+    found = query(data, f"SELECT MAX(id) FROM crawls WHERE kind = '{kind}'")[0][0]
+    return found or 0
+
+
+def assert_rebuilt_row_for_row(data: Path, into: Path) -> None:
+    report = reparse(data, into)
+    original, rebuilt = comparable(data), comparable(into)
+    for table in TABLES:
+        missing = original[table] - rebuilt[table]
+        extra = rebuilt[table] - original[table]
+        assert not missing and not extra, (table, list(missing)[:2], list(extra)[:2])
+    # (Requests a killed crawl had in flight stay unanswered.)
+    assert report.unrequested == 0, report.summary()
+
+
+def test_reparse_is_row_for_row_on_a_corpus_with_killed_crawls(tmp_path):
+    """kill -9 mid timeline crawl and mid probe crawl; each restart recovers the dead crawl from
+    its WARC (`crashed`, neither diffed nor resolved). Reparse treats each crawl as the live
+    pipeline did, so it rebuilds the corpus row for row: with the killed crawl still `running`
+    (only what it had stored), and after the restarts (everything it archived)."""
+    scenario = load_scenario({
+        "seed": 11, "start": T0.isoformat(), "duration": 0,
+        "accounts": {"count": 5, "first_uid": 1001, "initial_posts": 25, "posts_per_hour": 0},
+        "long_share": 0.1, "author_delete": {"share": 0}, "censor": {"share": 0},
+        "restrict": {"share": 0}, "restore": {"share": 0}, "suspend": {"accounts": 0},
+        "unknown": {"share": 0}, "faults": {"rate": 0, "slow_seconds": 8},
+    })
+    data = tmp_path / "data"
+    with SandboxServer(scenario, clock=ManualClock(T0)) as server:
+        world = server.world
+        plan = write_plan(tmp_path / "plan.yaml", server.url, timeout="20s", retries=1)
+        mids = {a: sorted((p["post_id"] for p in world.truth(T0)["posts"]
+                           if p["account_id"] == a), key=int, reverse=True)
+                for a in ("1001", "1002")}
+        server.clock.set(minutes(1))
+        crawl_once(plan, data, minutes(1))
+
+        world.schedule(minutes(2), "author_delete", post_id=mids["1001"][1])
+        world.schedule(minutes(2), "censor_rules", post_id=mids["1001"][4])
+        world.schedule(minutes(2), "censor_complaints", post_id=mids["1002"][2])
+        server.clock.set(minutes(3))
+        # Killed while one timeline page is still on its way: nothing flushed yet.
+        server.inject_fault("slow", "value=1004&containerid=1076031004&page=2", 1)
+        process = crawl_process(plan, data, minutes(3))
+        kill_when(process, lambda: newest_crawl(data, "timeline") > 1 and archived_answers(
+            data, newest_crawl(data, "timeline"), {"parse_page"}) >= 9)
+        assert query(data, "SELECT status FROM crawls ORDER BY id DESC LIMIT 1") == [
+            ("running",)]
+        assert_rebuilt_row_for_row(data, tmp_path / "while-running")
+
+        # The restart recovers it, then runs a cycle; killed again while probing.
+        server.clock.set(minutes(5))
+        server.inject_fault("slow", "statuses/show", 1)
+        probes_before = newest_crawl(data, "probe")
+        process = crawl_process(plan, data, minutes(5))
+        kill_when(process, lambda: newest_crawl(data, "probe") > probes_before and archived_answers(
+            data, newest_crawl(data, "probe"), {"parse_probe"}) >= 2)
+
+        server.clock.set(minutes(7))
+        crawl_once(plan, data, minutes(7))
+    statuses = query(data, "SELECT kind, status FROM crawls ORDER BY id")
+    assert ("timeline", "crashed") in statuses and ("probe", "crashed") in statuses
+    assert ("timeline", "running") not in statuses and ("probe", "running") not in statuses
+    # The crashed timeline crawl's pages are all in the corpus, recovered from its archive.
+    [(crashed,)] = query(data, "SELECT id FROM crawls WHERE kind = 'timeline' "
+                               "AND status = 'crashed'")
+    assert query(data, f"SELECT COUNT(*) FROM pages WHERE crawl_id = {crashed}") == [
+        (archived_answers(data, crashed, {"parse_page"}),)]
+    assert len(query(data, "SELECT id FROM removals")) == 3
+    assert_rebuilt_row_for_row(data, tmp_path / "after-restarts")
+
+
+@pytest.mark.parametrize("damage", ["garbled", "cut"])
+def test_a_damaged_probe_record_is_reported_and_its_rows_kept(crawled, tmp_path, damage):
+    """A garbled WARC record, or a file cut inside one (it read as an empty body): `evidence`
+    says which file and offset, exit 1; reparse reports it and replays the probe from the
+    response its row kept, so no removal is lost."""
+    data = tmp_path / "data"
+    shutil.copytree(crawled, data)
+    [(post_id, file, offset)] = query(data, """
+        SELECT r.post_id, p.warc_file, p.warc_offset FROM removals r
+        JOIN probes p ON p.id = r.probe_id WHERE r.reason = 'author_deleted'""")
+    path = data / file
+    (data / "warc" / path.name).unlink()   # a private copy, not a link to the fixture's file
+    raw = bytearray((crawled / file).read_bytes())
+    middle = offset + 60
+    if damage == "garbled":
+        raw[middle:middle + 40] = bytes(b ^ 0x5A for b in raw[middle:middle + 40])
+    else:
+        del raw[middle + 200:]
+    path.write_bytes(bytes(raw))
+
+    shown = memoryhole("evidence", post_id, "--data", str(data), check=False)
+    assert shown.returncode == 1, shown.stdout
+    assert f"{file}@{offset}" in shown.stderr and len(shown.stderr.strip().splitlines()) == 1
+
+    report = reparse(data, tmp_path / "reparsed")
+    assert report.damaged and f"{file}@{offset}" in report.damaged[0]
+    assert report.salvaged >= 1
+    original, rebuilt = comparable(data), comparable(tmp_path / "reparsed")
+    for table in ("removals", "probes", "candidates", "post_events") if damage == "cut" else TABLES:
+        assert original[table] == rebuilt[table], table

@@ -90,8 +90,8 @@ def test_timeline_created_at_is_relative_to_request_time() -> None:
         ("minutes", now - timedelta(minutes=7)),
         ("just now", now - timedelta(seconds=20)),
     ]:
-        (made[label],) = world.schedule(created, "post", account_id="1001")
-    cards = world.timeline("1001", 1, now)["data"]["cards"]
+        (made[label],) = world.schedule(created, "post", account_id="5864320101")
+    cards = world.timeline("5864320101", 1, now)["data"]["cards"]
     shown = {c["mblog"]["mid"]: c["mblog"]["created_at"] for c in cards}
     assert shown[made["just now"]] == "刚刚"
     assert shown[made["minutes"]] == "7分钟前"
@@ -106,32 +106,32 @@ def test_timeline_created_at_is_relative_to_request_time() -> None:
 
 def test_envelope_shape_and_ten_per_page_newest_first() -> None:
     world = quiet_world()
-    env = world.timeline("1001", 1, START)
+    env = world.timeline("5864320101", 1, START)
     assert env["ok"] == 1
     info = env["data"]["cardlistInfo"]
-    assert info == {**info, "containerid": "1076031001", "total": 25, "page": 2}
+    assert info == {**info, "containerid": "1076035864320101", "total": 25, "page": 2}
     cards = env["data"]["cards"]
     assert len(cards) == 10
     first = cards[0]
     mblog = first["mblog"]
     assert first["card_type"] == 9
-    assert first["itemid"] == f"1076031001_-_{mblog['mid']}"
+    assert first["itemid"] == f"1076035864320101_-_{mblog['mid']}"
     assert first["scheme"] == (
-        f"https://m.weibo.cn/status/{mblog['bid']}?mblogid={mblog['bid']}&luicode=10000011&lfid=1076031001"
+        f"https://m.weibo.cn/status/{mblog['bid']}?mblogid={mblog['bid']}&luicode=10000011&lfid=1076035864320101"
     )
     assert mblog["bid"] == mid_to_bid(mblog["mid"])
     assert mblog["id"] == int(mblog["mid"]) and mblog["idstr"] == mblog["mid"]
     assert len(mblog["mid"]) == 16
-    assert mblog["user"]["id"] == 1001 and isinstance(mblog["user"]["screen_name"], str)
+    assert mblog["user"]["id"] == 5864320101 and isinstance(mblog["user"]["screen_name"], str)
     for key in ("reposts_count", "comments_count", "attitudes_count", "pic_num", "textLength"):
         assert isinstance(mblog[key], int), key
     assert mblog["visible"] == {"type": 0, "list_id": 0} and mblog["edit_count"] == 0
     assert mblog["isLongText"] is False
-    page1, page2, page3 = (mids(world.timeline("1001", n, START)) for n in (1, 2, 3))
+    page1, page2, page3 = (mids(world.timeline("5864320101", n, START)) for n in (1, 2, 3))
     assert len(page2) == 10 and len(page3) == 5
     everything = page1 + page2 + page3
     assert everything == sorted(everything, key=int, reverse=True)
-    assert everything == world.account_posts("1001", START)
+    assert everything == world.account_posts("5864320101", START)
 
 
 def test_mids_follow_creation_time_across_accounts() -> None:
@@ -145,13 +145,13 @@ def test_mids_follow_creation_time_across_accounts() -> None:
 
 def test_pinned_post_comes_first_once() -> None:
     world = quiet_world(accounts={"pinned_share": 1.0})
-    env = world.timeline("1002", 1, START)
+    env = world.timeline("5864320102", 1, START)
     cards = env["data"]["cards"]
     assert len(cards) == 11  # the pinned post does not take one of the 10 slots
     top = cards[0]["mblog"]
     assert top["isTop"] == 1 and top["title"]["text"] == "置顶"
     rest = [c["mblog"] for c in cards[1:]] + [
-        c["mblog"] for n in (2, 3) for c in world.timeline("1002", n, START)["data"]["cards"]
+        c["mblog"] for n in (2, 3) for c in world.timeline("5864320102", n, START)["data"]["cards"]
     ]
     assert top["mid"] not in {m["mid"] for m in rest}
     assert int(top["mid"]) < int(rest[0]["mid"])  # out of date order
@@ -161,36 +161,36 @@ def test_pinned_post_comes_first_once() -> None:
 
 def test_restricted_post_keeps_its_slot_so_pages_do_not_shift() -> None:
     world = quiet_world()
-    before1 = mids(world.timeline("1001", 1, START))
-    before2 = mids(world.timeline("1001", 2, START))
+    before1 = mids(world.timeline("5864320101", 1, START))
+    before2 = mids(world.timeline("5864320101", 2, START))
     world.schedule(START + timedelta(seconds=30), "restrict", post_id=before1[3])
     world.schedule(START + timedelta(seconds=30), "restrict_halfyear", post_id=before1[6])
     later = START + timedelta(minutes=1)
-    after1 = mids(world.timeline("1001", 1, later))
+    after1 = mids(world.timeline("5864320101", 1, later))
     assert len(after1) == 8
     assert after1 == [m for m in before1 if m not in (before1[3], before1[6])]
-    assert mids(world.timeline("1001", 2, later)) == before2
-    assert world.timeline("1001", 1, later)["data"]["cardlistInfo"]["total"] == 23
+    assert mids(world.timeline("5864320101", 2, later)) == before2
+    assert world.timeline("5864320101", 1, later)["data"]["cardlistInfo"]["total"] == 23
 
 
 def test_removed_post_leaves_the_list_and_pages_shift() -> None:
     world = quiet_world()
-    before = mids(world.timeline("1001", 1, START)) + mids(world.timeline("1001", 2, START))
+    before = mids(world.timeline("5864320101", 1, START)) + mids(world.timeline("5864320101", 2, START))
     world.schedule(START + timedelta(seconds=5), "author_delete", post_id=before[0])
-    after = mids(world.timeline("1001", 1, START + timedelta(seconds=6)))
+    after = mids(world.timeline("5864320101", 1, START + timedelta(seconds=6)))
     assert after == before[1:11]
 
 
 def test_past_the_end_and_unknown_accounts_say_nothing_here() -> None:
     world = quiet_world()
     empty = {"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}
-    assert world.timeline("1001", 4, START) == empty
+    assert world.timeline("5864320101", 4, START) == empty
     assert world.timeline("9999", 1, START) == empty
 
 
 def test_long_posts_are_cut_in_lists_and_whole_in_detail() -> None:
     world = quiet_world(long_share=1.0)
-    mblog = world.timeline("1001", 1, START)["data"]["cards"][0]["mblog"]
+    mblog = world.timeline("5864320101", 1, START)["data"]["cards"][0]["mblog"]
     assert mblog["isLongText"] is True
     assert mblog["text"].endswith(f'...<a href="/status/{mblog["id"]}">全文</a>')
     detail = world.status(mblog["mid"], START)
@@ -203,7 +203,7 @@ def test_long_posts_are_cut_in_lists_and_whole_in_detail() -> None:
 
 def test_card_groups_wrap_a_post_card() -> None:
     world = quiet_world(card_group_share=1.0)
-    cards = world.timeline("1001", 1, START)["data"]["cards"]
+    cards = world.timeline("5864320101", 1, START)["data"]["cards"]
     assert {c["card_type"] for c in cards} == {11}
     assert all(c["card_group"][0]["card_type"] == 9 for c in cards)
 
@@ -229,7 +229,7 @@ RULES = "该微博因违反《微博社区公约》的相关规定，已被删�
 )
 def test_probe_words_for_each_post_cause(action: str, message: str | None, cause: str, words: str) -> None:
     world = quiet_world()
-    post_id = world.account_posts("1001", START)[2]
+    post_id = world.account_posts("5864320101", START)[2]
     world.schedule(START + timedelta(seconds=60), action, post_id=post_id, message=message)
     assert world.status(post_id, START + timedelta(seconds=59))["ok"] == 1
     answer = world.status(post_id, START + timedelta(seconds=60))
@@ -254,12 +254,12 @@ def test_probe_words_for_each_post_cause(action: str, message: str | None, cause
 )
 def test_account_states_hide_timeline_and_posts(action: str, cause: str, state: str, words: str) -> None:
     world = quiet_world()
-    posts = world.account_posts("1002", START)
+    posts = world.account_posts("5864320102", START)
     world.schedule(START + timedelta(seconds=10), "author_delete", post_id=posts[0])
-    world.schedule(START + timedelta(seconds=90), action, account_id="1002")
+    world.schedule(START + timedelta(seconds=90), action, account_id="5864320102")
     before, after = START + timedelta(seconds=89), START + timedelta(seconds=90)
-    assert world.timeline("1002", 1, before)["ok"] == 1
-    assert world.timeline("1002", 1, after) == {"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}
+    assert world.timeline("5864320102", 1, before)["ok"] == 1
+    assert world.timeline("5864320102", 1, after) == {"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}
     assert world.status(posts[1], after) == {"ok": 0, "errno": "20101", "msg": words}
     # Removed before the account changed state: the post keeps its own words.
     assert world.status(posts[0], after)["msg"] == "抱歉，此微博已被作者删除。"
@@ -268,17 +268,17 @@ def test_account_states_hide_timeline_and_posts(action: str, cause: str, state: 
     assert by_id[posts[1]]["cause"] == cause
     assert by_id[posts[1]]["removed_at"] == "2024-05-01T04:01:30.000000Z"
     assert by_id[posts[0]]["cause"] == "author_deleted"
-    account = {a["account_id"]: a for a in truth["accounts"]}["1002"]
+    account = {a["account_id"]: a for a in truth["accounts"]}["5864320102"]
     assert account["state"] == state and account["state_changed_at"] == "2024-05-01T04:01:30.000000Z"
     # Other accounts are untouched.
-    assert world.timeline("1001", 1, after)["ok"] == 1
+    assert world.timeline("5864320101", 1, after)["ok"] == 1
 
 
 def test_unsuspend_restores_the_accounts_posts() -> None:
     world = quiet_world()
-    post_id = world.account_posts("1003", START)[0]
-    world.schedule(START + timedelta(seconds=30), "suspend", account_id="1003")
-    world.schedule(START + timedelta(seconds=90), "unsuspend", account_id="1003")
+    post_id = world.account_posts("5864320103", START)[0]
+    world.schedule(START + timedelta(seconds=30), "suspend", account_id="5864320103")
+    world.schedule(START + timedelta(seconds=90), "unsuspend", account_id="5864320103")
     assert world.status(post_id, START + timedelta(seconds=60))["ok"] == 0
     assert world.status(post_id, START + timedelta(seconds=90))["ok"] == 1
     truth = {p["post_id"]: p for p in world.truth(START + timedelta(minutes=2))["posts"]}[post_id]
@@ -290,7 +290,7 @@ def test_unsuspend_restores_the_accounts_posts() -> None:
 def test_unknown_ids_and_bids() -> None:
     world = quiet_world()
     assert world.status("4900000000000000", START) == {"ok": 0, "errno": "20101", "msg": "该微博不存在"}
-    post_id = world.account_posts("1001", START)[0]
+    post_id = world.account_posts("5864320101", START)[0]
     assert world.status(mid_to_bid(post_id), START)["data"]["mid"] == post_id
 
 
@@ -299,7 +299,7 @@ def test_unknown_ids_and_bids() -> None:
 
 def test_truth_only_shows_the_past() -> None:
     world = quiet_world(accounts={"posts_per_hour": 120})
-    old = world.account_posts("1001", START)[0]
+    old = world.account_posts("5864320101", START)[0]
     world.schedule(START + timedelta(minutes=2), "censor_rules", post_id=old)
     at = START + timedelta(minutes=1)
     truth = world.truth(at)
@@ -315,20 +315,21 @@ def test_truth_only_shows_the_past() -> None:
 
 
 def test_scenario_event_author_delete_after_one_minute() -> None:
-    world = quiet_world(events=[{"at": "1m", "do": "author_delete", "post": {"account": "1001", "nth": 0}}])
-    newest = world.account_posts("1001", START)[0]
+    world = quiet_world(
+        events=[{"at": "1m", "do": "author_delete", "post": {"account": "5864320101", "nth": 0}}])
+    newest = world.account_posts("5864320101", START)[0]
     assert world.status(newest, START + timedelta(seconds=59))["ok"] == 1
-    assert newest in mids(world.timeline("1001", 1, START + timedelta(seconds=59)))
+    assert newest in mids(world.timeline("5864320101", 1, START + timedelta(seconds=59)))
     assert world.status(newest, START + timedelta(seconds=60))["msg"] == "抱歉，此微博已被作者删除。"
-    assert newest not in mids(world.timeline("1001", 1, START + timedelta(seconds=60)))
+    assert newest not in mids(world.timeline("5864320101", 1, START + timedelta(seconds=60)))
 
 
 def test_scenario_event_creates_posts_one_second_apart() -> None:
     world = quiet_world(
-        events=[{"at": "30s", "do": "post", "account": "1002", "count": 15, "sensitive": True}]
+        events=[{"at": "30s", "do": "post", "account": "5864320102", "count": 15, "sensitive": True}]
     )
-    before = world.account_posts("1002", START + timedelta(seconds=29))
-    after = world.account_posts("1002", START + timedelta(seconds=45))
+    before = world.account_posts("5864320102", START + timedelta(seconds=29))
+    after = world.account_posts("5864320102", START + timedelta(seconds=45))
     assert len(after) - len(before) == 15
     truth = {p["post_id"]: p for p in world.truth(START + timedelta(seconds=45))["posts"]}
     created = sorted(truth[m]["created_at"] for m in after[:15])
@@ -339,13 +340,13 @@ def test_scenario_event_creates_posts_one_second_apart() -> None:
 
 def test_restoration_brings_a_censored_post_back() -> None:
     world = quiet_world()
-    post_id = world.account_posts("1001", START)[1]
+    post_id = world.account_posts("5864320101", START)[1]
     world.schedule(START + timedelta(seconds=20), "censor_complaints", post_id=post_id)
     world.schedule(START + timedelta(seconds=50), "restore", post_id=post_id)
     assert world.status(post_id, START + timedelta(seconds=30))["msg"] == COMPLAINTS
-    assert post_id not in mids(world.timeline("1001", 1, START + timedelta(seconds=30)))
+    assert post_id not in mids(world.timeline("5864320101", 1, START + timedelta(seconds=30)))
     assert world.status(post_id, START + timedelta(seconds=50))["ok"] == 1
-    assert post_id in mids(world.timeline("1001", 1, START + timedelta(seconds=50)))
+    assert post_id in mids(world.timeline("5864320101", 1, START + timedelta(seconds=50)))
     entry = {p["post_id"]: p for p in world.truth(START + timedelta(minutes=1))["posts"]}[post_id]
     assert entry["removed_at"] == "2024-05-01T04:00:20.000000Z"
     assert entry["restored_at"] == "2024-05-01T04:00:50.000000Z"
@@ -354,7 +355,7 @@ def test_restoration_brings_a_censored_post_back() -> None:
 
 def test_latest_of_several_removals_is_reported() -> None:
     world = quiet_world()
-    post_id = world.account_posts("1001", START)[0]
+    post_id = world.account_posts("5864320101", START)[0]
     world.schedule(START + timedelta(seconds=10), "restrict", post_id=post_id)
     world.schedule(START + timedelta(seconds=20), "restore", post_id=post_id)
     world.schedule(START + timedelta(seconds=40), "author_delete", post_id=post_id)
@@ -371,7 +372,7 @@ def test_same_seed_same_world_and_different_seed_differs() -> None:
     end = START + timedelta(minutes=10)
     a, b = World(scenario, START), World(scenario, START)
     assert a.truth(end) == b.truth(end)
-    assert a.timeline("1003", 1, end) == b.timeline("1003", 1, end)
+    assert a.timeline("5864320103", 1, end) == b.timeline("5864320103", 1, end)
     assert any(p["removed_at"] for p in a.truth(end)["posts"])
     other = World(load_scenario({"seed": 12, "accounts": {"count": 8}}), START)
     assert other.truth(end) != a.truth(end)
@@ -385,16 +386,16 @@ def test_explicit_events_do_not_change_generated_history() -> None:
             {
                 **base,
                 "events": [
-                    {"at": "10s", "do": "post", "account": "1001", "count": 3},
-                    {"at": "20s", "do": "lock", "account": "1006"},
+                    {"at": "10s", "do": "post", "account": "5864320101", "count": 3},
+                    {"at": "20s", "do": "lock", "account": "5864320106"},
                 ],
             }
         ),
         START,
     )
     end = START + timedelta(minutes=10)
-    keep = {p["post_id"]: p for p in plain.truth(end)["posts"] if p["account_id"] != "1006"}
-    changed = {p["post_id"]: p for p in extra.truth(end)["posts"] if p["account_id"] != "1006"}
+    keep = {p["post_id"]: p for p in plain.truth(end)["posts"] if p["account_id"] != "5864320106"}
+    changed = {p["post_id"]: p for p in extra.truth(end)["posts"] if p["account_id"] != "5864320106"}
     assert len(changed) == len(keep) + 3
     assert all(changed[k] == v for k, v in keep.items())
 
@@ -437,10 +438,20 @@ def test_scenario_defaults_and_durations() -> None:
     scenario = load_scenario({"duration": "2h", "author_delete": {"delay": {"min": "90s", "max": "5m"}}})
     assert scenario.duration == 7200.0
     assert (scenario.author_delete.delay.min, scenario.author_delete.delay.max) == (90.0, 300.0)
-    assert scenario.accounts.count == 50 and scenario.account_ids[0] == "1001"
+    assert scenario.accounts.count == 50 and scenario.account_ids[0] == "5864320101"
     assert scenario.censor.delay[1] == (1800.0, 0.3)
     demo = load_scenario(None)
     assert demo.source == "demo.yaml" and demo.faults.rate == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("source", [{}, None], ids=["defaults", "demo"])
+def test_ids_are_as_long_as_weibos(source) -> None:
+    """Uids of 10 digits and mids of 16, as Weibo's: a count in a demo's release (1035 rows) is
+    never an account id, and the release's leak scan meets ids shaped like real ones."""
+    scenario = load_scenario(source)
+    world = World(scenario, START)
+    assert all(len(uid) == 10 for uid in scenario.account_ids + scenario.outside_account_ids)
+    assert all(len(str(mid)) == 16 for mid in world.posts)
 
 
 @pytest.mark.parametrize(
@@ -453,7 +464,7 @@ def test_scenario_defaults_and_durations() -> None:
         ({"events": [{"at": "1m", "do": "vanish"}]}, "scenario: events[0].do must be one of"),
         (
             {"events": [{"at": "1m", "do": "suspend", "account": "77"}]},
-            "scenario: events[0].account '77' is not one of the scenario's accounts (1001..1050)",
+            "scenario: events[0].account '77' is not one of the scenario's accounts (5864320101..5864320150)",
         ),
         (
             {"censor": {"delay": [["5m", 0.0], ["1h", 0.5]]}},

@@ -10,7 +10,7 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 def test_history_lists_every_episode_in_order():
     world = World(load_scenario({"seed": 1, "duration": 0, "accounts": {"count": 1},
                                  "faults": {"rate": 0}, "suspend": {"accounts": 0}}), T0)
-    post = world.account_posts("1001", T0)[0]
+    post = world.account_posts("5864320101", T0)[0]
     world.schedule(T0 + timedelta(minutes=1), "restrict", post_id=post)
     world.schedule(T0 + timedelta(minutes=2), "restore", post_id=post)
     world.schedule(T0 + timedelta(minutes=3), "author_delete", post_id=post)

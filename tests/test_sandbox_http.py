@@ -30,7 +30,7 @@ QUIET: dict[str, Any] = {
     "suspend": {"accounts": 0},
     "faults": {"rate": 0, "slow_seconds": 0.2},
 }
-TIMELINE = "/api/container/getIndex?type=uid&value=1001&containerid=1076031001&page=1"
+TIMELINE = "/api/container/getIndex?type=uid&value=5864320101&containerid=1076035864320101&page=1"
 
 
 def fetch(
@@ -70,7 +70,7 @@ def test_timeline_and_probe_over_http(server: SandboxServer) -> None:
     status, detail = get_json(f"{server.url}/statuses/show?id={mid}")
     assert status == 200 and detail["ok"] == 1 and detail["data"]["mid"] == mid
     # The other container id works too, and page 2 continues the list.
-    _, alt = get_json(server.url + TIMELINE.replace("1076031001", "2304131001"))
+    _, alt = get_json(server.url + TIMELINE.replace("1076035864320101", "2304135864320101"))
     assert [c["mblog"]["mid"] for c in alt["data"]["cards"]] == [c["mblog"]["mid"] for c in cards]
     _, page2 = get_json(server.url + TIMELINE.replace("page=1", "page=2"))
     assert int(page2["data"]["cards"][0]["mblog"]["mid"]) < int(cards[-1]["mblog"]["mid"])
@@ -79,7 +79,7 @@ def test_timeline_and_probe_over_http(server: SandboxServer) -> None:
 
 
 def test_clock_drives_answers(server: SandboxServer) -> None:
-    mid = server.world.account_posts("1001", START)[0]
+    mid = server.world.account_posts("5864320101", START)[0]
     server.world.schedule(START + timedelta(minutes=1), "author_delete", post_id=mid)
     assert get_json(f"{server.url}/statuses/show?id={mid}")[1]["ok"] == 1
     status, now = get_json(server.url + "/_sandbox/clock", "POST", {"advance": 60})
@@ -103,11 +103,12 @@ def test_clock_cannot_move_on_the_system_clock() -> None:
 
 def test_events_endpoint_schedules(server: SandboxServer) -> None:
     status, body = get_json(
-        server.url + "/_sandbox/events", "POST", {"in": "10s", "do": "post", "account_id": "1002", "count": 2}
+        server.url + "/_sandbox/events", "POST",
+        {"in": "10s", "do": "post", "account_id": "5864320102", "count": 2}
     )
     assert status == 200 and len(body["post_ids"]) == 2
     status, body = get_json(
-        server.url + "/_sandbox/events", "POST", {"in": 5, "do": "vanish", "account_id": "1002"}
+        server.url + "/_sandbox/events", "POST", {"in": 5, "do": "vanish", "account_id": "5864320102"}
     )
     assert status == 400 and "vanish" in body["error"]
 
@@ -123,7 +124,7 @@ def test_unknown_paths_are_json_404(server: SandboxServer) -> None:
     [("http_500", 500), ("http_502", 502), ("http_418", 418), ("http_432", 432), ("http_403", 403)],
 )
 def test_status_faults(server: SandboxServer, kind: str, code: int) -> None:
-    server.inject_fault(kind, "containerid=1076031001")
+    server.inject_fault(kind, "containerid=1076035864320101")
     assert fetch(server.url + TIMELINE)[0] == code
     assert fetch(server.url + TIMELINE)[0] == 200  # consumed
 

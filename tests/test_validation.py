@@ -60,3 +60,34 @@ def test_every_mechanism_was_exercised(validation):
     assert count("""SELECT COUNT(*) FROM removals r JOIN probes p ON p.id = r.probe_id
                     WHERE p.outcome != 'removed' OR p.http_status != 200
                        OR p.message IS NULL""") == 0
+
+
+def test_every_value_in_the_corpus_is_one_the_vocabulary_describes(validation):
+    """Statuses, causes, events and states: the differ writes only what corpus.vocabulary
+    describes, and the Datasette metadata describes every one of them (generated, not copied)."""
+    from analysis.publish import build_metadata
+    from corpus.reasons import REASONS
+    from corpus.vocabulary import VOCABULARIES, CandidateCause, PostEvent
+
+    _, db = validation
+    tables = build_metadata()["databases"]["corpus"]["tables"]
+    seen = {}
+    for vocab in VOCABULARIES:
+        for where in vocab.columns:
+            table, column = where.split(".")
+            found = {v for (v,) in db.execute(
+                f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL")}
+            assert found <= set(vocab.values), (where, found - set(vocab.values))
+            seen[where] = found
+            description = tables[table]["columns"][column]
+            for value in vocab.values:
+                assert f"{value}: {vocab.describe(value)}" in description, (where, value)
+    details = {d for (d,) in db.execute(
+        "SELECT DISTINCT detail FROM post_events WHERE event = ?", [PostEvent.MISSING])}
+    assert details <= set(CandidateCause), details
+    reasons = {r for (r,) in db.execute("SELECT reason FROM removals UNION "
+                                        "SELECT reason FROM probes WHERE reason IS NOT NULL")}
+    assert reasons <= set(REASONS), reasons
+    # The campaign exercised the values the old descriptions left out.
+    assert {"tombstone", "window"} <= seen["candidates.cause"]
+    print("\nvocabulary values seen:", {k: sorted(v) for k, v in seen.items()})

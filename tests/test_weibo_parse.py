@@ -81,7 +81,7 @@ def test_timeline_page_fields():
     first = cards[0]["mblog"]
     post = page.posts[0]
     assert post.post_id == first["mid"] and post.order_key == int(first["mid"])
-    assert post.account_id == str(first["user"]["id"]) == "2002"
+    assert post.account_id == str(first["user"]["id"]) == "5864320102"
     assert post.bid == first["bid"]
     assert post.created_at is not None
     keys = [p.order_key for p in page.posts if not p.pinned]

@@ -6,6 +6,9 @@
   datasette-search-all find 高校食堂 in posts that contain 高校 and 食堂.
 - A post's page (`/corpus/posts/<platform>,<post_id>`, template row-corpus-posts.html): the text
   as last seen, its versions, sightings, probes, events and removal with reason and interval.
+  An original never seen intact (known only from a repost's tombstone) has no posts row; the
+  same URL then shows what is known (template post-unsighted.html): the tombstones and the
+  reposts that showed them, the candidates, probes with their evidence, the removal, events.
 - `/-/evidence/<database>/<probe_id>`: what the platform answered to a probe, decoded.
 - Links: post ids go to the post's page, removals' probe ids to their evidence.
 """
@@ -138,6 +141,67 @@ async def post_context(db, pks: list[str]) -> dict | None:
             db, f"select {_select(cols, ['at', 'event', 'reason', 'crawl_id', 'probe_id', 'detail'])} "
             "from post_events where platform = ? and post_id = ? order by at, id", key)
     return context
+
+
+async def unsighted_post_context(db, platform: str, post_id: str) -> dict | None:
+    """What is known of a post that has no posts row (an original known only from a repost's
+    tombstone), or None when nothing is."""
+    key = [platform, post_id]
+    context: dict = {"platform": platform, "post_id": post_id}
+    queries = {
+        "tombstones": "select t.crawl_id, t.via_post_id, t.reason, t.message, t.seen_at, "
+                      "r.account_id as via_account_id, r.text as via_text from tombstones t "
+                      "left join posts r on r.platform = t.platform and r.post_id = t.via_post_id "
+                      "where t.platform = ? and t.post_id = ? order by t.id",
+        "candidates": "select * from candidates where platform = ? and post_id = ? order by id",
+        "probes": "select id, purpose, requested_at, probed_at, http_status, outcome, reason, "
+                  "message, failure from probes where platform = ? and post_id = ? order by id",
+        "removals": "select * from removals where platform = ? and post_id = ? order by id",
+        "events": "select at, event, reason, crawl_id, probe_id, detail from post_events "
+                  "where platform = ? and post_id = ? order by at, id",
+    }
+    tables = set(await db.table_names())
+    for name, sql in queries.items():
+        source = "post_events" if name == "events" else name
+        context[name] = await _rows(db, sql, key) if source in tables else []
+    if not any(context[name] for name in ("tombstones", "candidates", "probes", "removals")):
+        return None
+    return context
+
+
+@hookimpl(tryfirst=True)
+def handle_exception(datasette, request, exception):
+    """A post page (HTML) for a post without a posts row that the corpus knows otherwise."""
+    url_vars = request.url_vars if request is not None else {}
+    if (not isinstance(exception, NotFound) or url_vars.get("table") != "posts"
+            or url_vars.get("format") or not url_vars.get("pks")):
+        return None
+
+    async def inner():
+        database = url_vars["database"]
+        try:
+            db = datasette.get_database(database)
+        except KeyError:
+            return None
+        pks = urlsafe_components(url_vars["pks"])
+        if len(pks) != 2:
+            return None
+        context = await unsighted_post_context(db, pks[0], pks[1])
+        if context is None:
+            return None
+        await datasette.ensure_permissions(request.actor, [
+            ("view-table", (database, "posts")), ("view-database", database), "view-instance"])
+        for tombstone in context["tombstones"]:
+            tombstone["repost_url"] = post_path(datasette, database, pks[0],
+                                                tombstone["via_post_id"])
+        for probe in context["probes"]:
+            probe["evidence_url"] = evidence_path(datasette, database, probe["id"])
+        for removal in context["removals"]:
+            removal["evidence_url"] = evidence_path(datasette, database, removal["probe_id"])
+        return Response.html(await datasette.render_template(
+            "post-unsighted.html", {"database": database, "mh": context}, request=request))
+
+    return inner
 
 
 @hookimpl

@@ -16,6 +16,7 @@ from w3lib.html import remove_tags, replace_entities
 
 from corpus.clock import BEIJING
 from corpus.reasons import REASONS
+from corpus.vocabulary import ACCOUNT_STATE_OF_REASON
 
 from .. import failures
 from .base import (
@@ -92,8 +93,9 @@ def parse_created_at(text: str, fetched_at: datetime) -> datetime | None:
     """Resolve Weibo's `created_at` (relative in lists, absolute in details) against the fetch time.
 
     Relative forms are read in Beijing time, as the platform writes them. Returns None for a form
-    nobody has seen, so an odd date never stops a crawl. The time the form names: see
-    `parse_created_interval` for the interval the true creation time lies in.
+    nobody has seen, or a date that does not exist (`02-30`, `25:61`, minutes beyond the calendar),
+    so an odd date never stops a crawl. The time the form names: see `parse_created_interval`
+    for the interval the true creation time lies in.
     """
     parsed = _parse_created(text, fetched_at)
     return parsed[0] if parsed else None
@@ -107,12 +109,19 @@ def parse_created_interval(text: str, fetched_at: datetime) -> tuple[datetime, d
     parsed = _parse_created(text, fetched_at)
     if parsed is None:
         return None
-    at, earliest, latest = parsed
+    _, earliest, latest = parsed
     return earliest, min(latest, fetched_at)
 
 
 def _parse_created(text: str, fetched_at: datetime) -> tuple[datetime, datetime, datetime] | None:
-    """(the time the form names, earliest, latest)."""
+    """(the time the form names, earliest, latest); None for an unknown or impossible date."""
+    try:
+        return _created(text, fetched_at)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _created(text: str, fetched_at: datetime) -> tuple[datetime, datetime, datetime] | None:
     text = (text or "").strip()
     local = fetched_at.astimezone(BEIJING)
     minute, hour, day = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
@@ -154,6 +163,34 @@ def html_to_text(html: str) -> str:
     return replace_entities(remove_tags(_EMOTICON.sub(r"\1", html or ""))).strip()
 
 
+# An answer of the wrong shape (a list where a post should be, a number too big to be an id...):
+# the page or probe is then an unparseable body, never an exception.
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
+_POST_ID = re.compile(r"^[0-9]{1,19}$")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (for optional parts of an answer)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _post_id(mblog: dict[str, Any]) -> str:
+    """The post's mid (decimal digits, fits SQLite's INTEGER); ValueError for anything else."""
+    value = mblog.get("mid") or mblog.get("idstr") or mblog["id"]
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not _POST_ID.match(text) or int(text) >= 2**63:
+        raise ValueError(f"not a post id: {value!r}"[:80])
+    return text
+
+
+def _count(value: Any) -> int:
+    """A non-negative whole number the platform counts (edit_count); ValueError otherwise."""
+    number = int(value or 0)
+    if not 0 <= number < 2**63:
+        raise ValueError(f"not a count: {value!r}"[:80])
+    return number
+
+
 def _is_tombstone(mblog: dict[str, Any]) -> bool:
     """A post replaced by the platform's words: flagged deleted, state 7/8, or an author-less
     post whose text is a known not-visible message (privacy tombstones carry no flag)."""
@@ -167,17 +204,22 @@ def _is_tombstone(mblog: dict[str, Any]) -> bool:
 
 
 def _post(mblog: dict[str, Any], fetched_at: datetime, pinned: bool = False) -> PostRecord:
-    user = mblog.get("user") or {}
+    """One mblog as a PostRecord; one of MALFORMED when it is not a post."""
+    if not isinstance(mblog, dict):
+        raise TypeError(f"mblog is {type(mblog).__name__}, not an object")
+    user = _dict(mblog.get("user"))
     repost_of, tombstone = None, None
     original = mblog.get("retweeted_status")
     if isinstance(original, dict):
         if _is_tombstone(original):
             reason, message = _classify(html_to_text(str(original.get("text", ""))))
-            original_id = str(original.get("mid") or original.get("idstr") or original.get("id"))
-            tombstone = Tombstone(post_id=original_id, reason=reason, message=message)
+            try:
+                tombstone = Tombstone(post_id=_post_id(original), reason=reason, message=message)
+            except (KeyError, ValueError):
+                pass   # a tombstone that names no post cannot be attributed: not recorded
         else:
             repost_of = _post(original, fetched_at)
-    mid = str(mblog.get("mid") or mblog.get("idstr") or mblog["id"])
+    mid = _post_id(mblog)
     bid = mblog.get("bid")
     return PostRecord(
         platform=PLATFORM,
@@ -193,22 +235,25 @@ def _post(mblog: dict[str, Any], fetched_at: datetime, pinned: bool = False) -> 
         is_long_text=bool(mblog.get("isLongText")),
         source=mblog.get("source"),
         pinned=pinned or bool(mblog.get("isTop")),
-        edit_count=int(mblog.get("edit_count") or 0),
+        edit_count=_count(mblog.get("edit_count")),
         repost_of=repost_of,
         original_tombstone=tombstone,
     )
 
 
 def _is_pinned(card: dict[str, Any]) -> bool:
-    title = card.get("title") or (card.get("mblog") or {}).get("title") or {}
-    return bool((card.get("mblog") or {}).get("isTop")) or title.get("text") == "置顶"
+    mblog = _dict(card.get("mblog"))
+    title = _dict(card.get("title") or mblog.get("title"))
+    return bool(mblog.get("isTop")) or title.get("text") == "置顶"
 
 
-def _mblog_cards(cards: list[dict[str, Any]]):
+def _mblog_cards(cards: list[Any]):
+    """The cards holding a post, card groups opened; TypeError for a card that is no object."""
     for card in cards:
         if card.get("card_type") == 9 and card.get("mblog"):
             yield card
-        for inner in card.get("card_group") or ():
+        group = card.get("card_group")
+        for inner in group if isinstance(group, list) else ():
             if inner.get("card_type") == 9 and inner.get("mblog"):
                 yield inner
 
@@ -224,6 +269,8 @@ def _read_json(status: int, body: bytes) -> tuple[dict[str, Any] | None, str | N
     except json.JSONDecodeError as exc:
         kind = failures.TRUNCATED_BODY if _unclosed(text) else failures.UNPARSEABLE_BODY
         return None, kind, f"{exc.msg} at {exc.pos} of {len(text)} chars"
+    except RecursionError:
+        return None, failures.UNPARSEABLE_BODY, "JSON nested too deeply"
     if not isinstance(payload, dict):
         return None, failures.UNPARSEABLE_BODY, "JSON is not an object"
     return payload, None, None
@@ -270,8 +317,7 @@ def _classify(message: str) -> tuple[str, str]:
     return (sig.reason if sig else "unknown"), message
 
 
-ACCOUNT_STATES = {"account_suspended": "suspended", "account_closed": "closed",
-                  "account_locked": "locked"}
+ACCOUNT_STATES = ACCOUNT_STATE_OF_REASON   # the state a gone account's reason implies
 
 
 @dataclass(frozen=True)
@@ -334,41 +380,48 @@ class WeiboAdapter(PlatformAdapter):
                 return TimelinePage("end", detail=message)
             return TimelinePage("failed", failure=failures.UNEXPECTED_ANSWER,
                                 detail=message or f"ok={payload.get('ok')!r}")
-        cards = (payload.get("data") or {}).get("cards")
+        data = _dict(payload.get("data"))
+        cards = data.get("cards")
         if not isinstance(cards, list):
             return TimelinePage("failed", failure=failures.UNPARSEABLE_BODY,
                                 detail="ok=1 without data.cards")
         try:
             posts = tuple(_post(c["mblog"], fetched_at, _is_pinned(c)) for c in _mblog_cards(cards))
-        except (KeyError, TypeError, ValueError) as exc:
+        except MALFORMED as exc:
             return TimelinePage("failed", failure=failures.UNPARSEABLE_BODY,
                                 detail=f"mblog: {exc!r}")
         if not posts:
             # ok=1 with no posts: Weibo's way of saying nothing more, in some clients.
             return TimelinePage("end", detail="ok=1 with no posts")
-        info = (payload.get("data") or {}).get("cardlistInfo") or {}
-        since_id = info.get("since_id")
-        return TimelinePage("posts", posts=posts,
-                            next_cursor=str(since_id) if since_id not in (None, "", 0) else None)
+        since_id = _dict(data.get("cardlistInfo")).get("since_id")
+        cursor = str(since_id) if isinstance(since_id, str | int) and not isinstance(
+            since_id, bool) and since_id not in ("", 0) else None
+        return TimelinePage("posts", posts=posts, next_cursor=cursor)
 
     def parse_probe(self, status: int, body: bytes, fetched_at: datetime) -> ProbeResult:
         answer = _answer(status, body)
         if answer.failure:
             return ProbeResult("failed", failure=answer.failure, detail=answer.detail)
         payload, message = answer.payload, answer.message
-        data = payload.get("data")
-        if str(payload.get("ok")) == "1" and isinstance(data, dict):
+        data, ok = payload.get("data"), str(payload.get("ok"))
+        if ok == "1" and isinstance(data, dict):
             if _is_tombstone(data):
-                return self._removed(html_to_text(str(data.get("text", ""))))
+                words = html_to_text(str(data.get("text", "")))
+                if not words:
+                    return ProbeResult("failed", failure=failures.UNEXPECTED_ANSWER,
+                                       detail="a tombstone without words")
+                return self._removed(words)
             try:
                 return ProbeResult("visible", post=_post(data, fetched_at))
-            except (KeyError, TypeError, ValueError) as exc:
+            except MALFORMED as exc:
                 return ProbeResult("failed", failure=failures.UNPARSEABLE_BODY,
-                                   detail=f"mblog: {exc!r}")
-        if not message:
-            # No words at all: we cannot tell what the platform meant, so it is not an observation.
+                                   detail=f"mblog: {exc!r}"[:500])
+        if ok != "0" or not message:
+            # Only `ok: 0` with words is the platform saying "not visible"; anything else (no
+            # words, ok=1 without a post, no ok at all) we cannot read: not an observation.
             return ProbeResult("failed", failure=failures.UNEXPECTED_ANSWER,
-                               detail=f"ok={payload.get('ok')!r} without a message")
+                               detail=f"ok={payload.get('ok')!r}"[:80] + (
+                                   f": {message}" if message else " without a message"))
         return self._removed(message)
 
     def _removed(self, message: str) -> ProbeResult:
@@ -380,7 +433,7 @@ class WeiboAdapter(PlatformAdapter):
         if answer.failure:
             return ProfileResult("failed", failure=answer.failure)
         payload, message = answer.payload, answer.message
-        if str(payload.get("ok")) == "1" and (payload.get("data") or {}).get("userInfo"):
+        if str(payload.get("ok")) == "1" and _dict(payload.get("data")).get("userInfo"):
             return ProfileResult("exists")
         if not message:
             return ProfileResult("failed", failure=failures.UNEXPECTED_ANSWER)
@@ -400,7 +453,7 @@ class WeiboAdapter(PlatformAdapter):
         data = payload.get("data")
         if str(payload.get("ok")) == "1" and isinstance(data, dict) and "longTextContent" in data:
             return LongTextResult("ok", text=html_to_text(str(data["longTextContent"])))
-        if message:
+        if message and str(payload.get("ok")) == "0":   # the platform's "not visible", in words
             reason, message = _classify(message)
             return LongTextResult("removed", reason=reason, message=message)
         return LongTextResult("failed", failure=failures.UNEXPECTED_ANSWER)

@@ -31,7 +31,7 @@ Newer behaviours, all off unless asked for (so `{}` keeps its exact world):
 - `reposts.share`: share of generated posts of the watched accounts that are reposts of another
   account's older post (text `转发微博` or, with probability `comment_share` (0.5), a short
   comment). The original is chosen among the ~30 most recent eligible originals, half of the time
-  from a pool of `outside_accounts` unwatched accounts (uids `outside_first_uid`, 9001, … ; the
+  from a pool of `outside_accounts` unwatched accounts (uids `outside_first_uid`, 7210450101, … ; the
   pool defaults to 5 accounts when share > 0 and to none when share is 0). Outside accounts post,
   and their posts are deleted/censored/restricted, like any account; they are not suspended at
   random, and they are listed in the truth under `outside_accounts`, not `accounts`.
@@ -149,7 +149,7 @@ class Share:
 @dataclass(frozen=True)
 class AccountsSpec:
     count: int = 50
-    first_uid: int = 1001
+    first_uid: int = 5864320101     # Weibo uids have 10 digits (mids 16, see world.py)
     pinned_share: float = 0.2
     initial_posts: int = 25
     posts_per_hour: float = 40.0
@@ -204,7 +204,7 @@ class RepostSpec:
 
     share: float = 0.0
     outside_accounts: int | None = None
-    outside_first_uid: int = 9001
+    outside_first_uid: int = 7210450101
     comment_share: float = 0.5
 
     @property
@@ -489,7 +489,7 @@ class _Reader:
             return PostRef(mid=str(ref))
         ref = self.section(ref, f"{name}.post", ("account", "nth"))
         if "account" not in ref:
-            raise self.fail(f"{name}.post", 'must name a post: {account: "1001", nth: 0} or "<mid>"')
+            raise self.fail(f"{name}.post", 'must name a post: {account: "5864320101", nth: 0} or "<mid>"')
         return PostRef(
             account=self._account(ref["account"], f"{name}.post.account", accounts),
             nth=self.integer(ref, "nth", f"{name}.post.nth", 0),
