@@ -4,7 +4,7 @@ against the platform's truth, analysed and served.
 The simulated platform runs on a driven clock (as `memoryhole sandbox validate` does): the
 crawler's clock and the platform's move together by the plan's cadence after each cycle, so
 three simulated weeks and two days of follow-up, crawled every six simulated hours (92
-cycles), take a few minutes (about 100 s of CPU; 4-6 min wall on the shared 2-core machine). The world
+cycles), take a few minutes (crawl ~100 s of CPU; 4-7 min wall on the shared 2-core machine). The world
 is `sandbox/scenarios/campaign.yaml` plus the campaign below, scheduled into it before the first
 crawl, so the dashboard, the figures and the analysis tables have something to show: a policy
 change, a volume burst on one topic, account sanctions.
