@@ -126,8 +126,19 @@ def seed_v2(db: sqlite_utils.Database) -> dict[str, list[dict]]:
 
 
 # Realistic data for each earlier version, written with that version's columns.
+def seed_v3(db: sqlite_utils.Database) -> dict[str, list[dict]]:
+    """Version 2's rows with what version 3 added: each post's creation interval."""
+    rows = seed_v2(db)
+    for row in rows["posts"]:
+        row.update(created_earliest=t(-61), created_latest=t(-60))
+        db.execute("UPDATE posts SET created_earliest = ?, created_latest = ? WHERE post_id = ?",
+                   [row["created_earliest"], row["created_latest"], row["post_id"]])
+    db.conn.commit()
+    return rows
+
+
 SEEDS: dict[int, Callable[[sqlite_utils.Database], dict[str, list[dict]]]] = {
-    1: seed_v1, 2: seed_v2}
+    1: seed_v1, 2: seed_v2, 3: seed_v3}
 
 # Values that a migration from an earlier version gives the columns it adds to old rows.
 ADDED_DEFAULTS: dict[int, dict[str, dict[str, object]]] = {
@@ -139,7 +150,7 @@ ADDED_DEFAULTS: dict[int, dict[str, dict[str, object]]] = {
 
 # Columns a later migration moved (platform-only fields into posts.extra): where each went.
 MOVED: dict[int, dict[str, dict[str, tuple[str, str]]]] = {
-    len(schema.MIGRATIONS): {"posts": {"bid": ("extra", "bid"), "source": ("extra", "source")}},
+    4: {"posts": {"bid": ("extra", "bid"), "source": ("extra", "source")}},
 }
 
 
@@ -172,6 +183,35 @@ def corpus_at(version: int, data_dir, monkeypatch) -> dict[str, list[dict]]:
     rows = SEEDS[version](db)
     db.close()
     return rows
+
+
+@pytest.mark.parametrize("version", range(1, 3))
+def test_creation_times_before_v3_become_intervals_that_hold_every_form(version, tmp_path,
+                                                                       monkeypatch):
+    """Before v3 only created_at was kept: the latest time for relative forms, the earliest for
+    coarse dates; the back-filled interval holds the truth for either."""
+    corpus_at(version, tmp_path / "data", monkeypatch)
+    corpus = Corpus(tmp_path / "data", create=False)
+    try:
+        for row in corpus.db.query("SELECT * FROM posts"):
+            assert row["created_at"] == t(-60) and row["first_seen_at"] == t(0)
+            # [created_at - 1 h, min(created_at + 1 day, first sighting)]
+            assert (row["created_earliest"], row["created_latest"]) == (t(-120), t(0))
+    finally:
+        corpus.close()
+
+
+def test_v3_gives_old_accounts_the_watchlist_their_pages_were_fetched_for(tmp_path, monkeypatch):
+    corpus_at(2, tmp_path / "data", monkeypatch)
+    db = sqlite_utils.Database(tmp_path / "data" / DB_NAME)
+    db.execute("UPDATE accounts SET watchlist = NULL")     # as the v2 store left them
+    db.conn.commit()
+    db.close()
+    corpus = Corpus(tmp_path / "data", create=False)
+    try:
+        assert [r["watchlist"] for r in corpus.db.query("SELECT watchlist FROM accounts")] == ["w"]
+    finally:
+        corpus.close()
 
 
 def test_every_earlier_version_has_a_seed():

@@ -103,6 +103,8 @@ class PostRecord:
     edit_count: int | None = None
     repost_of: PostRecord | None = None          # the original, intact, inside this repost
     original_tombstone: Tombstone | None = None  # ... or the original's tombstone
+    # (earliest, latest) possible creation time, from the form of the platform's date
+    created_interval: tuple[datetime, datetime] | None = None
     # Platform-only fields, by the names the adapter's `extra_columns` declare.
     extra: Mapping[str, ExtraValue] = field(default_factory=dict, compare=False)
 
