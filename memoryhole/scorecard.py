@@ -64,11 +64,11 @@ class Scorecard:
     def restoration_recall(self) -> float | None:
         return self.restorations_detected / self.restorations if self.restorations else None
 
-    def table(self) -> str:
+    def table(self, title: str = "scorecard against the sandbox's ground truth") -> str:
         def pct(x: float | None) -> str:
             return "n/a" if x is None else f"{100 * x:.1f}%"
         lines = [
-            "scorecard against the sandbox's ground truth",
+            title,
             f"  true removals inside the watched windows   {self.observable:7d}",
             f"  removals detected                          {self.detected:7d}",
             f"  precision                                  {pct(self.precision):>7}",

@@ -28,7 +28,7 @@ ITEM_SCHEDULE = ({"until": "1d", "every": "6h"}, {"every": "1d"})
 
 
 def plans(server: Any, politeness: dict[str, Any],
-          schedule: tuple[dict[str, str], ...] = ITEM_SCHEDULE) -> dict[str, dict[str, Any]]:
+          schedule: tuple[dict[str, Any], ...] = ITEM_SCHEDULE) -> dict[str, dict[str, Any]]:
     """Plans for the other platforms `server` simulates: every Telegram channel (a listing watch,
     two pages by cursor) and every WeChat article (an item watch on `schedule`)."""
     found: dict[str, dict[str, Any]] = {}
@@ -49,7 +49,7 @@ def plans(server: Any, politeness: dict[str, Any],
 
 
 def write_plans(server: Any, politeness: dict[str, Any], directory: Path,
-                schedule: tuple[dict[str, str], ...] = ITEM_SCHEDULE) -> list[Path]:
+                schedule: tuple[dict[str, Any], ...] = ITEM_SCHEDULE) -> list[Path]:
     """The plans as files `<directory>/<platform>-plan.yaml`."""
     paths = []
     for name, plan in plans(server, politeness, schedule).items():

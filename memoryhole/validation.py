@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import yaml
 from corpus.clock import iso
 from corpus.store import Corpus
 
+from . import simulated_platforms
 from .scorecard import Scorecard, score
 
 DEFAULT_START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
@@ -28,23 +29,28 @@ VALIDATION_SCENARIO = Path(__file__).parent / "sandbox" / "scenarios" / "validat
 
 @dataclass
 class ValidationRun:
-    card: Scorecard
+    card: Scorecard                       # Weibo's
     cycles: int
     posts: int            # posts the platform had by the end
     requests: int         # requests the platform answered
     faults: int           # of which faults
     data_dir: Path
     truth: dict[str, Any] | None = None   # the platform's truth at the end of the run
+    # The other platforms the scenario simulates (its telegram:/wechat: sections), by name.
+    cards: dict[str, Scorecard] = field(default_factory=dict)
 
 
 def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float = 300.0,
              pages: int = 3, plan_extra: dict[str, Any] | None = None,
              log_level: str = "ERROR", prepare: Callable[[Any], None] | None = None,
-             on_cycle: Callable[[Any], None] | None = None) -> ValidationRun:
+             on_cycle: Callable[[Any], None] | None = None,
+             others_every: int = 0) -> ValidationRun:
     """Run `cycles` crawl cycles `every` simulated seconds apart against `scenario`; score.
 
     `prepare(world)` may schedule events into the simulated world before the first crawl (the
     demo's campaign does); `on_cycle(report)` is called after each cycle, clock already moved.
+    With `others_every` N > 0 the other platforms the scenario simulates (Telegram, WeChat) are
+    crawled too, after every N-th cycle at the same simulated time, and scored apart (`cards`).
     """
     from crawlers.plan import load_plan
     from crawlers.scheduler import RunOptions, run
@@ -75,7 +81,16 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
         plan_path.write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False))
         os.environ["MEMORYHOLE_NOW"] = iso(clock.now())
 
+        # Every WeChat article is probed at every one of these crawls.
+        others = simulated_platforms.write_plans(
+            server, plan["politeness"], data_dir, schedule=({"every": every * others_every},)
+        ) if others_every > 0 else []
+        done = {"cycles": 0}
+
         def tick(report) -> None:
+            done["cycles"] += 1
+            if others and (done["cycles"] - 1) % others_every == 0:
+                simulated_platforms.crawl_once(others, data_dir, clock.now(), log_level)
             clock.advance(every)
             os.environ["MEMORYHOLE_NOW"] = iso(clock.now())
             if on_cycle is not None:
@@ -83,7 +98,7 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
 
         run(load_plan(plan_path), data_dir,
             RunOptions(cycles=cycles, paced=False, on_cycle=tick, log_level=log_level))
-        truth = server.world.truth(clock.now())
+        truth = simulated_platforms.full_truth(server, clock.now())
         stats = dict(getattr(server, "stats", {}) or {})
     finally:
         server.stop()
@@ -93,13 +108,14 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
             os.environ["MEMORYHOLE_NOW"] = previous_now
     corpus = Corpus(data_dir)
     try:
-        card = score(corpus.db, truth)
+        card = score(corpus.db, truth, "weibo")
+        cards = simulated_platforms.scorecards(corpus.db, truth) if others_every > 0 else {}
     finally:
         corpus.close()
     return ValidationRun(card=card, cycles=cycles, posts=len(truth["posts"]),
                          requests=int(stats.get("requests", 0)),
                          faults=sum(n for k, n in stats.items() if k.startswith("fault:")),
-                         data_dir=data_dir, truth=truth)
+                         data_dir=data_dir, truth=truth, cards=cards)
 
 
 def report(result: ValidationRun) -> dict[str, Any]:

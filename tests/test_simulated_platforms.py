@@ -55,3 +55,27 @@ def test_both_platforms_scored_against_the_truth(tmp_path):
         assert (card.precision, card.recall, card.reason_accuracy,
                 card.interval_accuracy) == (1.0, 1.0, 1.0, 1.0), (name, card.table())
     assert cards["wechat"].restorations_detected == cards["wechat"].restorations
+
+
+def test_validation_watches_the_other_platforms_beside_weibo(tmp_path):
+    from memoryhole.validation import validate
+
+    scenario = {
+        "seed": 3, "start": T0.isoformat(), "duration": "3h", "faults": {"rate": 0},
+        "accounts": {"count": 2, "initial_posts": 5, "posts_per_hour": 0},
+        "suspend": {"accounts": 0}, "author_delete": {"share": 0}, "censor": {"share": 0},
+        "restrict": {"share": 0}, "unknown": {"share": 0},
+        "wechat": {"accounts": 1, "articles": 3, "removals": {"share": 0},
+                   "events": [{"at": "90m", "do": "violation", "article": 1}]},
+        "telegram": {"channels": 1, "posts": 5, "delete": {"share": 0}, "edits": {"share": 0},
+                     "events": [{"at": "90m", "do": "delete", "channel": "mhchannel1",
+                                 "nth": 1}]},
+    }
+    result = validate(scenario, tmp_path / "data", cycles=3, every=3600.0, others_every=1,
+                      plan_extra={"reprobe": {"confirm_after": "1h", "recheck_after": ["6h"]}})
+    assert set(result.cards) == {"telegram", "wechat"}
+    for name, card in result.cards.items():
+        assert (card.observable, card.detected, card.precision, card.recall) == (1, 1, 1.0, 1.0), \
+            name
+    assert result.card.detected == 0     # Weibo's scorecard counts Weibo's removals only
+    assert {"wechat", "telegram"} <= set(result.truth)
