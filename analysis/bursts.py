@@ -7,7 +7,7 @@ the pooled rate p0 of all *other* periods. The one-sided exact binomial test P(X
 gives a p-value; Benjamini–Hochberg q-values over the tested periods control the false discovery
 rate. A period is in a burst when q < `alpha` and x/n > p0; consecutive burst periods merge into
 one burst. Each burst lists its top terms (weighted log-odds of its platform-removed vs its
-surviving posts, prior from the whole corpus; see analysis.keywords) and example posts.
+surviving posts, prior from the whole corpus; see memoryhole.analysis.keywords) and example posts.
 Assumes posts within a period are exchangeable and periods independent given the baseline.
 """
 

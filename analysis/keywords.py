@@ -2,10 +2,10 @@
 
 The comparison is between **platform-removed** posts (first removal with reason
 platform_removed) and **surviving** posts (never removed while observed), both at risk (see
-analysis.outcomes). Posts removed for other reasons (author deletions, unattributed removals,
+memoryhole.analysis.outcomes). Posts removed for other reasons (author deletions, unattributed removals,
 account sanctions, restrictions) are left out of both groups.
 
-Terms are the tokens from analysis.segmentation, counted once per post, keeping a token if it is
+Terms are the tokens from memoryhole.analysis.segmentation, counted once per post, keeping a token if it is
 in the user dictionary, or it has at least two characters, is not only digits, and is not in
 `stopwords_zh.txt`.
 

@@ -2,7 +2,7 @@
 
 `removal_rates` has one row per grouping (all, day, week, platform, account, watchlist), group
 and reason ('any', then each reason found in the corpus): the at-risk posts of the group (the
-denominator, see the at-risk rule in analysis.outcomes), how many of them were removed (first
+denominator, see the at-risk rule in memoryhole.analysis.outcomes), how many of them were removed (first
 removal with that reason, or any reason for 'any', restricted included; restored removals
 count), the rate and its Wilson interval, and how many posts of the group the at-risk rule left
 out. Posts are grouped by when they were *created* (UTC; the first sighting when the creation
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from corpus.reasons import REASONS
+from memoryhole.corpus.reasons import REASONS
 
 from .outcomes import TABLE as OUTCOMES
 from .sql import quote, replace_table, week_start_sql

@@ -1,12 +1,12 @@
 """Time to removal as interval-censored, left-truncated survival, per platform and reason.
 
 The time origin is the post's creation (`created_at`). A removed post's removal time lies in
-[last sighting, first missing] (widened by the resolution of created_at, see analysis.outcomes);
+[last sighting, first missing] (widened by the resolution of created_at, see memoryhole.analysis.outcomes);
 a post still up is right-censored at its last sighting; a post removed for *another* reason is
 right-censored at its last sighting before that removal (cause-specific analysis: competing
 removals are assumed independent of this one). Every post is left-truncated at its first
 sighting: a post removed before anyone saw it is never in the corpus, so a post only counts
-from the moment it was first seen. The distribution is the Turnbull NPMLE (analysis.npmle).
+from the moment it was first seen. The distribution is the Turnbull NPMLE (memoryhole.analysis.npmle).
 
 Two scopes, both in `survival_estimates` and `survival_curves`:
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import sqlite_utils
 
-from corpus.reasons import REASONS
+from memoryhole.corpus.reasons import REASONS
 
 from . import npmle
 from .outcomes import TABLE as OUTCOMES

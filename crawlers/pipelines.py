@@ -10,7 +10,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
 
-from corpus.store import (
+from memoryhole.corpus.store import (
     RESOLVE,
     Corpus,
     FetchFailure,

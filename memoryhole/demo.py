@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import yaml
 
-from corpus.store import Corpus
+from memoryhole.corpus.store import Corpus
 
 MARKER = ".memoryhole-demo"
 
@@ -47,9 +47,9 @@ def demo_plan(base_url: str, accounts: list[str]) -> dict:
 
 def run_demo(data_dir: Path, minutes: float = 3.0, serve: bool = True, port: int = 8001) -> None:
     prepare_data_dir(data_dir)
-    from analysis.tables import analyze
-    from crawlers.plan import load_plan
-    from crawlers.scheduler import RunOptions, run
+    from memoryhole.analysis.tables import analyze
+    from memoryhole.crawlers.plan import load_plan
+    from memoryhole.crawlers.scheduler import RunOptions, run
     from memoryhole.sandbox import DEFAULT_SCENARIO_PATH, SandboxServer, load_scenario
     from memoryhole.scorecard import score
 
@@ -85,7 +85,7 @@ def run_demo(data_dir: Path, minutes: float = 3.0, serve: bool = True, port: int
     click.echo(", ".join(f"{t}: {n}" for t, n in counts.items()), err=True)
     click.echo(card.table())
     if serve:
-        from analysis.publish import serve as run_datasette
+        from memoryhole.analysis.publish import serve as run_datasette
 
         click.echo(f"Datasette: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
         run_datasette(data_dir, host="127.0.0.1", port=port)

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from corpus.clock import iso, parse_iso
+from memoryhole.corpus.clock import iso, parse_iso
 
 VALIDATION_SCENARIO = Path(__file__).with_name("scenarios") / "validation.yaml"
 TRUTH_FILE = "sandbox-truth.json"

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from corpus.clock import iso
-from corpus.store import Corpus
+from memoryhole.corpus.clock import iso
+from memoryhole.corpus.store import Corpus
 
 from .scorecard import Scorecard, score
 
@@ -39,8 +39,8 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
              pages: int = 3, plan_extra: dict[str, Any] | None = None,
              log_level: str = "ERROR") -> ValidationRun:
     """Run `cycles` crawl cycles `every` simulated seconds apart against `scenario`; score."""
-    from crawlers.plan import load_plan
-    from crawlers.scheduler import RunOptions, run
+    from memoryhole.crawlers.plan import load_plan
+    from memoryhole.crawlers.scheduler import RunOptions, run
 
     from .sandbox import ManualClock, SandboxServer, load_scenario
 

@@ -14,7 +14,7 @@ for byte identical. Nothing depends on the clock or on the machine: the release 
 date the corpus's last crawl ended, rows go in primary-key order, the SQLite file is written with
 a fixed page size and vacuumed, JSON and YAML keys are in a fixed order.
 
-De-identified (corpus.deid): account ids, screen names and @mentions become keyed pseudonyms,
+De-identified (memoryhole.corpus.deid): account ids, screen names and @mentions become keyed pseudonyms,
 post ids too (a post id leads back to its author); accounts a watchlist marks `public_figures`
 keep their ids and names. Raw responses, WARC references, request URLs, cursors and local paths
 never enter a release. Post ids written in text (`mid 5076…`, in a URL) are pseudonymised there too.
@@ -148,7 +148,7 @@ def _tables(conn: sqlite3.Connection) -> list[str]:
     """The corpus's public tables: every real table except SQLite's, FTS indexes and their state."""
     rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
     virtual = [r["name"] for r in rows if (r["sql"] or "").upper().startswith("CREATE VIRTUAL")]
-    from analysis.fts import STATE_TABLE
+    from memoryhole.analysis.fts import STATE_TABLE
 
     names = []
     for r in rows:
@@ -401,7 +401,7 @@ def _frictionless_type(name: str, declared: str) -> str:
     if any(t in declared for t in ("REAL", "FLOA", "DOUB", "NUM")):
         return "number"
     if name.endswith("_at"):
-        return "datetime"       # corpus times: UTC ISO 8601 (corpus.clock)
+        return "datetime"       # corpus times: UTC ISO 8601 (memoryhole.corpus.clock)
     return "string"
 
 
@@ -482,7 +482,7 @@ def _create_release_db(src: sqlite3.Connection, path: Path, tables: list[str],
             made.append(_Table(table, kept + extra, pk, count))
             _copy_indexes(src, dst, table, set(kept_names))
         if include_text and any(t.name == "posts" for t in made):
-            from analysis.fts import update_index
+            from memoryhole.analysis.fts import update_index
 
             update_index(dst)
         dst.execute("COMMIT")
@@ -678,7 +678,7 @@ def _author_name(author: dict[str, str]) -> str:
 
 
 def _datapackage(ctx: _Context, resources: list) -> bytes:
-    from analysis.publish import table_descriptions
+    from memoryhole.analysis.publish import table_descriptions
 
     descriptions = table_descriptions()
     package: dict[str, Any] = {
@@ -836,7 +836,7 @@ def _datasheet(ctx: _Context) -> bytes:
     add("")
     add("| table | rows | one row per |")
     add("|---|---:|---|")
-    from analysis.publish import table_descriptions
+    from memoryhole.analysis.publish import table_descriptions
 
     descriptions = table_descriptions()
     for table in ctx.tables:

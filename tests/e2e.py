@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from corpus.clock import iso
+from memoryhole.corpus.clock import iso
 
 
 def write_plan(path: Path, base_url: str, accounts: list[str], pages: int = 2,

@@ -3,7 +3,7 @@
 import sqlite_utils
 from matplotlib.figure import Figure
 
-from analysis.figures import draw_daily_rates
+from memoryhole.analysis.figures import draw_daily_rates
 
 
 def test_daily_rates_skip_days_without_posts_at_risk():

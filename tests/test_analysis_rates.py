@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analysis.outcomes import build_post_outcomes
-from analysis.stats import benjamini_hochberg, wilson, wilson_interval
-from analysis.tables import analyze
-from corpus.clock import iso
-from corpus.store import Corpus
+from memoryhole.analysis.outcomes import build_post_outcomes
+from memoryhole.analysis.stats import benjamini_hochberg, wilson, wilson_interval
+from memoryhole.analysis.tables import analyze
+from memoryhole.corpus.clock import iso
+from memoryhole.corpus.store import Corpus
 
 T0 = datetime(2025, 3, 3, tzinfo=UTC)
 
@@ -203,7 +203,7 @@ def test_no_burst_without_departure(builder):
 
 
 def test_figures_render_chinese_without_missing_glyphs(builder, tmp_path, recwarn):
-    from analysis.figures import FIGURES, cjk_font
+    from memoryhole.analysis.figures import FIGURES, cjk_font
 
     builder.post("p0", text="关于白纸的事", removed=("platform_removed", 11.0, 21.0))
     builder.post("p1", text="今天天气很好")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from test_analysis_rates import Builder
 
-from analysis import keywords, segmentation
-from analysis.tables import analyze
+from memoryhole.analysis import keywords, segmentation
+from memoryhole.analysis.tables import analyze
 
 
 @pytest.fixture

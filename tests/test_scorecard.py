@@ -2,7 +2,7 @@
 
 from conftest import at, page, post, probe
 
-from corpus.clock import iso
+from memoryhole.corpus.clock import iso
 from memoryhole.scorecard import score
 
 

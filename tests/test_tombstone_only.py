@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from e2e import crawl_once, write_plan
 
-from analysis.publish import make_datasette
+from memoryhole.analysis.publish import make_datasette
 from memoryhole.cli import cli
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from corpus.clock import BEIJING, parse_iso
-from corpus.reasons import REASONS
-from crawlers import failures
-from crawlers.platforms import adapter_for
-from crawlers.platforms.weibo import html_to_text, parse_created_at, signatures
+from memoryhole.corpus.clock import BEIJING, parse_iso
+from memoryhole.corpus.reasons import REASONS
+from memoryhole.crawlers import failures
+from memoryhole.crawlers.platforms import adapter_for
+from memoryhole.crawlers.platforms.weibo import html_to_text, parse_created_at, signatures
 
 FIXTURES = Path(__file__).parent / "fixtures" / "weibo"
 MANIFEST = yaml.safe_load((FIXTURES / "manifest.yaml").read_text("utf-8"))["fixtures"]

@@ -5,7 +5,7 @@ An adapter knows one platform's URLs and words; it never fetches. Spiders fetch,
 so the same code runs on live responses, recorded fixtures and archived evidence.
 
 To add a platform: subclass `PlatformAdapter`, ship its messages as a data file beside it, register
-it in `crawlers.platforms.ADAPTERS`, and add recorded fixtures with one parser test per message.
+it in `memoryhole.crawlers.platforms.ADAPTERS`, and add recorded fixtures with one parser test per message.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class TimelinePage:
 class ProbeResult:
     """What a single-post probe said.
 
-    outcome: `visible`, `removed` (with a reason from corpus.reasons and the platform's exact
+    outcome: `visible`, `removed` (with a reason from memoryhole.corpus.reasons and the platform's exact
     message) or `failed` (not an observation: never a removal).
     """
 

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 import yaml
 from w3lib.html import remove_tags, replace_entities
 
-from corpus.clock import BEIJING
-from corpus.reasons import REASONS
-from corpus.vocabulary import ACCOUNT_STATE_OF_REASON
+from memoryhole.corpus.clock import BEIJING
+from memoryhole.corpus.reasons import REASONS
+from memoryhole.corpus.vocabulary import ACCOUNT_STATE_OF_REASON
 
 from .. import failures
 from .base import (
@@ -56,7 +56,7 @@ class Signatures:
 @cache
 def signatures() -> Signatures:
     raw = yaml.safe_load(
-        resources.files("crawlers.platforms").joinpath("weibo_messages.yaml").read_text("utf-8")
+        resources.files("memoryhole.crawlers.platforms").joinpath("weibo_messages.yaml").read_text("utf-8")
     )
 
     def table(key: str) -> tuple[Signature, ...]:

@@ -12,8 +12,8 @@ from typing import Any
 
 import scrapy
 
-from corpus import clock
-from corpus.store import Corpus, LongTextObservation, ProbeObservation
+from memoryhole.corpus import clock
+from memoryhole.corpus.store import Corpus, LongTextObservation, ProbeObservation
 
 from ..middlewares import evidence_of
 from .base import PlanSpider
