@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from memoryhole.corpus.reasons import REASON_DESCRIPTIONS, REASONS
 from memoryhole.corpus.store import DB_NAME
 from memoryhole.corpus.vocabulary import VOCABULARIES

@@ -12,7 +12,6 @@ time is unknown), so a day's rate is the share of that day's posts that were rem
 from __future__ import annotations
 
 import sqlite_utils
-
 from memoryhole.corpus.reasons import REASONS
 
 from .outcomes import TABLE as OUTCOMES

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import sqlite_utils
-
 from memoryhole.corpus.store import Corpus
 
 DATA_ENV = "MEMORYHOLE_DATA"

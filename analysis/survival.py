@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import sqlite_utils
-
 from memoryhole.corpus.reasons import REASONS
 
 from . import npmle

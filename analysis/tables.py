@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlite_utils
-
 from memoryhole.corpus.clock import iso, now
 from memoryhole.corpus.provenance import software_version
 from memoryhole.corpus.reasons import REASONS

@@ -132,7 +132,6 @@ def segmentation(pool: list[str], repeats: int) -> tuple[list[list[object]], flo
     import tempfile
 
     import jieba
-
     from memoryhole.analysis import segmentation as seg
     from memoryhole.corpus.store import Corpus
 

@@ -51,7 +51,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import CACHE_DIR, env_int, env_ints, human, median, table  # noqa: E402
-
 from memoryhole.corpus.clock import iso  # noqa: E402
 from memoryhole.corpus.differ import diff_timeline, resolve_probes  # noqa: E402
 from memoryhole.corpus.schema import SCHEMA_VERSION  # noqa: E402

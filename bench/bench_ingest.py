@@ -42,7 +42,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import env_int, median, table  # noqa: E402
-
 from memoryhole.corpus.clock import iso  # noqa: E402
 from memoryhole.corpus.store import Corpus, PageObservation  # noqa: E402
 from memoryhole.crawlers.pipelines import FLUSH_EVERY  # noqa: E402

@@ -6,14 +6,13 @@ import json
 import logging
 from typing import Any
 
+from memoryhole.corpus import clock, warc
+from memoryhole.corpus.provenance import software_version
+from memoryhole.corpus.store import WarcRef
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
-
-from memoryhole.corpus import clock, warc
-from memoryhole.corpus.provenance import software_version
-from memoryhole.corpus.store import WarcRef
 
 REQUESTED_AT = "memoryhole_requested_at"
 RECEIVED_AT = "memoryhole_received_at"   # set by the archiving middleware: when the answer came

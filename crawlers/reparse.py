@@ -463,14 +463,13 @@ class _CrawlReplay:
 
     def __init__(self, crawl: dict[str, Any], target: Corpus,
                  keep: Callable[[Any], bool] | None = None) -> None:
+        from memoryhole.crawlers.pipelines import CorpusPipeline
+        from memoryhole.crawlers.plan import PlanError, plan_from_dict
+        from memoryhole.crawlers.spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
         from scrapy import Request
         from scrapy.crawler import Crawler
         from scrapy.settings import Settings
         from scrapy.utils.misc import load_object
-
-        from memoryhole.crawlers.pipelines import CorpusPipeline
-        from memoryhole.crawlers.plan import PlanError, plan_from_dict
-        from memoryhole.crawlers.spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
 
         self.crawl_id = crawl["id"]
         spiders = {"timeline": TIMELINE_SPIDERS, "probe": PROBE_SPIDERS}.get(crawl["kind"], {})
@@ -584,10 +583,9 @@ def _agrees(asked: dict[str, Any], archived: dict[str, Any]) -> bool:
 
 def _response(archived: ArchivedResponse, request: Any) -> Any:
     """The archived answer as the downloader handed it on: raw body, headers as received."""
+    from memoryhole.crawlers.middlewares import RECEIVED_AT, REQUESTED_AT, WARC_REF
     from scrapy.http import Headers
     from scrapy.responsetypes import responsetypes
-
-    from memoryhole.crawlers.middlewares import RECEIVED_AT, REQUESTED_AT, WARC_REF
 
     headers = Headers([("Transfer-Encoding" if k == DECHUNKED else k, v)
                        for k, v in archived.headers])
@@ -603,10 +601,9 @@ def _response(archived: ArchivedResponse, request: Any) -> Any:
 def _middlewares_after_archive(crawler: Any) -> list[Any]:
     """The downloader middlewares whose process_response ran after the archiving one, in the
     order they ran (highest priority number first)."""
+    from memoryhole.crawlers.middlewares import WarcArchiveMiddleware
     from scrapy.exceptions import NotConfigured
     from scrapy.utils.misc import build_from_crawler, load_object
-
-    from memoryhole.crawlers.middlewares import WarcArchiveMiddleware
 
     priorities = {load_object(k) if isinstance(k, str) else k: v for k, v in
                   crawler.settings.getwithbase("DOWNLOADER_MIDDLEWARES").items() if v is not None}
@@ -647,10 +644,9 @@ def _drain(output: Any) -> Iterable[Any]:
 
 def _exception_for(failure: str, detail: str | None) -> BaseException:
     """An exception that memoryhole.crawlers.failures names `failure`, for replaying an errback."""
+    from memoryhole.crawlers import failures
     from scrapy.exceptions import IgnoreRequest
     from twisted.internet import error
-
-    from memoryhole.crawlers import failures
 
     exception: BaseException = {
         failures.TIMEOUT: error.TimeoutError(detail),

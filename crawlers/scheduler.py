@@ -23,13 +23,12 @@ from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from memoryhole.corpus.differ import ProbeResolution, TimelineDiff, diff_timeline, resolve_probes
+from memoryhole.corpus.store import Corpus
 from scrapy.crawler import CrawlerRunner
 from scrapy.utils.log import configure_logging
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.reactor import install_reactor
-
-from memoryhole.corpus.differ import ProbeResolution, TimelineDiff, diff_timeline, resolve_probes
-from memoryhole.corpus.store import Corpus
 
 from . import failures
 from .plan import CrawlPlan

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from memoryhole.corpus.store import Corpus, PageObservation, ProbeObservation
 from memoryhole.crawlers.platforms import PostRecord
 

@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
-
 from memoryhole.corpus.clock import iso
 
 

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from memoryhole.analysis.tables import BASE_TABLES, DERIVED_TABLES, analyze
 from memoryhole.corpus.reasons import REASONS
 from memoryhole.corpus.store import Corpus

@@ -2,7 +2,6 @@
 
 import sqlite_utils
 from matplotlib.figure import Figure
-
 from memoryhole.analysis.figures import draw_daily_rates
 
 

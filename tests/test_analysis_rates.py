@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from memoryhole.analysis.outcomes import build_post_outcomes
 from memoryhole.analysis.stats import benjamini_hochberg, wilson, wilson_interval
 from memoryhole.analysis.tables import analyze

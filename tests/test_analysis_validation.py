@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 from e2e import memoryhole
+from memoryhole.analysis.figures import FIGURES
 
 from memoryhole import simulated_corpus
-from memoryhole.analysis.figures import FIGURES
 
 
 @functools.cache

@@ -26,9 +26,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from pipeline_corpus import build
-
 from memoryhole.analysis.publish import serve_argv
+from pipeline_corpus import build
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

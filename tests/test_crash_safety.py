@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import page, post, probe
 from e2e import memoryhole
-
 from memoryhole.corpus import store, warc
-from memoryhole.crawlers.reparse import ReparseError, reparse
 from memoryhole.corpus.store import Corpus, CorpusError
+from memoryhole.crawlers.reparse import ReparseError, reparse
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 24, 2, 5, tzinfo=UTC)

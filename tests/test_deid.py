@@ -4,7 +4,6 @@ import json
 import sqlite3
 
 import pytest
-
 from memoryhole.corpus.deid import (
     MIN_KEY_BYTES,
     DeidError,

@@ -1,7 +1,6 @@
 """The differ's rules: windows, failures, restorations, intervals (DEVELOPERS.md rules 1, 3, 4)."""
 
 from conftest import at, page, post, probe
-
 from memoryhole.corpus.clock import iso
 
 

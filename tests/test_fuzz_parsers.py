@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
 from memoryhole.corpus.reasons import REASONS
 from memoryhole.crawlers import failures
 from memoryhole.crawlers.platforms import (

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from test_analysis_rates import Builder
-
 from memoryhole.analysis import keywords, segmentation
 from memoryhole.analysis.tables import analyze
+from test_analysis_rates import Builder
 
 
 @pytest.fixture

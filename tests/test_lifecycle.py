@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from conftest import at, page, post, probe
-
 from memoryhole.corpus.clock import iso
 from memoryhole.crawlers.platforms import Tombstone
 

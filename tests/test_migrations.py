@@ -16,7 +16,6 @@ import pytest
 import sqlite_utils
 from conftest import page, post, probe
 from e2e import memoryhole
-
 from memoryhole.corpus import schema
 from memoryhole.corpus.clock import iso
 from memoryhole.corpus.differ import diff_timeline, resolve_probes

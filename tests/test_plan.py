@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from memoryhole.crawlers.plan import PlanError, load_plan, plan_from_dict
+
 from memoryhole.cli import cli
 from memoryhole.demo import demo_plan
 

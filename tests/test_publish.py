@@ -9,13 +9,10 @@ import time
 import urllib.error
 import urllib.request
 
+import memoryhole.analysis.fts as fts
 import pytest
 import sqlite_utils
 import yaml
-from pipeline_corpus import ACCOUNTS
-from pipeline_corpus import build as build_pipeline_corpus
-
-import memoryhole.analysis.fts as fts
 from memoryhole.analysis.publish import (
     PLUGINS_DIR,
     TEMPLATES_DIR,
@@ -29,6 +26,8 @@ from memoryhole.analysis.publish import (
 )
 from memoryhole.analysis.tables import analyze
 from memoryhole.corpus.reasons import REASON_DESCRIPTIONS, REASONS, Reason
+from pipeline_corpus import ACCOUNTS
+from pipeline_corpus import build as build_pipeline_corpus
 
 try:  # the shared hand-built corpus; `tests` is not a package, so import it either way
     from tests.test_analysis import REMOVALS, build_corpus

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 from e2e import memoryhole
-from pipeline_corpus import ACCOUNTS, PUBLIC_FIGURE, build
-
 from memoryhole.corpus.deid import Pseudonymiser
 from memoryhole.release import validate_citation
+from pipeline_corpus import ACCOUNTS, PUBLIC_FIGURE, build
+
 from memoryhole.sandbox.ids import mid_to_bid
 
 KEY = b"0123456789abcdef0123456789abcdef-test-key"

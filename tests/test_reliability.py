@@ -33,12 +33,12 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 import yaml
-from sandbox_worlds import merged
-from test_reparse import TABLES, comparable
-
 from memoryhole.corpus import warc
 from memoryhole.corpus.clock import iso
 from memoryhole.crawlers.reparse import reparse
+from sandbox_worlds import merged
+from test_reparse import TABLES, comparable
+
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 from memoryhole.scorecard import score
 

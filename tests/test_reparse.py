@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 import yaml
 from e2e import crawl_once, memoryhole
+from memoryhole.corpus import warc
+from memoryhole.corpus.clock import iso
+from memoryhole.crawlers.platforms import weibo
+from memoryhole.crawlers.reparse import ReparseError, reparse
 from scrapy import Spider
 from test_warc import warcio_check
 
-from memoryhole.corpus import warc
-from memoryhole.corpus.clock import iso
-from memoryhole.crawlers.reparse import ReparseError, reparse
-from memoryhole.crawlers.platforms import weibo
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -284,13 +284,12 @@ def test_archived_answers_pass_the_middlewares_that_ran_after_archiving(tmp_path
     """A gzip answer replayed from the archive is decoded as the live one was."""
     import gzip
 
+    from memoryhole.corpus.store import WarcRef
+    from memoryhole.crawlers.reparse import _middlewares_after_archive, _response
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.settings import Settings
     from scrapy.statscollectors import MemoryStatsCollector
-
-    from memoryhole.crawlers.reparse import _middlewares_after_archive, _response
-    from memoryhole.corpus.store import WarcRef
 
     settings = Settings()
     settings.setmodule("memoryhole.crawlers.settings", priority="project")

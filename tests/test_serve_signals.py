@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from memoryhole.corpus.store import Corpus
 
 ROOT = Path(__file__).resolve().parent.parent

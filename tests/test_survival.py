@@ -11,7 +11,6 @@ import warnings
 import numpy as np
 import pytest
 from lifelines import KaplanMeierFitter
-
 from memoryhole.analysis import npmle, survival
 
 

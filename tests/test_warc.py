@@ -14,13 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from scrapy import Spider
-from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
-
 from memoryhole.corpus import warc
 from memoryhole.corpus.store import WarcRef
 from memoryhole.crawlers.middlewares import WarcArchiveMiddleware
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 24, 2, 5, tzinfo=UTC)

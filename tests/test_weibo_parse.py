@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from memoryhole.corpus.clock import BEIJING, parse_iso
 from memoryhole.corpus.reasons import REASONS
 from memoryhole.crawlers import failures

@@ -21,7 +21,6 @@ from datasette import hookimpl
 from datasette.utils import tilde_encode, urlsafe_components
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
-
 from memoryhole.analysis.fts import fts_query
 
 

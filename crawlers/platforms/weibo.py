@@ -12,11 +12,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import yaml
-from w3lib.html import remove_tags, replace_entities
-
 from memoryhole.corpus.clock import BEIJING
 from memoryhole.corpus.reasons import REASONS
 from memoryhole.corpus.vocabulary import ACCOUNT_STATE_OF_REASON
+from w3lib.html import remove_tags, replace_entities
 
 from .. import failures
 from .base import (

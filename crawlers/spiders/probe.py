@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
-
 from memoryhole.corpus import clock
 from memoryhole.corpus.store import Corpus, LongTextObservation, ProbeObservation
 

@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 import scrapy
-
 from memoryhole.corpus import clock
 from memoryhole.corpus.store import PageObservation
 
