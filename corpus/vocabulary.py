@@ -3,8 +3,8 @@ and account states, each one enum with its descriptions (as memoryhole.corpus.re
 
 The differ and the store write exactly these strings (a test checks a sandbox corpus holds no
 other value); the schema's comments point here; the
-Datasette metadata (memoryhole.analysis.publish) and the release's datasheet (memoryhole.release) describe each
-column from `VOCABULARIES`, so no description is copied anywhere else.
+Datasette metadata (memoryhole.analysis.publish) and the release's datasheet (memoryhole.release)
+describe each column from `VOCABULARIES`, so no description is copied anywhere else.
 """
 
 from __future__ import annotations

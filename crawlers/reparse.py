@@ -47,12 +47,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-
-from .clock import iso, parse_iso
-from .differ import diff_timeline, resolve_probes
-from .provenance import software_version
-from .schema import migrate
-from .store import (
+from memoryhole.corpus.clock import iso, parse_iso
+from memoryhole.corpus.differ import diff_timeline, resolve_probes
+from memoryhole.corpus.provenance import software_version
+from memoryhole.corpus.schema import migrate
+from memoryhole.corpus.store import (
     DB_NAME,
     RESOLVE,
     Corpus,
@@ -64,7 +63,7 @@ from .store import (
     WarcRef,
     damaged,
 )
-from .warc import (
+from memoryhole.corpus.warc import (
     CALLBACK,
     CRAWL_ID,
     DECHUNKED,

@@ -49,12 +49,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from .deid import DeidError, Identity, Leak, LeakScanner, Matcher, Pseudonymiser, Redactor, load_key
-from .provenance import software_version
-from .reasons import REASON_DESCRIPTIONS, REASONS
-from .store import DB_NAME, Corpus
-from .vocabulary import VOCABULARIES
+from memoryhole.corpus.deid import (
+    DeidError,
+    Identity,
+    Leak,
+    LeakScanner,
+    Matcher,
+    Pseudonymiser,
+    Redactor,
+    load_key,
+)
+from memoryhole.corpus.provenance import software_version
+from memoryhole.corpus.reasons import REASON_DESCRIPTIONS, REASONS
+from memoryhole.corpus.store import DB_NAME, Corpus
+from memoryhole.corpus.vocabulary import VOCABULARIES
 
 RELEASE_DB = DB_NAME               # `memoryhole serve --data OUT` serves a release as is
 DATA_DIR = "data"
@@ -64,7 +72,7 @@ DEFAULT_LICENSE = "CC-BY-4.0"
 LICENSE_URLS = {"CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
                 "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
                 "CC-BY-SA-4.0": "https://creativecommons.org/licenses/by-sa/4.0/"}
-CFF_SCHEMA = Path(__file__).with_name("schemas") / "cff-1.2.0.json"
+CFF_SCHEMA = Path(__file__).parent / "schemas" / "cff-1.2.0.json"
 
 # Never published: raw evidence, local paths, request URLs (they embed account ids), cursors and
 # order keys (they are post ids), hashes of raw content.

@@ -1,4 +1,5 @@
-"""memoryhole.analysis.npmle and memoryhole.analysis.survival: the interval-censored, left-truncated estimator.
+"""memoryhole.analysis.npmle and memoryhole.analysis.survival: the interval-censored,
+left-truncated estimator.
 
 lifelines is the reference: its Turnbull NPMLE where no truncation is involved, its
 product-limit estimator with delayed entry where every time is exact.
