@@ -7,14 +7,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from memoryhole.corpus.deid import (
-    DeidError,
-    LeakScanner,
-    Matcher,
-    Pseudonymiser,
-    Redactor,
-    load_key,
-)
+from memoryhole.corpus.deid import DeidError, LeakScanner, Matcher, Pseudonymiser, Redactor, load_key
 from memoryhole.corpus.store import DB_NAME, Corpus
 
 from .authors import load_config, release_authors

@@ -7,10 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
-from memoryhole.corpus.deid import (
-    Identity,
-    Redactor,
-)
+from memoryhole.corpus.deid import Identity, Redactor
 
 from .columns import ACCOUNT_LIST_KEYS, column_policy, quote
 from .source import latest_plans, table_columns

@@ -6,9 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memoryhole.corpus.deid import (
-    Leak,
-)
+from memoryhole.corpus.deid import Leak
 from memoryhole.corpus.store import DB_NAME
 
 RELEASE_DB = DB_NAME               # `memoryhole serve --data OUT` serves a release as is
