@@ -33,6 +33,7 @@ from http import HTTPStatus
 from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import quote
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -195,8 +196,21 @@ def _standard_first(kind: str, url: str, at: datetime, extra: dict[str, str]) ->
 
 
 def _archivable(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(DECHUNKED if name.lower() == "transfer-encoding" else name, value)
+    return [(DECHUNKED if name.lower() == "transfer-encoding" else _ascii(name), _ascii(value))
             for name, value in headers]
+
+
+# Printable ASCII but %: what stays as it is in a header that has to be percent-encoded.
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def _ascii(text: str) -> str:
+    """Header text (bytes as latin-1) as WARC can hold it: unchanged when ASCII, else its bytes
+    percent-encoded (unquote_to_bytes gives them back). warcio's own repair of such headers fails
+    on some values (`;` then non-ASCII), which lost the whole response."""
+    if text.isascii():
+        return text
+    return quote(text.encode("latin-1", errors="replace"), safe=_HEADER_SAFE)
 
 
 # --- reading ---------------------------------------------------------------------------------

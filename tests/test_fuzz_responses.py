@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from datetime import UTC, datetime
+from urllib.parse import unquote_to_bytes
 
 import pytest
 import scrapy
@@ -144,3 +145,19 @@ def test_response_fuzz(crawl, kind, callback, answer):
 @given(answer=responses())
 def test_response_fuzz_long(crawl, kind, callback, answer):
     fuzz_response(crawl, kind, callback, *answer)
+
+
+@pytest.mark.parametrize("header", [("X-Odd", ";\x80=0"), ("Set-Cookie", "a=b; ü=1; path=/"),
+                                    ("Content-Disposition", "attachment; filename=\xe9t\xe9")])
+def test_a_header_warcio_cannot_write_is_still_archived(crawl, header):
+    """warcio's own repair of non-ASCII header values fails on some (';' then non-ASCII): the
+    response was lost as an unknown_failure. Header text is archived percent-encoded instead."""
+    data, made = crawl
+    spider, archive, _ = made["probe"]
+    request = request_for("parse_probe", spider)
+    response = scrapy.http.Response(request.url, status=200, headers=[header], body=b"{}",
+                                    request=request)
+    archive.process_response(request, response, spider)
+    archived = read_response(data, evidence_of(response))
+    [value] = [v for n, v in archived.headers if n == header[0]]
+    assert unquote_to_bytes(value) == response.headers[header[0]]   # the bytes as received
