@@ -4,8 +4,10 @@ Each figure is drawn from the analysis tables only (never from the raw corpus), 
 DATA/figures/<name>.png and .svg, and stored in the `figures` table (the PNG and SVG bytes as
 BLOBs, so Datasette links to them from the table page, plus the paths and a description).
 
-Chinese text needs a CJK font: `cjk_font()` registers Noto Sans CJK (Debian's fonts-noto-cjk)
-or another CJK font it finds with matplotlib. SVGs carry text as paths, so they render anywhere.
+Chinese text needs a CJK font: `cjk_font()` registers the system's Noto Sans CJK (Debian's
+fonts-noto-cjk) or another system CJK font when there is one, and otherwise Noto Sans CJK SC as
+shipped by the `mplfonts` package (a pip dependency), so a machine with no system fonts renders
+Chinese too. SVGs carry text as paths, so they render anywhere.
 Figures use matplotlib's object API (no pyplot state), so they work inside notebooks too.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import importlib.util
 import io
 import logging
 from collections.abc import Callable
@@ -38,6 +41,8 @@ CJK_FONT_GLOBS = (
     "/usr/share/fonts/**/wqy-*.tt[cf]",
     "/System/Library/Fonts/PingFang.ttc",
 )
+#: The pip-installed fallback: mplfonts ships Noto Sans CJK SC (SIL Open Font License 1.1).
+PACKAGED_CJK_FONT = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
 
 REASON_LABELS = {
     "any": "全部 any",
@@ -52,19 +57,38 @@ REASON_LABELS = {
 }
 
 
+def packaged_cjk_font_path() -> Path | None:
+    """The CJK font file the `mplfonts` package ships, found without importing the package."""
+    package, relative = PACKAGED_CJK_FONT
+    spec = importlib.util.find_spec(package)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(location) / relative
+        if path.is_file():
+            return path
+    return None
+
+
+def cjk_font_candidates() -> list[Path]:
+    """CJK font files in order of preference: the system's first, then the packaged one."""
+    found = [Path(path) for pattern in CJK_FONT_GLOBS
+             for path in sorted(glob.glob(pattern, recursive=True))]
+    packaged = packaged_cjk_font_path()
+    return found + ([packaged] if packaged else [])
+
+
 @functools.cache
 def cjk_font() -> str | None:
-    """Register the first CJK font found with matplotlib; its family name, or None."""
+    """Register the first usable CJK font with matplotlib; its family name, or None."""
     from matplotlib import font_manager
 
-    for pattern in CJK_FONT_GLOBS:
-        for path in sorted(glob.glob(pattern, recursive=True)):
-            try:
-                font_manager.fontManager.addfont(path)
-                return font_manager.FontProperties(fname=path).get_name()
-            except (OSError, RuntimeError):  # pragma: no cover - unreadable font file
-                continue
-    log.warning("no CJK font found (install fonts-noto-cjk): Chinese labels will not render")
+    for path in cjk_font_candidates():
+        try:
+            font_manager.fontManager.addfont(str(path))
+            return font_manager.FontProperties(fname=str(path)).get_name()
+        except (OSError, RuntimeError):  # pragma: no cover - unreadable font file
+            continue
+    log.warning("no CJK font found (reinstall memoryhole: its dependency mplfonts ships one): "
+                "Chinese labels will not render")
     return None
 
 
@@ -103,7 +127,8 @@ def draw_survival(db: sqlite_utils.Database, fig: Figure) -> None:
     axes = fig.subplots(1, 2, sharex=True)
     for ax, scope, title in zip(axes, ("removed_posts", "all_posts"), (
             "已删除帖子中的累计比例\nshare of removed posts removed by t",
-            "全部帖子中的累计删除比例\nshare of all posts removed by t"), strict=True):
+            "累积发生率（竞争风险）\ncumulative incidence: share of all posts removed by t"),
+            strict=True):
         reasons = sorted({r["reason"] for r in rows if r["scope"] == scope
                           and r["platform"] == platform}, key=lambda r: (r != "any", r))
         for reason in reasons:
@@ -127,11 +152,12 @@ def draw_survival(db: sqlite_utils.Database, fig: Figure) -> None:
         ax.set_ylim(0, None)
     axes[0].set_ylabel("累计删除比例 share removed")
     axes[0].legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"删除速度（{platform}，区间删失 Turnbull 估计，95% 自助法区间）", fontsize=11)
+    fig.suptitle(f"删除速度（{platform}，各原因为累积发生率 cumulative incidence per reason，"
+                 f"区间删失 NPMLE，95% 自助法区间）", fontsize=10)
 
 
 def _rate_series(db: sqlite_utils.Database, reason: str) -> list[dict]:
-    return list(db.query("""SELECT key, rate, ci_low, ci_high, posts_at_risk, removed
+    return list(db.query("""SELECT key, rate, ci_low, ci_high
                             FROM removal_rates WHERE grouping = 'day' AND reason = ?
                               AND rate IS NOT NULL   -- a day with no post at risk has no rate
                             ORDER BY key""", [reason]))
@@ -154,7 +180,9 @@ def draw_daily_rates(db: sqlite_utils.Database, fig: Figure) -> None:
                   fontsize=8)
     ax.set_ylabel("删除率 removal rate")
     ax.set_xlabel("发布日期（UTC）day posted")
-    ax.set_title("每日删除率与 95% Wilson 区间 daily removal rates")
+    ax.set_title("每日删除率（发布后 w 内）与 95% Wilson 区间\n"
+                 "daily share removed within w of posting, among posts followed for w",
+                 fontsize=10)
     ax.legend(fontsize=8)
 
 
@@ -168,7 +196,7 @@ def draw_top_terms(db: sqlite_utils.Database, fig: Figure) -> None:
     rows = rows[::-1]
     colours = ["#c0392b" if r["flagged"] else "#95a5a6" for r in rows]
     ax.barh(range(len(rows)), [r["z"] for r in rows], color=colours)
-    ax.set_yticks(range(len(rows)), [f"{r['term']}  ({r['platform_removed']}/{r['posts']})"
+    ax.set_yticks(range(len(rows)), [f"{r['term']}  ({r['platform_removed']:g}/{r['posts']})"
                                      for r in rows], fontsize=9)
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_xlabel("加权对数优势比 z 值 weighted log-odds z (Monroe et al. 2008)")
@@ -177,7 +205,9 @@ def draw_top_terms(db: sqlite_utils.Database, fig: Figure) -> None:
 
 
 def draw_bursts(db: sqlite_utils.Database, fig: Figure) -> None:
-    rows = list(db.query("SELECT * FROM removal_periods ORDER BY period"))
+    # Tested periods only: a first crawl finds a few old posts on days long before the campaign.
+    rows = list(db.query("SELECT * FROM removal_periods WHERE p_value IS NOT NULL "
+                         "ORDER BY period"))
     if not rows:
         _no_data(fig, "暂无数据 no periods")
         return
@@ -190,7 +220,7 @@ def draw_bursts(db: sqlite_utils.Database, fig: Figure) -> None:
                     label="95% Wilson")
     ax.plot(x, y, marker="o", ms=3, label="平台删除率 platform-removal rate")
     baseline = [np.nan if r["baseline_rate"] is None else r["baseline_rate"] for r in rows]
-    ax.plot(x, baseline, color="0.4", ls="--", lw=1, label="基线 baseline (other periods)")
+    ax.plot(x, baseline, color="0.4", ls="--", lw=1, label="基线 baseline (periods in no burst)")
     index = {r["period"]: k for k, r in enumerate(rows)}
     for burst in db.query("SELECT * FROM removal_bursts ORDER BY id"):
         start, end = index[burst["start_period"]], index[burst["end_period"]]
@@ -202,7 +232,8 @@ def draw_bursts(db: sqlite_utils.Database, fig: Figure) -> None:
     ax.set_xticks(x[::step], [r["period"] for r in rows][::step], rotation=45, ha="right",
                   fontsize=7)
     ax.set_ylabel("删除率 rate")
-    ax.set_title("删除高峰 bursts (exact binomial test vs baseline, BH FDR 5%)")
+    ax.set_xlabel("发布日期（北京时间）period posted, Beijing time")
+    ax.set_title("删除高峰 bursts (beta-binomial test vs baseline, BH FDR 5%)")
     ax.legend(fontsize=8)
 
 
@@ -229,12 +260,15 @@ def draw_account_sanctions(db: sqlite_utils.Database, fig: Figure) -> None:
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("survival_by_reason", "删除速度 Time to removal by reason",
-               "Share removed by time since posting, per reason: among removed posts (left) "
-               "and among all posts (right); Turnbull NPMLE with 95% bootstrap bands "
-               "(survival_curves).", draw_survival),
+               "Share removed by time since posting: all reasons (any) and, per reason, the "
+               "cumulative incidence (removed first by that reason; competing risks, Hudgens, "
+               "Satten & Longini 2001), among removed posts (left) and among all posts "
+               "(right); interval-censored NPMLE with 95% bootstrap bands (survival_curves).",
+               draw_survival),
     FigureSpec("daily_removal_rates", "每日删除率 Daily removal rates",
-               "Share of each day's at-risk posts removed (any reason, and by the platform), "
-               "with 95% Wilson intervals (removal_rates).", draw_daily_rates),
+               "Share of each day's posts removed within w of posting, among those followed "
+               "for w (any reason, and by the platform), with 95% Wilson intervals "
+               "(removal_rates).", draw_daily_rates),
     FigureSpec("top_terms", "关键词 Top terms of platform-removed posts",
                "The 20 terms with the highest weighted log-odds z (platform-removed vs "
                "surviving posts), with removed/total post counts (term_stats).", draw_top_terms),

@@ -105,6 +105,8 @@ class Support:
     hi: np.ndarray
     tlo: np.ndarray
     weight: np.ndarray
+    first: np.ndarray   # per merged row: the earliest first cell of its observations
+    last: np.ndarray    # ... and the latest last cell
 
     @classmethod
     def of(cls, obs: Observations) -> Support:
@@ -123,8 +125,12 @@ class Support:
         key = (tlo * width + lo) * width + hi
         unique, inverse = np.unique(key, return_inverse=True)
         weight = np.bincount(inverse, weights=obs.weight, minlength=len(unique))
+        first = np.full(len(unique), np.iinfo(np.int64).max)
+        np.minimum.at(first, inverse, obs.first)
+        last = np.full(len(unique), -1)
+        np.maximum.at(last, inverse, obs.last)
         return cls(start, end, (unique // width) % width, unique % width, unique // (width * width),
-                   weight)
+                   weight, first, last)
 
     @property
     def size(self) -> int:
@@ -212,18 +218,41 @@ class Distribution:
     t1: np.ndarray     # end time (inf for the last one when it reaches +inf)
     mass: np.ndarray
     horizon: float
+    # Where the mass may really lie (see cdf_bounds); None: inside the innermost intervals.
+    placement: Placement | None = None
 
     @classmethod
-    def of(cls, support: Support, mass: np.ndarray) -> Distribution:
+    def of(cls, support: Support, mass: np.ndarray,
+           placement: Placement | None = None) -> Distribution:
         t0 = edge_seconds(support.start)
         t1 = edge_seconds(support.end + 1)
         finite_ends = t1[np.isfinite(t1)]
         open_starts = t0[~np.isfinite(t1)]
         horizon = float(open_starts.min()) if len(open_starts) else float(finite_ends.max())
-        return cls(t0, t1, np.asarray(mass, dtype=float), horizon)
+        return cls(t0, t1, np.asarray(mass, dtype=float), horizon, placement)
 
-    def with_mass(self, mass: np.ndarray) -> Distribution:
-        return Distribution(self.t0, self.t1, np.asarray(mass, dtype=float), self.horizon)
+    def with_mass(self, mass: np.ndarray, placement: Placement | None = None) -> Distribution:
+        return Distribution(self.t0, self.t1, np.asarray(mass, dtype=float), self.horizon,
+                            placement)
+
+    def cdf_bounds(self, seconds: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """(lowest, highest) F(t) when each removal's share of the mass is placed at the end,
+        or the start, of its own observed interval (`placement`), instead of where the NPMLE
+        spreads it: the NPMLE fixes how much mass each Turnbull interval holds, the data do not
+        say where inside an observation's interval its removal happened. At times shorter than
+        the crawl cadence the NPMLE's own F(t) is often 0 (every interval is a cadence long and
+        mass sits at their common ends); these bounds say how little the data know there."""
+        t = np.atleast_1d(np.asarray(seconds, dtype=float))
+        if self.placement is None:
+            finite = np.isfinite(self.t1)
+            at_low, at_high, mass = self.t1[finite], self.t0[finite], self.mass[finite]
+        else:
+            at_low, at_high, mass = (self.placement.latest, self.placement.earliest,
+                                     self.placement.mass)
+        low = (at_low[None, :] <= t[:, None]) @ mass
+        high = (at_high[None, :] < t[:, None]) @ mass
+        beyond = t > self.horizon * (1 + 1e-12)
+        return np.where(beyond, np.nan, low), np.where(beyond, np.nan, high)
 
     def cdf(self, seconds: np.ndarray | float) -> np.ndarray:
         """F(t): the share of subjects whose event happened by t (NaN beyond the horizon)."""
@@ -260,3 +289,112 @@ def estimate(obs: Observations, tol: float = 1e-6) -> tuple[Support, Distributio
     """Fit the NPMLE to aggregated observations."""
     support = Support.of(obs)
     return support, Distribution.of(support, fit(support, support.weight, tol=tol))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A fitted distribution's mass as pieces that may lie anywhere in [earliest, latest]:
+    each event observation's share (placed, by the EM, inside its own interval) and, per
+    innermost interval, the rest (from right-censored and truncated subjects)."""
+
+    earliest: np.ndarray
+    latest: np.ndarray
+    mass: np.ndarray
+
+
+def placement(support: Support, mass: np.ndarray, total: np.ndarray, lo: np.ndarray,
+              hi: np.ndarray, tlo: np.ndarray, first: np.ndarray, last: np.ndarray,
+              weight: np.ndarray, event: np.ndarray) -> Placement:
+    """Split `mass` (one cause's, or all) into its event observations' shares and the rest.
+
+    Rows are observations in the support's terms (lo..hi-1 inside, tlo.. after entry; cells
+    first..last); `event` marks those whose event (of this cause) lies in [first, last];
+    `total` is the all-cause mass (for the truncation term). At the EM's fixed point an event
+    observation holds w / N of the mass, N = sum of w / P(after entry), spread over its own
+    interval in proportion to `mass`."""
+    m = support.size
+    cum = np.concatenate(([0.0], np.cumsum(mass)))
+    cum_total = np.concatenate(([0.0], np.cumsum(total)))
+    after_entry = cum_total[m] - cum_total[tlo]
+    n = float(np.sum(np.divide(weight, after_entry, out=np.zeros_like(weight),
+                               where=after_entry > 0)))
+    inside = cum[hi] - cum[lo]
+    use = event & (weight > 0) & (inside > 0)
+    coef = np.where(use, np.divide(weight, inside, out=np.zeros_like(weight), where=use), 0.0)
+    covered = np.cumsum(np.bincount(lo[use], coef[use], m + 1)
+                        - np.bincount(hi[use], coef[use], m + 1))[:m]
+    rest = np.maximum(mass - mass * covered / n, 0.0) if n > 0 else mass
+    t0, t1 = edge_seconds(support.start), edge_seconds(support.end + 1)
+    finite = np.isfinite(t1)
+    share = weight[use] / n if n > 0 else weight[use] * 0.0
+    return Placement(np.concatenate((edge_seconds(first[use]), t0[finite])),
+                     np.concatenate((edge_seconds(last[use] + 1), t1[finite])),
+                     np.concatenate((share, rest[finite])))
+
+
+def support_placement(support: Support, mass: np.ndarray, weight: np.ndarray | None = None
+                      ) -> Placement:
+    """placement() for a single-cause fit on `support`'s merged rows (weights: the fit's)."""
+    w = support.weight if weight is None else np.asarray(weight, dtype=float)
+    return placement(support, mass, mass, support.lo, support.hi, support.tlo, support.first,
+                     support.last, w, support.last < N_CELLS - 1)
+
+
+@dataclass(frozen=True)
+class CompetingObservations:
+    """Observations with a cause: `cause` is the index of the event's cause, -1 when
+    right-censored (no event yet); cells as in Observations."""
+
+    entry: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    cause: np.ndarray
+    weight: np.ndarray
+
+
+def cumulative_incidence(obs: CompetingObservations, causes: int, tol: float = 1e-7,
+                         max_iter: int = 5_000, start: np.ndarray | None = None
+                         ) -> tuple[Support, np.ndarray]:
+    """Per-cause cumulative incidence from interval-censored, left-truncated competing-risks
+    data: the NPMLE of the mass p[k, j] of cause k on innermost interval j by the EM of Hudgens,
+    Satten & Longini (2001), with Turnbull's 'ghost' subjects for truncation. An event of cause
+    k in [L, R] has likelihood sum_{j in [L, R]} p[k, j]; a right-censored subject sum over all
+    causes after L; each is divided by the probability, over all causes, of no event before its
+    entry. The support is the all-cause one (innermost intervals of every interval). The
+    per-cause masses sum to the all-cause NPMLE's; CIF_k(t) is their cumulative sum.
+    Returns the support and p (causes × intervals)."""
+    censored = obs.cause < 0
+    support = Support.of(Observations.merged(obs.entry, obs.first,
+                                             np.where(censored, N_CELLS - 1, obs.last),
+                                             obs.weight))
+    m = support.size
+    lo = np.searchsorted(support.start, obs.first, side="left")
+    hi = np.where(censored, m, np.searchsorted(support.end, obs.last, side="right"))
+    tlo = np.searchsorted(support.end, obs.entry, side="left")
+    w = obs.weight
+    p = (np.full((causes, m), 1.0 / (causes * m)) if start is None
+         else np.asarray(start, dtype=float).copy())
+    for _ in range(max_iter):
+        cum = np.concatenate((np.zeros((causes, 1)), np.cumsum(p, axis=1)), axis=1)
+        total = cum.sum(axis=0)
+        inside = np.where(censored, total[hi] - total[lo],
+                          cum[np.maximum(obs.cause, 0), hi] - cum[np.maximum(obs.cause, 0), lo])
+        coef = np.divide(w, inside, out=np.zeros_like(w), where=inside > 0)
+        after_entry = total[m] - total[tlo]
+        ghost = np.divide(w, after_entry, out=np.zeros_like(w), where=after_entry > 0)
+        hidden_before = np.cumsum(np.bincount(tlo, ghost, m + 1))
+        hidden = hidden_before[m] - hidden_before[:m]     # subjects entering after interval j
+        shared = np.cumsum(np.bincount(lo[censored], coef[censored], m + 1)
+                           - np.bincount(hi[censored], coef[censored], m + 1))[:m]
+        covered = np.empty((causes, m))
+        for k in range(causes):
+            mine = obs.cause == k
+            covered[k] = np.cumsum(np.bincount(lo[mine], coef[mine], m + 1)
+                                   - np.bincount(hi[mine], coef[mine], m + 1))[:m] + shared
+        new = p * (covered + hidden[None, :]) / hidden_before[m]
+        new /= new.sum()
+        change = np.max(np.abs(new - p))
+        p = new
+        if change < tol:
+            break
+    return support, p

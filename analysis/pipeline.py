@@ -10,6 +10,7 @@ DATA/figures/. Each step aggregates in SQL or in chunks; the corpus is never one
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -18,9 +19,19 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import accounts, bursts, figures, keywords, rates, segmentation, survival
+from . import (
+    accounts,
+    bursts,
+    figures,
+    keywords,
+    measurement,
+    rates,
+    regression,
+    segmentation,
+    survival,
+)
+from .outcomes import DEFAULT_WINDOW_S, build_post_outcomes
 from .outcomes import TABLE as OUTCOMES
-from .outcomes import build_post_outcomes
 from .sql import count_rows
 from .tables import build_base_tables, log_run
 
@@ -34,9 +45,11 @@ class AnalysisConfig:
     """Every choice an analysis run makes; the defaults are the documented ones."""
 
     terms: Sequence[str | Path] | None = None   # user dictionaries; None: DATA/sensitive_terms.txt
+    window: float = DEFAULT_WINDOW_S            # w: the outcome is "removed within w of posting"
     survival: survival.SurvivalOptions = field(default_factory=survival.SurvivalOptions)
     keywords: keywords.KeywordOptions = field(default_factory=keywords.KeywordOptions)
     bursts: bursts.BurstOptions = field(default_factory=bursts.BurstOptions)
+    regression: regression.RegressionOptions = field(default_factory=regression.RegressionOptions)
     figures: bool = True
 
     def term_files(self, data_dir: Path | None) -> list[Path]:
@@ -60,7 +73,7 @@ def run(db: sqlite_utils.Database, data_dir: str | Path | None = None,
     timer = _Timer()
 
     counts.update(build_base_tables(db))
-    build_post_outcomes(db)
+    build_post_outcomes(db, config.window)
     db.conn.commit()
     timer.lap("base tables and post outcomes")
     try:
@@ -69,9 +82,13 @@ def run(db: sqlite_utils.Database, data_dir: str | Path | None = None,
         timer.lap("rates")
 
         fits = survival.fit_all(db, config.survival)
+        group_fits = survival.fit_groups(db, config.survival)
         with db.atomic():
             counts.update(survival.write_tables(db, fits, config.survival))
-        timer.lap("survival")
+            counts.update(survival.write_group_tables(db, group_fits, config.survival))
+            counts["measurement_delays"] = measurement.build_measurement_delays(db)
+            counts["sensitivity"] = measurement.build_sensitivity(db, config.window)
+        timer.lap("survival, delays and sensitivity")
 
         segmenter = segmenter_for(config, data_dir)
         segmented = segmentation.segment_posts(db, segmenter)
@@ -80,9 +97,9 @@ def run(db: sqlite_utils.Database, data_dir: str | Path | None = None,
 
         unit = keywords.period_unit(db)
         term_filter = keywords.TermFilter(segmenter.term_set, keywords.read_stopwords())
-        term_counts = keywords.count_terms(db, term_filter, unit)
+        term_counts = keywords.count_terms(keywords.iter_units(db, unit), term_filter)
         term_rows = keywords.term_table_rows(term_counts, segmenter.term_set, config.keywords)
-        periods = keywords.count_terms_by_period(db, term_filter, unit,
+        periods = keywords.count_terms_by_period(keywords.iter_units(db, unit), term_filter,
                                                  [r["term"] for r in term_rows])
         with db.atomic():
             counts.update(keywords.write_tables(
@@ -92,9 +109,16 @@ def run(db: sqlite_utils.Database, data_dir: str | Path | None = None,
         with db.atomic():
             counts.update(bursts.build_bursts(db, unit, periods, term_counts, config.keywords,
                                               config.bursts))
+            counts["topic_volume_bursts"] = bursts.build_volume_bursts(
+                db, segmenter.term_set, config.bursts)
             counts["account_sanctions"] = accounts.build_account_sanctions(db)
             counts["account_rankings"] = accounts.build_account_rankings(db)
         timer.lap("bursts and accounts")
+
+        with db.atomic():
+            counts[regression.TABLE] = regression.build_removal_model(
+                db, segmenter.term_set, config.regression)
+        timer.lap("removal model")
 
         with db.atomic():
             counts["figures"] = figures.build_figures(db, data_dir if config.figures else None)
@@ -102,7 +126,7 @@ def run(db: sqlite_utils.Database, data_dir: str | Path | None = None,
     finally:
         db.execute(f"DROP TABLE IF EXISTS temp.{OUTCOMES}")
         db.execute("DROP TABLE IF EXISTS temp._first_removal")
-    log_run(db, counts)
+    log_run(db, counts, {**dataclasses.asdict(config), "term_dictionary": segmenter.identity})
     return counts
 
 

@@ -1,12 +1,22 @@
-"""Removal rates with their denominators and 95% Wilson intervals.
+"""Removal rates on the shared fixed-follow-up outcome, with denominators and 95% Wilson
+intervals.
 
 `removal_rates` has one row per grouping (all, day, week, platform, account, watchlist), group
-and reason ('any', then each reason found in the corpus): the at-risk posts of the group (the
-denominator, see the at-risk rule in memoryhole.analysis.outcomes), how many of them were removed (first
-removal with that reason, or any reason for 'any', restricted included; restored removals
-count), the rate and its Wilson interval, and how many posts of the group the at-risk rule left
-out. Posts are grouped by when they were *created* (UTC; the first sighting when the creation
-time is unknown), so a day's rate is the share of that day's posts that were removed.
+and reason ('any', then each reason found in the corpus). The estimand is the one every analysis
+shares (memoryhole.analysis.outcomes): **the share of posts removed within w of posting, among the posts
+followed for at least w** (`posts_eligible`, the denominator; `removed`, those whose first
+removal, with that reason or any reason for 'any', came within w; restricted and later restored
+removals count). Posts are grouped by when they were *created* (UTC; the first sighting when the
+creation time is unknown), so a day's rate is the share of that day's posts removed within w of
+being posted. The rows also say how many posts of the group were at risk at all
+(`posts_at_risk`), how many of those the fixed follow-up left out (`posts_short_follow_up`:
+posted less than w before the crawls of their account ended, lost to follow-up, or of unknown
+creation time) and how many the at-risk rule left out (`posts_excluded`).
+
+A post enters the corpus only when first sighted, so the rate is conditional on surviving until
+then; `survival_estimates` (the same population, grouping 'all', 'watchlist' ...) estimates F(w)
+with that delayed entry accounted for. The two agree when posts are sighted soon after posting;
+their difference measures the removals no crawl could see.
 """
 
 from __future__ import annotations
@@ -35,11 +45,14 @@ CREATE_SQL = """
         platform TEXT NOT NULL,
         key TEXT NOT NULL,               -- the group: a UTC date, a week's Monday, an account ...
         reason TEXT NOT NULL,            -- 'any' or a removal reason
-        posts_at_risk INTEGER NOT NULL,  -- the denominator
-        removed INTEGER NOT NULL,        -- at-risk posts removed (first removal, this reason)
-        rate REAL,                       -- removed / posts_at_risk
+        window_seconds REAL NOT NULL,    -- w: the fixed follow-up
+        posts_eligible INTEGER NOT NULL, -- the denominator: at-risk posts followed for >= w
+        removed INTEGER NOT NULL,        -- of which first removed (this reason) within w
+        rate REAL,                       -- removed / posts_eligible
         ci_low REAL,                     -- 95% Wilson interval
         ci_high REAL,
+        posts_at_risk INTEGER NOT NULL,  -- posts the at-risk rule keeps
+        posts_short_follow_up INTEGER NOT NULL,  -- at risk, but not followed for w
         posts_excluded INTEGER NOT NULL, -- posts of the group left out by the at-risk rule
         PRIMARY KEY (grouping, platform, key, reason)
     )"""
@@ -53,27 +66,29 @@ def reasons_present(db: sqlite_utils.Database) -> list[str]:
 
 def build_removal_rates(db: sqlite_utils.Database) -> int:
     replace_table(db, "removal_rates", CREATE_SQL)
+    (window,) = db.execute(f"SELECT MAX(window_s) FROM {OUTCOMES}").fetchone()
     reasons = reasons_present(db)
-    sums = "".join(f", SUM(at_risk AND reason IS ?) AS {quote('r' + str(k))}"
+    sums = "".join(f", SUM(eligible AND removed_within AND reason IS ?) AS {quote('r' + str(k))}"
                    for k in range(len(reasons)))
     rows = []
     for grouping, key in GROUPINGS.items():
         result = db.execute(f"""
-            SELECT platform, {key} AS k, SUM(at_risk), SUM(NOT at_risk),
-                   SUM(at_risk AND reason IS NOT NULL){sums}
+            SELECT platform, {key} AS k, SUM(eligible), SUM(at_risk), SUM(NOT at_risk),
+                   SUM(eligible AND removed_within){sums}
             FROM {OUTCOMES} GROUP BY platform, k ORDER BY platform, k""", reasons).fetchall()
-        for platform, group, at_risk, excluded, any_removed, *by_reason in result:
+        for platform, group, eligible, at_risk, excluded, any_removed, *by_reason in result:
             for reason, removed in zip([ANY_REASON, *reasons], [any_removed, *by_reason],
                                        strict=True):
-                rows.append((grouping, platform, group, reason, at_risk, removed, excluded))
+                rows.append((grouping, platform, group, reason, eligible, removed, at_risk,
+                             excluded))
     if not rows:
         return 0
-    removed = [r[5] for r in rows]
-    trials = [r[4] for r in rows]
-    low, high = wilson_interval(removed, trials)
+    low, high = wilson_interval([r[5] for r in rows], [r[4] for r in rows])
     db.conn.executemany(
-        "INSERT INTO removal_rates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(g, p, k, reason, n, x, x / n if n else None,
-          None if n == 0 else float(lo), None if n == 0 else float(hi), excluded)
-         for (g, p, k, reason, n, x, excluded), lo, hi in zip(rows, low, high, strict=True)])
+        "INSERT INTO removal_rates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(g, p, k, reason, window, n, x, x / n if n else None,
+          None if n == 0 else float(lo), None if n == 0 else float(hi), at_risk,
+          at_risk - n, excluded)
+         for (g, p, k, reason, n, x, at_risk, excluded), lo, hi
+         in zip(rows, low, high, strict=True)])
     return len(rows)

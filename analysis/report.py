@@ -56,9 +56,11 @@ def velocity(db: sqlite_utils.Database, reason: str = "platform_removed",
 
 
 def rates(db: sqlite_utils.Database, grouping: str = "day", reason: str = "any") -> pd.DataFrame:
-    """Removal rates of one grouping, with denominators and Wilson intervals."""
+    """Shares removed within w among posts followed for w, with denominators and Wilson
+    intervals, for one grouping."""
     return _frame(db, """
-        SELECT platform, key, posts_at_risk, removed, rate, ci_low, ci_high, posts_excluded
+        SELECT platform, key, window_seconds, posts_eligible, removed, rate, ci_low, ci_high,
+               posts_at_risk, posts_short_follow_up, posts_excluded
         FROM removal_rates WHERE grouping = ? AND reason = ? ORDER BY platform, key""",
                   [grouping, reason])
 
@@ -73,10 +75,12 @@ def removed_within(db: sqlite_utils.Database, limit: int = 20) -> pd.DataFrame:
 
 
 def top_terms(db: sqlite_utils.Database, limit: int = 20) -> pd.DataFrame:
-    """Terms ranked by weighted log-odds z, with per-term removal rates and intervals."""
+    """Terms ranked by weighted log-odds z, with per-term removal rates and intervals, and the
+    account-clustered test that flags them (posts = distinct texts)."""
     return _frame(db, """
-        SELECT rank, term, in_dictionary, posts, platform_removed, surviving, removal_rate,
-               ci_low, ci_high, log_odds, z, q_value, flagged
+        SELECT rank, term, in_dictionary, posts, copies, accounts, platform_removed, surviving,
+               removal_rate, ci_low, ci_high, rate_difference, rate_difference_se, log_odds, z,
+               q_value, flagged
         FROM term_stats ORDER BY rank LIMIT ?""", [limit])
 
 
@@ -89,7 +93,7 @@ def top_terms_by_period(db: sqlite_utils.Database, per_period: int = 5) -> pd.Da
 def accounts(db: sqlite_utils.Database, limit: int = 20) -> pd.DataFrame:
     """Accounts ranked by platform-removed share (lower Wilson bound first)."""
     return _frame(db, """
-        SELECT rank, account_id, screen_name, posts_at_risk, platform_removed, share, ci_low,
+        SELECT rank, account_id, screen_name, posts_eligible, platform_removed, share, ci_low,
                ci_high, sanctions FROM account_rankings ORDER BY rank LIMIT ?""", [limit])
 
 
@@ -104,6 +108,16 @@ def periods(db: sqlite_utils.Database) -> pd.DataFrame:
 
 def bursts(db: sqlite_utils.Database) -> pd.DataFrame:
     return _frame(db, "SELECT * FROM removal_bursts ORDER BY id")
+
+
+def volume_bursts(db: sqlite_utils.Database) -> pd.DataFrame:
+    """Per topic: censorship inside vs outside its volume bursts (King, Pan & Roberts 2013)."""
+    return _frame(db, "SELECT * FROM topic_volume_bursts ORDER BY topic")
+
+
+def removal_model(db: sqlite_utils.Database) -> pd.DataFrame:
+    """The regression of removal within w on terms, watchlist and kind of post."""
+    return _frame(db, "SELECT * FROM removal_model ORDER BY kind <> 'intercept', covariate")
 
 
 def figure_png(db: sqlite_utils.Database, name: str) -> bytes | None:

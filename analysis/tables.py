@@ -11,7 +11,9 @@ and how many rows.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,9 +35,11 @@ __all__ = ["BASE_TABLES", "DERIVED_TABLES", "RUNS_TABLE", "analyze", "build_base
 BASE_TABLES: tuple[str, ...] = ("removals_by_day", "account_removal_rates", "time_to_removal")
 # Every table an analysis run writes (post_tokens is kept and updated incrementally).
 DERIVED_TABLES: tuple[str, ...] = (
-    *BASE_TABLES, "removal_rates", "survival_estimates", "survival_curves", "post_tokens",
+    *BASE_TABLES, "removal_rates", "survival_estimates", "survival_curves",
+    "survival_by_group", "survival_differences", "measurement_delays", "sensitivity",
+    "post_tokens",
     "term_stats", "term_stats_by_period", "removal_periods", "removal_bursts",
-    "account_sanctions", "account_rankings", "figures",
+    "topic_volume_bursts", "account_sanctions", "account_rankings", "removal_model", "figures",
 )
 RUNS_TABLE = "analysis_runs"
 #: Deadlines for "removed within" per removal (label, seconds).
@@ -119,18 +123,25 @@ def _time_to_removal(db: sqlite_utils.Database) -> None:
             last_seen_at TEXT,               -- NULL: never seen intact (known from a tombstone)
             first_missing_at TEXT NOT NULL,
             restored_at TEXT,
-            min_seconds REAL,                -- created_at -> last_seen_at: lower bound
-            max_seconds REAL,                -- created_at -> first_missing_at: upper bound
-            created_at_resolution_seconds REAL,  -- created_at may be this much too late
+            min_seconds REAL,                -- latest creation -> last_seen_at: lower bound
+            max_seconds REAL,                -- earliest creation -> first_missing_at: upper bound
+            created_at_resolution_seconds REAL,  -- latest - earliest possible creation time
             -- removed_within_<D>: 1 surely within D of creation, 0 surely not, NULL undetermined
             {within_defs}
         )""".format(within_defs=", ".join(f"removed_within_{label} INTEGER" for label, _ in WITHIN)))
+    # Creation lies in [created_earliest, created_latest] (posts without them: created_at as
+    # the latest, the resolution by age before it; see memoryhole.analysis.outcomes).
     resolution = created_resolution_sql(
         "r.platform", seconds_between_sql("p.created_at", "p.first_seen_at"))
-    # Removed within D: surely (upper bound, widened by created_at's resolution, <= D), surely
-    # not (lower bound > D), or undetermined (NULL) when D falls inside the interval.
+    latest = "COALESCE(p.created_latest, p.created_at)"
+    earliest_us = (f"(CASE WHEN p.created_earliest IS NOT NULL "
+                   f"THEN {epoch_microseconds_sql('p.created_earliest')} "
+                   f"ELSE {epoch_microseconds_sql('p.created_at')} "
+                   f"- CAST({resolution} * 1000000 AS INTEGER) END)")
+    # Removed within D: surely (upper bound <= D), surely not (lower bound > D), or
+    # undetermined (NULL) when D falls inside the interval.
     within = "".join(
-        f",\n               CASE WHEN max_s + res <= {seconds} THEN 1 "
+        f",\n               CASE WHEN max_s <= {seconds} THEN 1 "
         f"WHEN min_s > {seconds} THEN 0 END" for _, seconds in WITHIN)
     db.execute(f"""
         INSERT INTO time_to_removal
@@ -138,9 +149,12 @@ def _time_to_removal(db: sqlite_utils.Database) -> None:
                first_missing_at, restored_at, min_s, max_s, res{within}
         FROM (SELECT r.id, r.platform, r.post_id, r.account_id, r.reason, p.created_at,
                      r.last_seen_at, r.first_missing_at, r.restored_at,
-                     {seconds_between_sql("p.created_at", "r.last_seen_at")} AS min_s,
-                     {seconds_between_sql("p.created_at", "r.first_missing_at")} AS max_s,
-                     CASE WHEN p.created_at IS NOT NULL THEN {resolution} END AS res
+                     {seconds_between_sql(latest, "r.last_seen_at")} AS min_s,
+                     ({epoch_microseconds_sql("r.first_missing_at")} - {earliest_us}) / 1000000.0
+                         AS max_s,
+                     CASE WHEN p.created_at IS NOT NULL
+                          THEN ({epoch_microseconds_sql(latest)} - {earliest_us}) / 1000000.0
+                     END AS res
               FROM removals AS r
               LEFT JOIN posts AS p ON p.platform = r.platform AND p.post_id = r.post_id)
         ORDER BY id""")
@@ -164,8 +178,41 @@ def build_base_tables(db: sqlite_utils.Database) -> dict[str, int]:
     return counts
 
 
-def log_run(db: sqlite_utils.Database, counts: dict[str, int]) -> None:
-    """Append one row to analysis_runs: when, which software, how many rows per table."""
+#: Libraries whose version can change an analysis table.
+LIBRARIES = ("numpy", "scipy", "pandas", "matplotlib", "jieba", "mplfonts")
+#: Crawl tables whose content the corpus fingerprint summarises.
+FINGERPRINT_TABLES = ("crawls", "posts", "sightings", "candidates", "probes", "removals")
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"sqlite": sqlite3.sqlite_version}
+    for name in LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def corpus_fingerprint(db: sqlite_utils.Database) -> str:
+    """A hash of each crawl table's row count and largest rowid, and of every removal's id,
+    reason and interval: a table in a paper names the corpus state it came from."""
+    digest = hashlib.sha256()
+    for table in FINGERPRINT_TABLES:
+        digest.update(repr(db.execute(
+            f"SELECT COUNT(*), MAX(rowid) FROM {_quote(table)}").fetchone()).encode())
+    for row in db.execute("SELECT id, post_id, reason, last_seen_at, first_missing_at, "
+                          "restored_at FROM removals ORDER BY id"):
+        digest.update(repr(row).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def log_run(db: sqlite_utils.Database, counts: dict[str, int],
+            provenance: dict | None = None) -> None:
+    """Append one row to analysis_runs: when, which software and libraries, the settings
+    (seeds and the term dictionary's hash included), the corpus fingerprint, rows per table."""
     with db.atomic():
         db.execute(f"""
             CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
@@ -174,9 +221,16 @@ def log_run(db: sqlite_utils.Database, counts: dict[str, int]) -> None:
                 software_version TEXT NOT NULL,
                 row_counts TEXT NOT NULL     -- JSON: {{table: rows}}
             )""")
+        columns = db[RUNS_TABLE].columns_dict
+        for column in ("settings", "libraries", "corpus_fingerprint"):
+            if column not in columns:   # analysis_runs of an earlier release
+                db.execute(f"ALTER TABLE {RUNS_TABLE} ADD COLUMN {column} TEXT")
         db.execute(
-            f"INSERT INTO {RUNS_TABLE} (ran_at, software_version, row_counts) VALUES (?, ?, ?)",
-            [iso(now()), software_version(), json.dumps(counts, sort_keys=True)],
+            f"INSERT INTO {RUNS_TABLE} (ran_at, software_version, row_counts, settings, "
+            f"libraries, corpus_fingerprint) VALUES (?, ?, ?, ?, ?, ?)",
+            [iso(now()), software_version(), json.dumps(counts, sort_keys=True),
+             json.dumps(provenance or {}, sort_keys=True, ensure_ascii=False, default=str),
+             json.dumps(library_versions(), sort_keys=True), corpus_fingerprint(db)],
         )
 
 

@@ -325,8 +325,40 @@ V2 = """
 """
 
 
+# The corpus time form (memoryhole.corpus.clock.iso), so the back-fill below only shifts times it can read.
+_ISO_GLOB = ("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]."
+             "[0-9][0-9][0-9][0-9][0-9][0-9]Z")
+
+
+def _shifted(column: str, seconds: int) -> str:
+    return (f"strftime('%Y-%m-%dT%H:%M:%S', substr({column}, 1, 19), '{seconds:+d} seconds')"
+            f" || substr({column}, 20)")
+
+
+# v3: creation time as an interval (a platform's coarse date names a whole day, a relative one
+# a past minute or hour); accounts carry the watchlist the plan watched them under.
+V3 = f"""
+        ALTER TABLE posts ADD COLUMN created_earliest TEXT;  -- created in [earliest, latest],
+        ALTER TABLE posts ADD COLUMN created_latest TEXT;    -- from the form of the platform's date
+        -- Rows from before v3 kept only created_at, the time the form named: the latest possible
+        -- for 刚刚/N分钟前/N小时前 (up to an hour late), the earliest for 昨天 HH:MM, MM-DD and
+        -- dates (up to a day early). Which form it was is not stored, so the interval is the one
+        -- that holds for every form: [created_at - 1 h, min(created_at + 1 day, first sighting)].
+        UPDATE posts SET
+            created_earliest = {_shifted("created_at", -3600)},
+            created_latest = MIN({_shifted("created_at", 86400)}, first_seen_at)
+        WHERE created_at GLOB '{_ISO_GLOB}';
+        UPDATE posts SET created_earliest = created_at, created_latest = created_at
+        WHERE created_at IS NOT NULL AND created_earliest IS NULL;
+        UPDATE accounts SET watchlist = (
+            SELECT p.watchlist FROM pages AS p
+            WHERE p.platform = accounts.platform AND p.account_id = accounts.account_id
+              AND p.watchlist IS NOT NULL ORDER BY p.id LIMIT 1)
+        WHERE watchlist IS NULL;
+"""
+
 # Each entry takes the corpus from version N-1 to N: a SQL script, or a function for data moves.
-MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [V1, V2]
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [V1, V2, V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

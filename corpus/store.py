@@ -203,6 +203,16 @@ _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",
 _CHANGED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)   # = json.dumps(..., same args)
 
 
+def _created_interval(post: Any) -> tuple[str | None, str | None]:
+    """(earliest, latest) possible creation time as stored; a platform adapter that gives only
+    `created_at` gives a point."""
+    interval = getattr(post, "created_interval", None)
+    if interval is not None:
+        return iso(interval[0]), iso(interval[1])
+    created = iso(post.created_at) if post.created_at else None
+    return created, created
+
+
 def content_hash(fields: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a post's versioned fields (as git-history does)."""
     return hashlib.sha256(_CANONICAL.encode(fields).encode("utf-8")).hexdigest()
@@ -372,6 +382,8 @@ class Corpus:
         the latest state of posts and accounts; a post whose content changed gets a version."""
         pages = list(pages)
         seen: dict[tuple[str, str], tuple[Any, str, int]] = {}   # post -> (record, seen_at, page)
+        # The watchlist the plan watched each account under (the first one, if several).
+        watched: dict[tuple[str, str], str] = {}
         sightings, tombstones = [], []
         with self.db.atomic():
             conn = self.db.conn
@@ -393,6 +405,8 @@ class Corpus:
                      ev.file if ev else None, ev.offset if ev else None,
                      ev.record_id if ev else None],
                 ).lastrowid
+                if obs.watchlist is not None:
+                    watched.setdefault((obs.platform, obs.account_id), obs.watchlist)
                 seen_at = iso(obs.requested_at)
                 for position, post in enumerate(obs.posts):
                     sightings.append((crawl_id, post.platform, post.post_id, post.account_id,
@@ -417,11 +431,13 @@ class Corpus:
             conn.executemany(
                 """INSERT INTO tombstones (crawl_id, page_id, platform, post_id, via_post_id,
                        reason, message, seen_at) VALUES (?,?,?,?,?,?,?,?)""", tombstones)
-            self._upsert_posts(crawl_id, seen)
+            self._upsert_posts(crawl_id, seen, watched)
 
-    def _upsert_posts(self, crawl_id: int,
-                      seen: dict[tuple[str, str], tuple[Any, str, int]]) -> None:
-        """Latest state of each post and account; versions and first_seen events for changes."""
+    def _upsert_posts(self, crawl_id: int, seen: dict[tuple[str, str], tuple[Any, str, int]],
+                      watched: dict[tuple[str, str], str]) -> None:
+        """Latest state of each post and account; versions and first_seen events for changes.
+        An account keeps the first watchlist it was watched under (`watched`); authors of
+        reposted originals, never watched themselves, have none."""
         conn = self.db.conn
         # post -> (rowid, content_hash, version, created_at is null)
         known: dict[tuple[str, str], tuple[int, str | None, int | None, int]] = {}
@@ -455,7 +471,8 @@ class Corpus:
                 versions.append((post.platform, post.post_id, version, digest,
                                  _CHANGED.encode(changed), seen_at, crawl_id, page_id))
             accounts[(post.platform, post.account_id)] = (
-                post.platform, post.account_id, post.screen_name, seen_at)
+                post.platform, post.account_id, post.screen_name, seen_at,
+                watched.get((post.platform, post.account_id)))
             if previous is not None:
                 # A known post: the upsert's DO UPDATE below, as an UPDATE by rowid (no insert
                 # attempt, no second primary-key search). created_at is COALESCEd, so it is
@@ -466,7 +483,7 @@ class Corpus:
                     post.repost_of.post_id if post.repost_of else (
                         post.original_tombstone.post_id if post.original_tombstone else None),
                     iso(post.created_at) if previous[3] and post.created_at else None,
-                    seen_at, crawl_id))
+                    seen_at, crawl_id, *(_created_interval(post) if previous[3] else (None, None))))
                 continue
             events.append((post.platform, post.post_id, "first_seen", None, seen_at, crawl_id))
             # Positional rows (?NNN below): binding by name costs a dict per row and a lookup
@@ -478,6 +495,7 @@ class Corpus:
                 post.repost_of.post_id if post.repost_of else (
                     post.original_tombstone.post_id if post.original_tombstone else None),
                 post.edit_count, version, digest, None if post.is_long_text else 1,
+                *_created_interval(post),
             ))
         conn.executemany(
             """UPDATE posts SET text = ?2, is_long_text = ?3, edit_count = ?4, version = ?5,
@@ -487,6 +505,8 @@ class Corpus:
                    content_hash = ?6,
                    repost_of = COALESCE(repost_of, ?8),
                    created_at = COALESCE(created_at, ?9),
+                   created_earliest = COALESCE(created_earliest, ?12),
+                   created_latest = COALESCE(created_latest, ?13),
                    last_seen_at = MAX(last_seen_at, ?10),
                    last_seen_crawl_id = MAX(last_seen_crawl_id, ?11)
                WHERE rowid = ?1""", updates)
@@ -494,9 +514,9 @@ class Corpus:
             """INSERT INTO posts (platform, post_id, account_id, order_key, bid, url,
                    created_at, text, is_long_text, source, first_seen_at, last_seen_at,
                    last_seen_crawl_id, repost_of, edit_count, version, content_hash,
-                   text_complete)
+                   text_complete, created_earliest, created_latest)
                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15,
-                       ?16, ?17)
+                       ?16, ?17, ?18, ?19)
                ON CONFLICT (platform, post_id) DO UPDATE SET
                    text = excluded.text, is_long_text = excluded.is_long_text,
                    edit_count = excluded.edit_count, version = excluded.version,
@@ -508,6 +528,8 @@ class Corpus:
                    content_hash = excluded.content_hash,
                    repost_of = COALESCE(posts.repost_of, excluded.repost_of),
                    created_at = COALESCE(posts.created_at, excluded.created_at),
+                   created_earliest = COALESCE(posts.created_earliest, excluded.created_earliest),
+                   created_latest = COALESCE(posts.created_latest, excluded.created_latest),
                    last_seen_at = MAX(posts.last_seen_at, excluded.last_seen_at),
                    last_seen_crawl_id = MAX(posts.last_seen_crawl_id,
                                             excluded.last_seen_crawl_id)""",
@@ -521,10 +543,11 @@ class Corpus:
                VALUES (?,?,?,?,?,?)""", events)
         conn.executemany(
             """INSERT INTO accounts (platform, account_id, screen_name, first_seen_at,
-                   last_seen_at)
-               VALUES (?1, ?2, ?3, ?4, ?4)
+                   last_seen_at, watchlist)
+               VALUES (?1, ?2, ?3, ?4, ?4, ?5)
                ON CONFLICT (platform, account_id) DO UPDATE SET
                    screen_name = COALESCE(excluded.screen_name, accounts.screen_name),
+                   watchlist = COALESCE(accounts.watchlist, excluded.watchlist),
                    last_seen_at = MAX(accounts.last_seen_at, excluded.last_seen_at)""",
             list(accounts.values()),
         )

@@ -108,12 +108,27 @@ def export_removals(data_dir: Path, fmt: str) -> None:
         corpus.close()
 
 
+def _window_option(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    from memoryhole.crawlers.plan import parse_duration
+
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if not 0 < seconds < float("inf"):
+        raise click.BadParameter(f"a positive, finite duration, got {value!r}")
+    return seconds
+
+
 @cli.command()
 @DATA_OPTION
 @click.option("--terms", "terms", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="User dictionary of sensitive terms for segmentation (repeatable; default "
                    "DATA/sensitive_terms.txt, else the example list shipped in analysis/).")
-def analyze(data_dir: Path, terms: tuple[str, ...]) -> None:
+@click.option("--window", default="24h", show_default=True, callback=_window_option,
+              help="w: the outcome every table shares is removal within w of posting, among "
+                   "posts followed for at least w (e.g. 1h, 24h, 3d).")
+def analyze(data_dir: Path, terms: tuple[str, ...], window: float) -> None:
     """Write the analysis tables into the corpus (rates, time to removal, keywords, bursts,
     accounts) and the figures into DATA/figures/. See docs/analysis.md for the methods.
 
@@ -124,7 +139,8 @@ def analyze(data_dir: Path, terms: tuple[str, ...]) -> None:
 
     corpus = _open(data_dir)
     try:
-        counts = run_analysis(corpus.db, data_dir, AnalysisConfig(terms=terms or None))
+        counts = run_analysis(corpus.db, data_dir,
+                              AnalysisConfig(terms=terms or None, window=window))
     finally:
         corpus.close()
     for table, rows in counts.items():
@@ -320,19 +336,23 @@ def sandbox_validate(scenario_path: Path | None, data_dir: Path, cycles: int, ev
 @click.option("--data", "data_dir", default=Path("data/demo"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Where the demo corpus goes (must be empty or an earlier demo's).")
-@click.option("--minutes", default=3.0, show_default=True, type=click.FloatRange(min=0.1),
-              help="How long to watch the simulated platform.")
+@click.option("--days", default=23.0, show_default=True, type=click.FloatRange(min=0.5),
+              help="Simulated days to crawl (the campaign's three weeks, then two to follow up).")
+@click.option("--every", "every_hours", default=6.0, show_default=True,
+              type=click.FloatRange(min=0.25), help="Simulated hours between crawls.")
 @click.option("--serve/--no-serve", default=True, help="Serve the result in Datasette.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Datasette port.")
-def demo(data_dir: Path, minutes: float, serve: bool, port: int) -> None:
-    """The whole pipeline on the simulated platform: watch, detect, probe, score, publish.
+def demo(data_dir: Path, days: float, every_hours: float, serve: bool, port: int) -> None:
+    """A simulated censorship campaign — a policy change, a burst of posts on a topic, account
+    sanctions — watched by the whole pipeline on a driven clock (three simulated weeks in a few
+    minutes), scored against the platform's truth, analysed and served.
 
-        memoryhole demo --minutes 3 --no-serve
+        memoryhole demo --no-serve
     """
     from memoryhole.demo import DemoError, run_demo
 
     try:
-        run_demo(data_dir, minutes=minutes, serve=serve, port=port)
+        run_demo(data_dir, days=days, every_hours=every_hours, serve=serve, port=port)
     except (DemoError, CorpusError) as exc:
         raise click.ClickException(str(exc)) from None
 

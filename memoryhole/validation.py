@@ -9,6 +9,7 @@ policy (confirm after an hour, re-check after a day) plays out as it would in a 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,12 +34,18 @@ class ValidationRun:
     requests: int         # requests the platform answered
     faults: int           # of which faults
     data_dir: Path
+    truth: dict[str, Any] | None = None   # the platform's truth at the end of the run
 
 
 def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float = 300.0,
              pages: int = 3, plan_extra: dict[str, Any] | None = None,
-             log_level: str = "ERROR") -> ValidationRun:
-    """Run `cycles` crawl cycles `every` simulated seconds apart against `scenario`; score."""
+             log_level: str = "ERROR", prepare: Callable[[Any], None] | None = None,
+             on_cycle: Callable[[Any], None] | None = None) -> ValidationRun:
+    """Run `cycles` crawl cycles `every` simulated seconds apart against `scenario`; score.
+
+    `prepare(world)` may schedule events into the simulated world before the first crawl (the
+    demo's campaign does); `on_cycle(report)` is called after each cycle, clock already moved.
+    """
     from memoryhole.crawlers.plan import load_plan
     from memoryhole.crawlers.scheduler import RunOptions, run
 
@@ -49,6 +56,8 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
     Corpus(data_dir).close()
     clock = ManualClock(scenario.start or DEFAULT_START)
     server = SandboxServer(scenario, clock=clock)
+    if prepare is not None:
+        prepare(server.world)
     accounts = [a["account_id"] for a in server.world.truth(clock.now())["accounts"]]
     plan = {
         "name": "validation", "platform": "weibo",
@@ -66,9 +75,11 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
         plan_path.write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False))
         os.environ["MEMORYHOLE_NOW"] = iso(clock.now())
 
-        def tick(_report) -> None:
+        def tick(report) -> None:
             clock.advance(every)
             os.environ["MEMORYHOLE_NOW"] = iso(clock.now())
+            if on_cycle is not None:
+                on_cycle(report)
 
         run(load_plan(plan_path), data_dir,
             RunOptions(cycles=cycles, paced=False, on_cycle=tick, log_level=log_level))
@@ -88,7 +99,7 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
     return ValidationRun(card=card, cycles=cycles, posts=len(truth["posts"]),
                          requests=int(stats.get("requests", 0)),
                          faults=sum(n for k, n in stats.items() if k.startswith("fault:")),
-                         data_dir=data_dir)
+                         data_dir=data_dir, truth=truth)
 
 
 def report(result: ValidationRun) -> dict[str, Any]:

@@ -152,17 +152,17 @@ def test_time_to_removal_is_an_interval_in_exact_seconds(corpus):
     assert r1["last_seen_at"] == "2024-05-01T10:00:00.000000Z"
     assert r1["first_missing_at"] == "2024-05-02T11:30:00.250000Z"
     assert r1["min_seconds"] == 7200.0
-    assert r1["max_seconds"] == 99000.25  # 27.5 h + 0.25 s
+    assert r1["max_seconds"] == 99060.25  # 27.5 h + 0.25 s, from the earliest creation (60 s before)
 
     # Microseconds count: julianday() alone would round them away.
     r2 = rows[2]
     assert r2["min_seconds"] == 3599.999999
-    assert r2["max_seconds"] == 140399.999998  # 39 h - 2 us
+    assert r2["max_seconds"] == 140459.999998  # 39 h - 2 us + 60 s resolution
     assert r2["restored_at"] == "2024-05-03T06:00:00.000000Z"
 
     r4 = rows[4]
     assert r4["min_seconds"] == 161999.999999  # 45 h - 1 us
-    assert r4["max_seconds"] == 230399.999999  # 64 h - 1 us
+    assert r4["max_seconds"] == 230459.999999  # 64 h - 1 us + 60 s resolution
 
     # Creation time unknown: no bounds, but the removal is still listed.
     r3 = rows[3]
@@ -191,7 +191,7 @@ def test_removed_within_is_yes_no_or_undetermined(corpus):
 def test_removed_within_yes(tmp_path):
     corpus = build_corpus(tmp_path)
     try:
-        # p3 created 09:30, seen 09:31, gone by 09:33 (upper bound 3 min + 60 s resolution).
+        # p3 created 09:30 (or up to 60 s before), seen 09:31, gone by 09:33: [1 min, 4 min].
         corpus.db.execute("UPDATE posts SET first_seen_at = '2024-05-01T09:31:00.000000Z' "
                           "WHERE post_id = 'p3'")
         corpus.db.execute(
@@ -207,7 +207,7 @@ def test_removed_within_yes(tmp_path):
         corpus.db.conn.commit()
         analyze(corpus.db)
         row = corpus.db["time_to_removal"].get(9)
-        assert (row["min_seconds"], row["max_seconds"]) == (60.0, 180.0)
+        assert (row["min_seconds"], row["max_seconds"]) == (60.0, 240.0)   # + 60 s resolution
         assert [row[f"removed_within_{d}"] for d in ("5m", "30m", "1h", "24h")] == [1, 1, 1, 1]
     finally:
         corpus.close()

@@ -31,7 +31,9 @@ def validation_corpus() -> simulated_corpus.SimulatedCorpus:
     root = Path(tempfile.mkdtemp(prefix="memoryhole-validation-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     built = simulated_corpus.build(root / "data")
-    memoryhole("analyze", "--data", str(built.data_dir))
+    # w = 30 min: the campaign posts for 25 minutes and is crawled for 56, so every post is
+    # followed for w; 24 h (the default) would leave no post eligible.
+    memoryhole("analyze", "--data", str(built.data_dir), "--window", "30m")
     return built
 
 

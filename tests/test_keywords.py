@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from memoryhole.analysis import keywords, segmentation
+from memoryhole.analysis.pipeline import AnalysisConfig
 from memoryhole.analysis.tables import analyze
 from test_analysis_rates import Builder
 
@@ -76,16 +77,42 @@ def test_weighted_log_odds_by_hand():
 def test_term_stats_rank_the_removed_term_first(builder):
     for k in range(40):
         sensitive = k % 4 == 0
-        text = "关于白纸的事。今天天气很好" if sensitive else f"今天天气很好，吃了{k % 5}碗饭"
-        removed = ("platform_removed", 11.0, 21.0) if sensitive and k % 8 == 0 else None
-        builder.post(f"p{k}", text=text, removed=removed)
-    builder.post("author", text="白纸", removed=("author_deleted", 11.0, 21.0))  # in neither
-    analyze(builder.db)
+        text = f"关于白纸的事。今天天气很好，第{k}次" if sensitive else f"今天天气很好，吃了{k}碗饭"
+        removed = ("platform_removed", 1.0, 11.0) if sensitive and k % 8 == 0 else None
+        builder.post(f"p{k}", account=f"A{k % 7}", text=text, removed=removed,
+                     seen=((1, 1.0),) if removed else ((1, 1.0), (2, 40.0)))
+    builder.post("author", text="白纸", removed=("author_deleted", 1.0, 11.0))  # in neither
+    analyze(builder.db, config=AnalysisConfig(window=1800.0, figures=False))
     stats = {r["term"]: r for r in builder.db["term_stats"].rows}
     top = next(r for r in stats.values() if r["rank"] == 1)
     assert top["term"] == "白纸" and top["in_dictionary"] == 1
-    assert (top["posts"], top["platform_removed"], top["surviving"]) == (10, 5, 5)
+    assert (top["posts"], top["copies"], top["accounts"]) == (10, 10, 7)
+    assert (top["platform_removed"], top["surviving"]) == (5, 5)
     assert top["removal_rate"] == 0.5 and top["ci_low"] < 0.5 < top["ci_high"]
+    assert top["rate_without"] == 0 and top["rate_difference"] == 0.5
     assert len(stats) > 1 and all(r["z"] < top["z"] for t, r in stats.items() if t != "白纸")
     assert "关于" not in stats and "的" not in stats                  # stopwords
     assert all(r["posts"] >= keywords.KeywordOptions().min_support for r in stats.values())
+
+
+def test_copies_count_once_and_reposts_and_repost_only_originals_are_left_out(builder):
+    # 30 copies of one text by 10 accounts, all removed; 5 distinct survivors; a repost of a
+    # survivor; an original seen only inside that repost (never on a timeline).
+    for k in range(30):
+        builder.post(f"copy{k}", account=f"A{k % 10}", text="转发：四通桥的照片",
+                     removed=("platform_removed", 1.0, 11.0), seen=((1, 1.0),))
+    for k in range(5):
+        builder.post(f"own{k}", account=f"A{k}", text=f"今天吃了{k}碗饭",
+                     seen=((1, 1.0), (2, 40.0)))
+    builder.post("repost", account="A1", text="转发微博", seen=((1, 1.0), (2, 40.0)))
+    builder.post("inside", account="X", text="外面的原文", seen=((1, 1.0), (2, 40.0)))
+    builder.db.execute("UPDATE posts SET repost_of = 'own0' WHERE post_id = 'repost'")
+    builder.db.execute("UPDATE sightings SET via_post_id = 'repost' WHERE post_id = 'inside'")
+    builder.db.conn.commit()
+    builder.outcomes_with(window_s=1800.0)
+    segmentation.segment_posts(builder.db, segmentation.Segmenter.from_files())
+    units = list(keywords.iter_units(builder.db, "day"))
+    assert len(units) == 6
+    copies = [u for u in units if "四通桥" in u[4].split()]
+    assert len(copies) == 1 and copies[0][2:4] == (1.0, 30)
+    assert not any("外面" in u[4] or u[4] == "转发 微博" for u in units)

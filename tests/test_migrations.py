@@ -97,8 +97,36 @@ def seed_v1(db: sqlite_utils.Database) -> dict[str, list[dict]]:
     return rows
 
 
+def seed_v2(db: sqlite_utils.Database) -> dict[str, list[dict]]:
+    """Version 1's rows (every v1 column is still there) plus what version 2 added: lifecycle
+    events, versions, a tombstone seen in a repost, an account state."""
+    rows = seed_v1(db)
+    extra: dict[str, list[dict]] = {
+        "post_events": [{"platform": "weibo", "post_id": "102", "event": "removed",
+                         "reason": "platform_removed", "at": t(11.5), "crawl_id": 3,
+                         "probe_id": 1}],
+        "post_versions": [{"platform": "weibo", "post_id": str(k), "version": 1,
+                           "content_hash": f"h{k}", "changed": json.dumps({"text": f"第{k}条微博"},
+                                                                           ensure_ascii=False),
+                           "seen_at": t(0), "crawl_id": 1, "page_id": 1}
+                          for k in (100, 101, 102, 103)],
+        "account_events": [{"platform": "weibo", "account_id": "1001", "state": "active",
+                            "at": t(0), "crawl_id": 1}],
+        "tombstones": [{"crawl_id": 2, "page_id": 2, "platform": "weibo", "post_id": "99",
+                        "via_post_id": "103", "reason": "platform_removed",
+                        "message": CENSORED, "seen_at": t(10)}],
+    }
+    for table, table_rows in extra.items():
+        for row in table_rows:
+            db.execute(f"INSERT INTO {table} ({', '.join(row)}) "
+                       f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    db.conn.commit()
+    return {**rows, **extra}
+
+
 # Realistic data for each earlier version, written with that version's columns.
-SEEDS: dict[int, Callable[[sqlite_utils.Database], dict[str, list[dict]]]] = {1: seed_v1}
+SEEDS: dict[int, Callable[[sqlite_utils.Database], dict[str, list[dict]]]] = {
+    1: seed_v1, 2: seed_v2}
 
 # Values that a migration from an earlier version gives the columns it adds to old rows.
 ADDED_DEFAULTS: dict[int, dict[str, dict[str, object]]] = {
@@ -120,6 +148,35 @@ def corpus_at(version: int, data_dir, monkeypatch) -> dict[str, list[dict]]:
     rows = SEEDS[version](db)
     db.close()
     return rows
+
+
+@pytest.mark.parametrize("version", range(1, 3))
+def test_creation_times_before_v3_become_intervals_that_hold_every_form(version, tmp_path,
+                                                                       monkeypatch):
+    """Before v3 only created_at was kept: the latest time for relative forms, the earliest for
+    coarse dates; the back-filled interval holds the truth for either."""
+    corpus_at(version, tmp_path / "data", monkeypatch)
+    corpus = Corpus(tmp_path / "data", create=False)
+    try:
+        for row in corpus.db.query("SELECT * FROM posts"):
+            assert row["created_at"] == t(-60) and row["first_seen_at"] == t(0)
+            # [created_at - 1 h, min(created_at + 1 day, first sighting)]
+            assert (row["created_earliest"], row["created_latest"]) == (t(-120), t(0))
+    finally:
+        corpus.close()
+
+
+def test_v3_gives_old_accounts_the_watchlist_their_pages_were_fetched_for(tmp_path, monkeypatch):
+    corpus_at(2, tmp_path / "data", monkeypatch)
+    db = sqlite_utils.Database(tmp_path / "data" / DB_NAME)
+    db.execute("UPDATE accounts SET watchlist = NULL")     # as the v2 store left them
+    db.conn.commit()
+    db.close()
+    corpus = Corpus(tmp_path / "data", create=False)
+    try:
+        assert [r["watchlist"] for r in corpus.db.query("SELECT watchlist FROM accounts")] == ["w"]
+    finally:
+        corpus.close()
 
 
 def test_every_earlier_version_has_a_seed():

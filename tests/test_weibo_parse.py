@@ -4,7 +4,7 @@ answer that is not an observation (tests/fixtures/weibo/manifest.yaml)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,12 @@ from memoryhole.corpus.clock import BEIJING, parse_iso
 from memoryhole.corpus.reasons import REASONS
 from memoryhole.crawlers import failures
 from memoryhole.crawlers.platforms import adapter_for
-from memoryhole.crawlers.platforms.weibo import html_to_text, parse_created_at, signatures
+from memoryhole.crawlers.platforms.weibo import (
+    html_to_text,
+    parse_created_at,
+    parse_created_interval,
+    signatures,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "weibo"
 MANIFEST = yaml.safe_load((FIXTURES / "manifest.yaml").read_text("utf-8"))["fixtures"]
@@ -107,6 +112,27 @@ FETCHED = datetime(2026, 11, 24, 2, 30, tzinfo=UTC)   # 10:30 in Beijing
 ])
 def test_created_at_forms(text, expected):
     assert parse_created_at(text, FETCHED) == expected
+
+
+@pytest.mark.parametrize("text, earliest, latest", [
+    ("刚刚", FETCHED - timedelta(minutes=1), FETCHED),
+    ("5分钟前", datetime(2026, 11, 24, 2, 24, tzinfo=UTC), datetime(2026, 11, 24, 2, 25, tzinfo=UTC)),
+    ("3小时前", datetime(2026, 11, 23, 22, 30, tzinfo=UTC), datetime(2026, 11, 23, 23, 30, tzinfo=UTC)),
+    ("昨天 23:10", datetime(2026, 11, 23, 23, 10, tzinfo=BEIJING),
+     datetime(2026, 11, 23, 23, 11, tzinfo=BEIJING)),
+    # A coarse date names a whole Beijing day: midnight is the *earliest* time, not the latest.
+    ("11-02", datetime(2026, 11, 2, tzinfo=BEIJING), datetime(2026, 11, 3, tzinfo=BEIJING)),
+    ("2019-03-04", datetime(2019, 3, 4, tzinfo=BEIJING), datetime(2019, 3, 5, tzinfo=BEIJING)),
+    ("今天 08:05", datetime(2026, 11, 24, 8, 5, tzinfo=BEIJING),
+     datetime(2026, 11, 24, 8, 6, tzinfo=BEIJING)),
+    ("11-24", datetime(2026, 11, 24, tzinfo=BEIJING), FETCHED),   # never later than the fetch
+    ("sometime", None, None),
+])
+def test_created_at_is_an_interval_from_the_form(text, earliest, latest):
+    interval = parse_created_interval(text, FETCHED)
+    assert interval == (None if earliest is None else (earliest, latest))
+    if interval:
+        assert interval[0] <= parse_created_at(text, FETCHED) <= interval[1]
 
 
 def test_yesterday_crosses_beijing_midnight_not_utc():

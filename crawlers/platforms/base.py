@@ -44,6 +44,8 @@ class PostRecord:
     edit_count: int | None = None
     repost_of: PostRecord | None = None          # the original, intact, inside this repost
     original_tombstone: Tombstone | None = None  # ... or the original's tombstone
+    # (earliest, latest) possible creation time, from the form of the platform's date
+    created_interval: tuple[datetime, datetime] | None = None
 
     def versioned(self) -> dict[str, object]:
         """The fields whose change makes a new version (counts of likes etc. are not content)."""

@@ -93,37 +93,63 @@ def parse_created_at(text: str, fetched_at: datetime) -> datetime | None:
 
     Relative forms are read in Beijing time, as the platform writes them. Returns None for a form
     nobody has seen, or a date that does not exist (`02-30`, `25:61`, minutes beyond the calendar),
-    so an odd date never stops a crawl.
+    so an odd date never stops a crawl. The time the form names: see `parse_created_interval`
+    for the interval the true creation time lies in.
     """
+    parsed = _parse_created(text, fetched_at)
+    return parsed[0] if parsed else None
+
+
+def parse_created_interval(text: str, fetched_at: datetime) -> tuple[datetime, datetime] | None:
+    """(earliest, latest) possible creation time for the form the platform used: 刚刚 is the
+    last minute, N分钟前 [N+1, N] minutes ago, N小时前 [N+1, N] hours ago, 昨天/今天 HH:MM that
+    minute, MM-DD and YYYY-MM-DD that whole Beijing day (midnight is the *earliest* time), an
+    absolute time itself. Never later than the fetch."""
+    parsed = _parse_created(text, fetched_at)
+    if parsed is None:
+        return None
+    _, earliest, latest = parsed
+    return earliest, min(latest, fetched_at)
+
+
+def _parse_created(text: str, fetched_at: datetime) -> tuple[datetime, datetime, datetime] | None:
+    """(the time the form names, earliest, latest); None for an unknown or impossible date."""
     try:
-        return _created_at(text, fetched_at)
+        return _created(text, fetched_at)
     except (ValueError, OverflowError):
         return None
 
 
-def _created_at(text: str, fetched_at: datetime) -> datetime | None:
+def _created(text: str, fetched_at: datetime) -> tuple[datetime, datetime, datetime] | None:
     text = (text or "").strip()
     local = fetched_at.astimezone(BEIJING)
+    minute, hour, day = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
     if text == "刚刚":
-        return fetched_at
+        return fetched_at, fetched_at - minute, fetched_at
     if m := _MINUTES_AGO.match(text):
-        return fetched_at - timedelta(minutes=int(m[1]))
+        at = fetched_at - int(m[1]) * minute
+        return at, at - minute, at
     if m := _HOURS_AGO.match(text):
-        return fetched_at - timedelta(hours=int(m[1]))
+        at = fetched_at - int(m[1]) * hour
+        return at, at - hour, at
     if m := _YESTERDAY.match(text):
-        day = local - timedelta(days=1)
-        return day.replace(hour=int(m[1]), minute=int(m[2]), second=0, microsecond=0)
+        at = (local - day).replace(hour=int(m[1]), minute=int(m[2]), second=0, microsecond=0)
+        return at, at, at + minute
     if m := _TODAY.match(text):
-        return local.replace(hour=int(m[1]), minute=int(m[2]), second=0, microsecond=0)
+        at = local.replace(hour=int(m[1]), minute=int(m[2]), second=0, microsecond=0)
+        return at, at, at + minute
     if m := _MONTH_DAY.match(text):
-        return local.replace(month=int(m[1]), day=int(m[2]), hour=0, minute=0, second=0,
-                             microsecond=0)
+        at = local.replace(month=int(m[1]), day=int(m[2]), hour=0, minute=0, second=0,
+                           microsecond=0)
+        return at, at, at + day
     if m := _FULL_DATE.match(text):
-        return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=BEIJING)
+        at = datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=BEIJING)
+        return at, at, at + day
     try:  # detail responses: "Sat Nov 21 10:00:00 +0800 2020"
-        return datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")
+        at = datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")
     except ValueError:
         return None
+    return at, at, at + timedelta(seconds=1)
 
 
 # --- posts -----------------------------------------------------------------------------------
@@ -200,6 +226,7 @@ def _post(mblog: dict[str, Any], fetched_at: datetime, pinned: bool = False) -> 
         account_id=str(user.get("id", "")),
         order_key=int(mid),
         created_at=parse_created_at(str(mblog.get("created_at", "")), fetched_at),
+        created_interval=parse_created_interval(str(mblog.get("created_at", "")), fetched_at),
         text=html_to_text(mblog.get("text", "")),
         screen_name=user.get("screen_name"),
         bid=bid,
