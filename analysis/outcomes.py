@@ -182,14 +182,20 @@ def fill_fixed_follow_up(conn, window_s: float) -> None:
     conn.execute("CREATE INDEX temp._reach_key ON _reach (platform, account_id, reach)")
     # A post no window covers (an original known only from reposts, or a corpus without
     # windows) is followed as long as its platform was crawled.
+    # (Once per platform: as a correlated subquery the maximum was recomputed for every post,
+    # 88 s for 10k posts without windows.)
+    conn.execute("DROP TABLE IF EXISTS temp._platform_until")
+    conn.execute("""CREATE TEMP TABLE _platform_until AS
+                    SELECT platform, MAX(last_seen_at) AS until FROM posts GROUP BY platform""")
     conn.execute(f"""
         UPDATE {TABLE} SET followed_until = COALESCE(
             (SELECT r.until FROM _reach AS r JOIN posts AS p
                  ON p.platform = {TABLE}.platform AND p.post_id = {TABLE}.post_id
              WHERE r.platform = p.platform AND r.account_id = p.account_id
                AND r.reach <= p.order_key ORDER BY r.reach DESC LIMIT 1),
-            (SELECT MAX(last_seen_at) FROM posts AS p WHERE p.platform = {TABLE}.platform))""")
+            (SELECT u.until FROM _platform_until AS u WHERE u.platform = {TABLE}.platform))""")
     conn.execute("DROP TABLE temp._reach")
+    conn.execute("DROP TABLE temp._platform_until")
     follow_s = seconds_between_sql("created_latest", "followed_until")
     eligible = (f"(at_risk AND created_at IS NOT NULL AND lower_s IS NOT NULL "
                 f"AND {follow_s} >= :w AND (removal_id IS NOT NULL OR lower_s >= :w))")

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from memoryhole.crawlers.plan import PlanError, load_plan, plan_from_dict
 
 from memoryhole.cli import cli
-from memoryhole.demo import demo_plan
+from memoryhole.demo import demo_watchlists
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_WATCHLIST = {"name": "w", "accounts": [1001], "every": "10s", "pages": 1}
@@ -169,8 +169,11 @@ def test_plans_the_project_writes_load(tmp_path):
     assert load_plan(write_plan(tmp_path / "e2e.yaml", "http://127.0.0.1:1", ["1001"],
                                 pagination="cursor"))
     assert load_plan(write_publishing_plan(tmp_path / "pub.yaml", "http://127.0.0.1:1"))
-    plan = demo_plan("http://127.0.0.1:1", ["1001", "1002"])
-    assert plan_from_dict(yaml.safe_load(yaml.safe_dump(plan)), "demo").platform == "weibo"
+    demo = {"name": "demo", "platform": "weibo", "base_url": "http://127.0.0.1:1",
+            "watchlists": demo_watchlists(["1001", "1002", "1003"]),
+            "reprobe": {"confirm_after": "1h", "recheck_after": ["24h", "7d"]}}
+    assert [w.name for w in plan_from_dict(yaml.safe_load(yaml.safe_dump(demo)), "demo")
+            .watchlists] == ["journalists", "activists"]
     validation = {"name": "validation", "platform": "weibo", "base_url": "http://127.0.0.1:1",
                   "watchlists": [{"name": "v", "accounts": ["1001"], "every": 300.0, "pages": 3}],
                   "politeness": {"delay": 0, "concurrency": 16, "timeout": "10s", "retries": 3},
