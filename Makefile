@@ -22,6 +22,8 @@ test: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
+	# lint-imports on the stages laid out as installed (see [tool.importlinter] in pyproject.toml)
+	$(BIN)/python -m pytest -q tests/test_layout.py -k contracts_hold
 
 # Speed and memory targets (bench/README.md); BENCH_SIZES, BENCH_REPEATS, ... from the environment.
 bench: $(INSTALLED)

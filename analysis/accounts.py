@@ -5,7 +5,7 @@
   detected (the earliest first_missing_at), the latest sighting of an affected post before it (so
   the sanction happened in [last_seen_before, detected_at]), how many posts it took down, and
   when they came back (restored_at, if all did).
-- `account_rankings`: per account, on the shared outcome (analysis.outcomes): the posts followed
+- `account_rankings`: per account, on the shared outcome (memoryhole.analysis.outcomes): the posts followed
   for at least w (the denominator), those the platform removed within w of posting, the share
   and its 95% Wilson interval. Accounts are ranked by the
   interval's lower bound, so a 1-of-1 account does not outrank a 40-of-100 one.

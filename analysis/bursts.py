@@ -1,6 +1,6 @@
 """Bursts: periods whose platform-removal rate departs from the baseline, and volume bursts.
 
-**Removal bursts.** Population and outcome as in analysis.keywords: posts followed for at least
+**Removal bursts.** Population and outcome as in memoryhole.analysis.keywords: posts followed for at least
 w (`eligible`), removed by the platform within w against not removed within w (posts removed
 within w for another reason are left out). Posts are grouped by the period they were created in:
 a day in Beijing time (UTC+8; an hour when the corpus covers less than three days). For each
@@ -17,7 +17,7 @@ q-values over the tested periods; a period is in a burst when q < `alpha` and x/
 leave the reference set and the test is repeated until the set of bursts is stable (at most
 `max_rounds` rounds), so one burst does not raise the baseline of another. Consecutive burst
 periods merge. Each burst lists its top terms (weighted log-odds of its removed vs surviving
-texts, prior from the whole corpus; see analysis.keywords) and example posts.
+texts, prior from the whole corpus; see memoryhole.analysis.keywords) and example posts.
 Assumes periods are exchangeable apart from bursts: a steady trend shows as many bursts.
 
 **Volume bursts by topic** (as King, Pan & Roberts 2013 compare censorship inside and outside

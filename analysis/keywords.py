@@ -1,6 +1,6 @@
 """Which terms get posts removed: per-term removal rates, weighted log-odds, clustered tests.
 
-**Population and outcome** (the one outcome every analysis shares, analysis.outcomes): posts
+**Population and outcome** (the one outcome every analysis shares, memoryhole.analysis.outcomes): posts
 followed for at least w after posting (`eligible`), removed by the platform within w
 (`removed_within` with reason platform_removed) against not removed within w. Posts removed
 within w for another reason (author deletions, unattributed removals, account sanctions,
@@ -12,13 +12,13 @@ hundreds of times, an account has its own vocabulary and its own removal rate. S
 
 - reposts are left out (their own text is a comment; the original is counted once, as itself);
 - originals seen only inside reposts (never on a watched timeline) are left out: they entered the
-  corpus through someone else's repost and are analysed apart (analysis.regression, as Zhu et al.
+  corpus through someone else's repost and are analysed apart (memoryhole.analysis.regression, as Zhu et al.
   2013 kept them apart);
 - posts with the same text (text_hash of post_tokens) are one unit: its outcome y is the share
   of its copies removed (0 or 1 when the platform treats copies alike), its account and
   period those of its earliest copy.
 
-Terms are the tokens from analysis.segmentation, counted once per unit, keeping a token if it is
+Terms are the tokens from memoryhole.analysis.segmentation, counted once per unit, keeping a token if it is
 in the user dictionary, or it has at least two characters, is not only digits, and is not in
 `stopwords_zh.txt`.
 

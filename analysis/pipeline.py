@@ -4,7 +4,7 @@
     counts = run(corpus.db, data_dir)       # what `memoryhole analyze --data DIR` does
 
 Data flow is one way: the steps read the crawl tables (posts, sightings, candidates, removals,
-accounts) and write only their own tables (listed in analysis.tables.DERIVED_TABLES) and
+accounts) and write only their own tables (listed in memoryhole.analysis.tables.DERIVED_TABLES) and
 DATA/figures/. Each step aggregates in SQL or in chunks; the corpus is never one DataFrame.
 """
 

@@ -2,10 +2,10 @@
 
 `metadata.yaml` next to this module holds the hand-written descriptions, canned queries, facets
 and the dashboard; `build_metadata()` adds what must come from code (the reason vocabulary, from
-corpus.reasons, and the window, candidate, event and account-state vocabularies, from
-corpus.vocabulary, so each is written in exactly one place) and, given the database, keeps only the
+memoryhole.corpus.reasons, and the window, candidate, event and account-state vocabularies, from
+memoryhole.corpus.vocabulary, so each is written in exactly one place) and, given the database, keeps only the
 queries and charts whose tables exist (`requires:`). `serve_argv()` brings the Chinese full-text
-index up to date (analysis.fts), writes that metadata into the data directory and returns the
+index up to date (memoryhole.analysis.fts), writes that metadata into the data directory and returns the
 command line that serves DATA/corpus.db as the Datasette database `corpus` with the plugins in
 `datasette_plugins/` and the templates in `templates/`; `serve()` runs it.
 
@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from corpus.reasons import REASON_DESCRIPTIONS, REASONS
-from corpus.store import DB_NAME
-from corpus.vocabulary import VOCABULARIES
+from memoryhole.corpus.reasons import REASON_DESCRIPTIONS, REASONS
+from memoryhole.corpus.store import DB_NAME
+from memoryhole.corpus.vocabulary import VOCABULARIES
 
 METADATA_YAML = Path(__file__).with_name("metadata.yaml")
 PLUGINS_DIR = Path(__file__).with_name("datasette_plugins")
@@ -60,7 +59,7 @@ def _load_yaml() -> dict[str, Any]:
 
 
 def reason_vocabulary_text() -> str:
-    """The reason vocabulary as one plain-text description, from corpus.reasons."""
+    """The reason vocabulary as one plain-text description, from memoryhole.corpus.reasons."""
     return " ".join(f"{reason}: {REASON_DESCRIPTIONS[reason]}" for reason in REASONS)
 
 
@@ -264,8 +263,8 @@ def prepare(data_dir: str | Path) -> Path:
     db_path = _corpus_path(data_dir)
     if is_release(data_dir):
         return db_path
-    from analysis.fts import update_index
-    from corpus.store import Corpus, CorpusError, retry_while_locked
+    from memoryhole.analysis.fts import update_index
+    from memoryhole.corpus.store import Corpus, CorpusError, retry_while_locked
 
     try:
         corpus = Corpus(data_dir, create=False)

@@ -3,7 +3,7 @@ intervals.
 
 `removal_rates` has one row per grouping (all, day, week, platform, account, watchlist), group
 and reason ('any', then each reason found in the corpus). The estimand is the one every analysis
-shares (analysis.outcomes): **the share of posts removed within w of posting, among the posts
+shares (memoryhole.analysis.outcomes): **the share of posts removed within w of posting, among the posts
 followed for at least w** (`posts_eligible`, the denominator; `removed`, those whose first
 removal, with that reason or any reason for 'any', came within w; restricted and later restored
 removals count). Posts are grouped by when they were *created* (UTC; the first sighting when the
@@ -22,8 +22,7 @@ their difference measures the removals no crawl could see.
 from __future__ import annotations
 
 import sqlite_utils
-
-from corpus.reasons import REASONS
+from memoryhole.corpus.reasons import REASONS
 
 from .outcomes import TABLE as OUTCOMES
 from .sql import quote, replace_table, week_start_sql

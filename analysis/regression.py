@@ -1,9 +1,9 @@
 """A model of removal: logistic regression of platform removal within w on terms, watchlist and
 the kind of post, with account-clustered standard errors (`removal_model`).
 
-Population and outcome as in analysis.keywords and analysis.bursts: posts followed for at least
-w (`eligible`), y = 1 when the platform removed the post within w, 0 when no one removed it
-within w (posts removed within w for another reason are left out). Covariates:
+Population and outcome as in memoryhole.analysis.keywords and memoryhole.analysis.bursts: posts
+followed for at least w (`eligible`), y = 1 when the platform removed the post within w, 0 when
+no one removed it within w (posts removed within w for another reason are left out). Covariates:
 
 - one indicator per term of the user dictionary found in the post (for a repost, in its comment
   or in its original), for terms in at least `min_posts` posts of at least `min_accounts`

@@ -3,7 +3,7 @@
 Every number here was computed by the analysis steps and stored in the corpus; these functions
 only select and label, so a notebook holds no logic of its own.
 
-    from analysis import report
+    from memoryhole.analysis import report
     db = report.open_corpus("data/demo")        # analyses it first if it never was
     report.velocity(db)                         # median and shares removed within 5m ... 24h
 """
@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import sqlite_utils
-
-from corpus.store import Corpus
+from memoryhole.corpus.store import Corpus
 
 DATA_ENV = "MEMORYHOLE_DATA"
 

@@ -8,7 +8,7 @@ only when its text changed (an edit, or the long text fetched in full) or the se
 
 Tokens are stored as one space-separated string per post, in text order, keeping every token
 with a letter, digit or CJK character (whitespace and punctuation are dropped). Which tokens
-count as *terms* is decided later, by analysis.keywords.
+count as *terms* is decided later, by memoryhole.analysis.keywords.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """SQL helpers shared by the analysis steps: exact durations from the corpus's time text.
 
-Times in the corpus are UTC ISO 8601 text with microseconds and `Z` (corpus.clock). SQLite's
+Times in the corpus are UTC ISO 8601 text with microseconds and `Z` (memoryhole.corpus.clock). SQLite's
 julianday() parses that form but keeps only milliseconds, so durations are computed exactly from
 the text (whole seconds via strftime('%s'), microseconds from the fraction) and fall back to
 julianday() for any time not in the corpus form.
@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
-# The corpus form, e.g. 2024-05-01T12:00:00.000000Z (corpus.clock.iso).
+# The corpus form, e.g. 2024-05-01T12:00:00.000000Z (memoryhole.corpus.clock.iso).
 _CORPUS_TIME_GLOB = (
     "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]."
     "[0-9][0-9][0-9][0-9][0-9][0-9]Z"

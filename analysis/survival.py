@@ -2,7 +2,7 @@
 
 The time origin is the post's creation (`created_at`). A removed post's removal time lies in
 [last sighting, first missing] (from the latest and earliest possible creation time, see
-analysis.outcomes); a post still up is right-censored at its last sighting. Reasons compete: a
+memoryhole.analysis.outcomes); a post still up is right-censored at its last sighting. Reasons compete: a
 post the author deleted can no longer be removed by the platform. Per reason the estimate is
 the **cumulative incidence** CIF_k(t), the share of posts removed *first by reason k* within t
 (npmle.cumulative_incidence, Hudgens, Satten & Longini 2001), not a "net" 1 - KM that treats the
@@ -10,7 +10,7 @@ other reasons as censoring (which answers "if no other reason existed" and overs
 share: the per-reason curves then sum to more than the all-reason one). The per-reason CIFs sum
 to the all-reason curve `any`. Every post is left-truncated at its first
 sighting: a post removed before anyone saw it is never in the corpus, so a post only counts
-from the moment it was first seen. The distribution is the Turnbull NPMLE (analysis.npmle).
+from the moment it was first seen. The distribution is the Turnbull NPMLE (memoryhole.analysis.npmle).
 
 Two scopes, both in `survival_estimates` and `survival_curves`:
 
@@ -38,8 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import sqlite_utils
-
-from corpus.reasons import REASONS
+from memoryhole.corpus.reasons import REASONS
 
 from . import npmle
 from .outcomes import TABLE as OUTCOMES
@@ -270,7 +269,7 @@ def median_seconds(distribution: npmle.Distribution, scope: str) -> float | None
 
 def deadlines(window_s: float | None) -> tuple[tuple[str, float], ...]:
     """The fixed deadlines, and w (label 'w') when the analysis has one: F(w) is the estimate
-    the fixed-follow-up rates of analysis.rates are compared with."""
+    the fixed-follow-up rates of memoryhole.analysis.rates are compared with."""
     return WITHIN + ((("w", float(window_s)),) if window_s else ())
 
 

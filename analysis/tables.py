@@ -1,6 +1,6 @@
 """The base derived tables, and `analyze`, the one entry point of the analysis.
 
-`analyze(db, data_dir)` runs every analysis step (analysis.pipeline.run): these base tables,
+`analyze(db, data_dir)` runs every analysis step (memoryhole.analysis.pipeline.run): these base tables,
 rates, survival, keywords, bursts, accounts and figures. The base tables here (removals per day,
 per-account removal counts with their explicit denominator, time to removal as an interval
 [min_seconds, max_seconds]) aggregate in SQL so the corpus never has to fit in memory. Each
@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlite_utils
-
-from corpus.clock import iso, now
-from corpus.provenance import software_version
-from corpus.reasons import REASONS
+from memoryhole.corpus.clock import iso, now
+from memoryhole.corpus.provenance import software_version
+from memoryhole.corpus.reasons import REASONS
 
 from .outcomes import created_resolution_sql, load_created_at_resolution
 from .sql import epoch_microseconds_sql, seconds_between_sql
@@ -132,7 +131,7 @@ def _time_to_removal(db: sqlite_utils.Database) -> None:
         )""".format(within_defs=", ".join(f"removed_within_{label} INTEGER" for label, _ in WITHIN)))
     load_created_at_resolution(db)
     # Creation lies in [created_earliest, created_latest] (posts without them: created_at as
-    # the latest, the resolution by age before it; see analysis.outcomes).
+    # the latest, the resolution by age before it; see memoryhole.analysis.outcomes).
     resolution = created_resolution_sql(
         "r.platform", seconds_between_sql("p.created_at", "p.first_seen_at"))
     latest = "COALESCE(p.created_latest, p.created_at)"
@@ -240,7 +239,7 @@ def analyze(db: sqlite_utils.Database, data_dir: str | Path | None = None,
             config: AnalysisConfig | None = None) -> dict[str, int]:
     """Run the whole analysis on `db` (a migrated corpus); return the row counts per table.
 
-    Figures are written to DATA/figures/ when `data_dir` is given (see analysis.pipeline.run).
+    Figures are written to DATA/figures/ when `data_dir` is given (see memoryhole.analysis.pipeline.run).
     """
     from .pipeline import run
 

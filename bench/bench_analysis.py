@@ -1,9 +1,9 @@
 """Analysis speed and memory (issue 4): segmentation throughput, and the whole analysis at size.
 
-1. Segmentation: `analysis.segmentation.segment_posts` (read posts, hash, jieba with the user
+1. Segmentation: `memoryhole.analysis.segmentation.segment_posts` (read posts, hash, jieba with the user
    dictionary, filter, write post_tokens) against raw `jieba.lcut` on the same texts, in chars/s,
    interleaved, median of BENCH_REPEATS. Target: >= 0.9x raw.
-2. The whole analysis (`analysis.tables.analyze`, first run: every post segmented) on synthetic
+2. The whole analysis (`memoryhole.analysis.tables.analyze`, first run: every post segmented) on synthetic
    corpora of BENCH_ANALYSIS_POSTS posts (default 100k; the issue's sizes: 1M,3M), each run in a
    fresh subprocess that reports its wall time and peak RSS. Target: 1M posts < 5 min, < 2 GB.
    Baseline, measured in the same run: raw jieba.lcut at the chars/s of part 1 over the corpus's
@@ -57,8 +57,8 @@ def iso(moment: datetime) -> str:
 
 def build_corpus(path: Path, n_posts: int, pool: list[str]) -> None:
     """A synthetic corpus of n_posts posts (see the module docstring)."""
-    from corpus.store import Corpus
-    from crawlers.platforms import ADAPTERS
+    from memoryhole.corpus.store import Corpus
+    from memoryhole.crawlers.platforms import ADAPTERS
 
     path.mkdir(parents=True, exist_ok=True)
     corpus = Corpus(path)
@@ -115,7 +115,7 @@ def build_corpus(path: Path, n_posts: int, pool: list[str]) -> None:
             "INSERT INTO candidates (platform, post_id, account_id, opened_crawl_id, "
             "last_seen_at, first_absent_at, status) VALUES (?,?,?,?,?,?,?)", candidates)
     # The last crawl's window covers each account's whole timeline: every post is followed
-    # until then (analysis.outcomes reads follow-up from windows).
+    # until then (memoryhole.analysis.outcomes reads follow-up from windows).
     last = START + timedelta(days=33)
     conn.executemany(
         "INSERT INTO windows (crawl_id, platform, account_id, status, pages_planned, pages_ok, "
@@ -127,7 +127,7 @@ def build_corpus(path: Path, n_posts: int, pool: list[str]) -> None:
 
 
 def cached_corpus(n_posts: int, pool: list[str]) -> Path:
-    from corpus.schema import SCHEMA_VERSION
+    from memoryhole.corpus.schema import SCHEMA_VERSION
 
     path = CACHE_DIR / f"analysis-{n_posts}-v{SCHEMA_VERSION}-g{GENERATOR_VERSION}"
     if not (path / ".complete").exists():
@@ -144,9 +144,8 @@ def segmentation(pool: list[str], repeats: int) -> tuple[list[list[object]], flo
     import tempfile
 
     import jieba
-
-    from analysis import segmentation as seg
-    from corpus.store import Corpus
+    from memoryhole.analysis import segmentation as seg
+    from memoryhole.corpus.store import Corpus
 
     jieba.initialize()
     segmenter = seg.Segmenter.from_files()
@@ -180,16 +179,16 @@ def segmentation(pool: list[str], repeats: int) -> tuple[list[list[object]], flo
 
 CHILD = """
 import json, resource, sys, time, logging
-from corpus.store import Corpus
-from analysis.tables import analyze
+from memoryhole.corpus.store import Corpus
+from memoryhole.analysis.tables import analyze
 steps = {}
 class Steps(logging.Handler):
     def emit(self, record):
         what, _, seconds = record.getMessage().rpartition(": ")
         if seconds.endswith(" s"):
             steps[what] = float(seconds[:-2])
-logging.getLogger("analysis.pipeline").addHandler(Steps())
-logging.getLogger("analysis.pipeline").setLevel(logging.INFO)
+logging.getLogger("memoryhole.analysis.pipeline").addHandler(Steps())
+logging.getLogger("memoryhole.analysis.pipeline").setLevel(logging.INFO)
 path = sys.argv[1]
 corpus = Corpus(path)
 corpus.db.execute("DROP TABLE IF EXISTS post_tokens")

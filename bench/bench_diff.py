@@ -1,7 +1,7 @@
 """The diff after a poll, and the probe resolution after it, on corpora of growing size.
 
 For each corpus size (sightings; posts = sightings / 10) a synthetic corpus is built once, straight
-into the schema `corpus.store.Corpus` creates (executemany in one transaction, indexes dropped
+into the schema `memoryhole.corpus.store.Corpus` creates (executemany in one transaction, indexes dropped
 during the load and recreated after with their own DDL, no ANALYZE, as a real corpus has none),
 and cached under bench/.cache/ keyed by size, account count, schema version and generator version.
 
@@ -51,14 +51,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import CACHE_DIR, env_int, env_ints, human, median, table  # noqa: E402
-
-from corpus.clock import iso  # noqa: E402
-from corpus.differ import diff_timeline, resolve_probes  # noqa: E402
-from corpus.schema import SCHEMA_VERSION  # noqa: E402
-from corpus.store import Corpus, PageObservation, ProbeObservation, content_hash  # noqa: E402
-from crawlers.pipelines import FLUSH_EVERY  # noqa: E402
-from crawlers.platforms import PostRecord  # noqa: E402
-from crawlers.platforms.base import Tombstone  # noqa: E402
+from memoryhole.corpus.clock import iso  # noqa: E402
+from memoryhole.corpus.differ import diff_timeline, resolve_probes  # noqa: E402
+from memoryhole.corpus.schema import SCHEMA_VERSION  # noqa: E402
+from memoryhole.corpus.store import Corpus, PageObservation, ProbeObservation, content_hash  # noqa: E402
+from memoryhole.crawlers.pipelines import FLUSH_EVERY  # noqa: E402
+from memoryhole.crawlers.platforms import PostRecord  # noqa: E402
+from memoryhole.crawlers.platforms.base import Tombstone  # noqa: E402
 
 GENERATOR_VERSION = 1
 DEFAULT_SIZES = (1_000_000, 3_000_000, 10_000_000)
@@ -499,7 +498,7 @@ def run_poll(cached: Path, poll: list[PageObservation], workdir: Path) -> dict:
 
 def explain(cached: Path, poll: list[PageObservation]) -> None:
     """Print the query plan of each statement the diff runs (BENCH_EXPLAIN=1)."""
-    import corpus.differ as differ
+    import memoryhole.corpus.differ as differ
 
     with tempfile.TemporaryDirectory(prefix="bench-explain-") as tmp:
         shutil.copyfile(cached / "corpus.db", Path(tmp) / "corpus.db")

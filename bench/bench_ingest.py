@@ -2,7 +2,7 @@
 
 Subject: `Corpus.record_pages` (the path the crawl pipeline uses) fed realistic timeline pages
 (10 posts a page, ~5% reposts whose original is a sighting too, ~10% of accounts with a pinned
-post, Chinese text, edits) in batches of `crawlers.pipelines.FLUSH_EVERY` pages, one transaction
+post, Chinese text, edits) in batches of `memoryhole.crawlers.pipelines.FLUSH_EVERY` pages, one transaction
 per batch. Everything it does is timed: the page rows, the sightings, tombstones, the posts
 lookup and upsert with the version check, versions, events and accounts.
 
@@ -42,11 +42,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import env_int, median, table  # noqa: E402
-
-from corpus.clock import iso  # noqa: E402
-from corpus.store import Corpus, PageObservation  # noqa: E402
-from crawlers.pipelines import FLUSH_EVERY  # noqa: E402
-from crawlers.platforms import PostRecord  # noqa: E402
+from memoryhole.corpus.clock import iso  # noqa: E402
+from memoryhole.corpus.store import Corpus, PageObservation  # noqa: E402
+from memoryhole.crawlers.pipelines import FLUSH_EVERY  # noqa: E402
+from memoryhole.crawlers.platforms import PostRecord  # noqa: E402
 
 PAGE_SIZE = 10
 PAGES_PER_POLL = 2

@@ -4,7 +4,7 @@ The schema version lives in SQLite's `user_version`. Each migration is a functio
 database from version N-1 to N; opening a corpus applies the missing ones in order inside one
 transaction, so a corpus made by any earlier release opens in this one.
 
-Tables (times are UTC ISO 8601 text, see corpus.clock):
+Tables (times are UTC ISO 8601 text, see memoryhole.corpus.clock):
 - crawls: one row per crawl (a timeline pass or a probe pass) with its plan, software version,
   start, end and stats.
 - platforms: what each platform's adapter declares (watch kind, order key, versioned fields,
@@ -24,7 +24,7 @@ Tables (times are UTC ISO 8601 text, see corpus.clock):
   shown as a tombstone), waiting for a probe to say why.
 
 The values of status, cause, event and state columns, and what each means, live in one place:
-corpus.vocabulary (reasons: corpus.reasons). The comments below name the vocabulary.
+memoryhole.corpus.vocabulary (reasons: memoryhole.corpus.reasons). The comments below name the vocabulary.
 - probes: every probe of a single post, with the raw response as evidence.
 - fetch_failures: every fetch that was not an observation (5xx, 418, captcha, truncated, ...).
 - removals: a post the platform confirmed gone, with reason, exact message, the interval
@@ -147,7 +147,7 @@ V1 = """
             probed_at TEXT NOT NULL,         -- when the response arrived
             http_status INTEGER,
             outcome TEXT NOT NULL,           -- visible | removed | failed
-            reason TEXT,                     -- vocabulary in corpus.reasons when removed
+            reason TEXT,                     -- vocabulary in memoryhole.corpus.reasons when removed
             message TEXT,                    -- the platform's exact words
             failure TEXT,                    -- failure name when outcome = failed
             response_headers TEXT,           -- JSON, as received
@@ -332,7 +332,7 @@ V2 = """
 """
 
 
-# The corpus time form (corpus.clock.iso), so the back-fill below only shifts times it can read.
+# The corpus time form (memoryhole.corpus.clock.iso), so the back-fill below only shifts times it can read.
 _ISO_GLOB = ("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]."
              "[0-9][0-9][0-9][0-9][0-9][0-9]Z")
 

@@ -3,7 +3,7 @@
 Observations are appended (sightings, pages, probes, failures); `posts` and `accounts` hold the
 latest known state. Writes go in one transaction per batch: sqlite-utils inserts are ~4x faster
 that way, and a crash loses at most the batch in flight, never half of one (the next start
-recovers it from the crawl's WARC files: corpus.reparse.recover_dead_crawls). Several processes
+recovers it from the crawl's WARC files: memoryhole.crawlers.reparse.recover_dead_crawls). Several processes
 may write one corpus: transactions begin IMMEDIATE, wait for each other (busy timeout), and a
 batch is retried whole while another writer holds the corpus.
 """
@@ -146,7 +146,7 @@ class PageObservation:
     http_status: int | None
     outcome: str                   # posts | end | failed
     failure: str | None
-    posts: tuple[Any, ...]         # crawlers.platforms.PostRecord
+    posts: tuple[Any, ...]         # memoryhole.crawlers.platforms.PostRecord
     cursor: str | None = None
     next_cursor: str | None = None
     account_check: str | None = None   # exists | gone | failed, when page 1 was empty
@@ -174,7 +174,7 @@ class ProbeObservation:
     body: bytes | None
     purpose: str = "classify"      # vocabulary.ProbePurpose: classify | confirm | recheck | watch
     evidence: WarcRef | None = None
-    # A watched item's probe that showed it (crawlers.platforms.PostRecord): its sighting.
+    # A watched item's probe that showed it (memoryhole.crawlers.platforms.PostRecord): its sighting.
     post: Any = None
 
 

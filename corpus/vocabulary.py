@@ -1,10 +1,10 @@
 """The corpus's other vocabularies: window statuses, candidate statuses and causes, post events
-and account states, each one enum with its descriptions (as corpus.reasons is for reasons).
+and account states, each one enum with its descriptions (as memoryhole.corpus.reasons is for reasons).
 
 The differ and the store write exactly these strings (a test checks a sandbox corpus holds no
 other value); the schema's comments point here; the
-Datasette metadata (analysis.publish) and the release's datasheet (corpus.release) describe each
-column from `VOCABULARIES`, so no description is copied anywhere else.
+Datasette metadata (memoryhole.analysis.publish) and the release's datasheet (memoryhole.release)
+describe each column from `VOCABULARIES`, so no description is copied anywhere else.
 """
 
 from __future__ import annotations

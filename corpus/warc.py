@@ -16,7 +16,7 @@ response). Response records carry what a reparse needs in extension headers:
 
 WARC-Date is when the response was received (UTC, microseconds). A corpus row points at its
 response record by (file relative to the data directory, byte offset, WARC-Record-ID): a
-`corpus.store.WarcRef`.
+`memoryhole.corpus.store.WarcRef`.
 """
 
 from __future__ import annotations

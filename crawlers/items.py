@@ -1,5 +1,5 @@
-"""What spiders yield: observations, in the shapes the corpus stores (see corpus.store)."""
+"""What spiders yield: observations, in the shapes the corpus stores (see memoryhole.corpus.store)."""
 
-from corpus.store import FetchFailure, PageObservation, ProbeObservation
+from memoryhole.corpus.store import FetchFailure, PageObservation, ProbeObservation
 
 __all__ = ["FetchFailure", "PageObservation", "ProbeObservation"]

@@ -6,14 +6,13 @@ import json
 import logging
 from typing import Any
 
+from memoryhole.corpus import clock, warc
+from memoryhole.corpus.provenance import software_version
+from memoryhole.corpus.store import WarcRef
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
-
-from corpus import clock, warc
-from corpus.provenance import software_version
-from corpus.store import WarcRef
 
 REQUESTED_AT = "memoryhole_requested_at"
 RECEIVED_AT = "memoryhole_received_at"   # set by the archiving middleware: when the answer came
@@ -42,7 +41,7 @@ class RequestTimeMiddleware:
 
 
 class WarcArchiveMiddleware:
-    """Archives every response, as received, in the crawl's WARC files (corpus.warc).
+    """Archives every response, as received, in the crawl's WARC files (memoryhole.corpus.warc).
 
     Placed between the downloader and HttpCompressionMiddleware (590), so the body is archived
     still encoded, with its Content-Encoding header. Failures are archived too (418, captcha,

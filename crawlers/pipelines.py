@@ -6,11 +6,7 @@ import logging
 import sqlite3
 from typing import Any
 
-from scrapy import Spider, signals
-from scrapy.crawler import Crawler
-from scrapy.utils.defer import deferred_from_coro
-
-from corpus.store import (
+from memoryhole.corpus.store import (
     RESOLVE,
     Corpus,
     FetchFailure,
@@ -18,6 +14,9 @@ from corpus.store import (
     PageObservation,
     ProbeObservation,
 )
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.utils.defer import deferred_from_coro
 
 FLUSH_EVERY = 500
 

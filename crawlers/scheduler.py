@@ -10,7 +10,7 @@ arrives: then the crawl in flight closes cleanly (its items are flushed and its 
 
 Before the first cycle, crawls of the corpus that a dead process left `running` (kill -9, power
 loss, a batch that could not be stored) are recovered from their WARC files and marked `crashed`
-(`corpus.reparse.recover_dead_crawls`); a crawl another live process is running is left alone.
+(`memoryhole.crawlers.reparse.recover_dead_crawls`); a crawl another live process is running is left alone.
 A crawl whose results could not be stored stops the run with CrawlStoreError.
 """
 
@@ -25,13 +25,12 @@ from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from memoryhole.corpus.differ import ProbeResolution, TimelineDiff, diff_timeline, resolve_probes
+from memoryhole.corpus.store import Corpus
 from scrapy.crawler import CrawlerRunner
 from scrapy.utils.log import configure_logging
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.reactor import install_reactor
-
-from corpus.differ import ProbeResolution, TimelineDiff, diff_timeline, resolve_probes
-from corpus.store import Corpus
 
 from . import failures
 from .plan import CrawlPlan
@@ -169,7 +168,7 @@ def _resolve(corpus: Corpus, crawl_id: int) -> ProbeResolution:
 
 def scrapy_settings(options: RunOptions):
     settings = get_project_settings()
-    settings.setmodule("crawlers.settings", priority="project")
+    settings.setmodule("memoryhole.crawlers.settings", priority="project")
     settings.set("LOG_LEVEL", options.log_level, priority="cmdline")
     for key, value in options.settings.items():
         settings.set(key, value, priority="cmdline")
@@ -181,7 +180,7 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
     """Run crawl cycles in this process; returns a report per cycle. Call once per process."""
     options = options or RunOptions()
     Corpus(data_dir).close()   # fail early, before the reactor, on an unusable data dir
-    from corpus.reparse import recover_dead_crawls
+    from memoryhole.crawlers.reparse import recover_dead_crawls
 
     for recovery in recover_dead_crawls(data_dir):
         (options.on_recovery or log.warning)(recovery.summary())

@@ -1,8 +1,8 @@
 """Scrapy settings for memoryhole. Polite defaults; a crawl plan's `politeness:` overrides them."""
 
 BOT_NAME = "memoryhole"
-SPIDER_MODULES = ["crawlers.spiders"]
-NEWSPIDER_MODULE = "crawlers.spiders"
+SPIDER_MODULES = ["memoryhole.crawlers.spiders"]
+NEWSPIDER_MODULE = "memoryhole.crawlers.spiders"
 
 USER_AGENT = "memoryhole (research crawler; +https://github.com/memoryhole)"
 ROBOTSTXT_OBEY = True
@@ -24,11 +24,11 @@ META_COPY_WARN_SKIP_KEYS = ["retry_times"]   # spider-side retries carry their c
 DOWNLOADER_MIDDLEWARES = {
     # Archives each response as received: after the downloader, before HttpCompressionMiddleware
     # (590) decodes the body; process_response runs from the highest number down.
-    "crawlers.middlewares.WarcArchiveMiddleware": 950,
-    "crawlers.middlewares.RequestTimeMiddleware": 990,
+    "memoryhole.crawlers.middlewares.WarcArchiveMiddleware": 950,
+    "memoryhole.crawlers.middlewares.RequestTimeMiddleware": 990,
 }
 ITEM_PIPELINES = {
-    "crawlers.pipelines.CorpusPipeline": 300,
+    "memoryhole.crawlers.pipelines.CorpusPipeline": 300,
 }
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

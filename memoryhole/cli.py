@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from corpus.store import Corpus, CorpusError
+from memoryhole.corpus.store import Corpus, CorpusError
 
 DATA_OPTION = click.option(
     "--data", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -55,8 +55,8 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
 
         memoryhole crawl plan.yaml --data ~/research/weibo --once
     """
-    from crawlers.plan import PlanError, load_plan, parse_duration
-    from crawlers.scheduler import CrawlStoreError, RunOptions, failed_pages, fetched_nothing, run
+    from memoryhole.crawlers.plan import PlanError, load_plan, parse_duration
+    from memoryhole.crawlers.scheduler import CrawlStoreError, RunOptions, failed_pages, fetched_nothing, run
 
     try:
         plan = load_plan(plan_path)
@@ -99,7 +99,7 @@ def export_removals(data_dir: Path, fmt: str) -> None:
 
         memoryhole export removals --data ~/research/weibo --format csv > removals.csv
     """
-    from corpus.export import REMOVAL_COLUMNS, removal_rows, write_rows
+    from memoryhole.corpus.export import REMOVAL_COLUMNS, removal_rows, write_rows
 
     corpus = _open(data_dir)
     try:
@@ -109,7 +109,7 @@ def export_removals(data_dir: Path, fmt: str) -> None:
 
 
 def _window_option(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    from crawlers.plan import parse_duration
+    from memoryhole.crawlers.plan import parse_duration
 
     try:
         seconds = parse_duration(value)
@@ -134,8 +134,8 @@ def analyze(data_dir: Path, terms: tuple[str, ...], window: float) -> None:
 
         memoryhole analyze --data ~/research/weibo
     """
-    from analysis.pipeline import AnalysisConfig
-    from analysis.tables import analyze as run_analysis
+    from memoryhole.analysis.pipeline import AnalysisConfig
+    from memoryhole.analysis.tables import analyze as run_analysis
 
     corpus = _open(data_dir)
     try:
@@ -160,8 +160,8 @@ def evidence(post_id: str, data_dir: Path, platform: str | None, as_json: bool) 
     """
     import json
 
-    from corpus.evidence import format_history, history_record, post_history
-    from corpus.warc import EvidenceError
+    from memoryhole.corpus.evidence import format_history, history_record, post_history
+    from memoryhole.corpus.warc import EvidenceError
 
     corpus = _open(data_dir)
     try:
@@ -186,8 +186,8 @@ def reparse(data_dir: Path, into: Path | None) -> None:
 
         memoryhole reparse --data ~/weibo --into ~/weibo-reparsed
     """
-    from corpus.reparse import ReparseError
-    from corpus.reparse import reparse as run_reparse
+    from memoryhole.crawlers.reparse import ReparseError
+    from memoryhole.crawlers.reparse import reparse as run_reparse
 
     try:
         report = run_reparse(data_dir, into)
@@ -208,8 +208,8 @@ def serve(data_dir: Path, host: str, port: int, immutable: bool) -> None:
 
         memoryhole serve --data ~/research/weibo --port 8001
     """
-    from analysis.publish import PublishError
-    from analysis.publish import serve as run_datasette
+    from memoryhole.analysis.publish import PublishError
+    from memoryhole.analysis.publish import serve as run_datasette
 
     click.echo(f"serving {data_dir} at http://{host}:{port}/", err=True)
     try:
@@ -240,7 +240,7 @@ def release(data_dir: Path, version: str, out_dir: Path, key_file: Path | None,
 
         memoryhole release --data ~/weibo --version 1.0.0 --out ~/releases/1.0.0 --key ~/.mh.key
     """
-    from corpus.release import ReleaseError, ReleaseOptions, build_release
+    from memoryhole.release import ReleaseError, ReleaseOptions, build_release
 
     if key_file is not None and no_pseudonyms:
         raise click.ClickException("--key and --no-pseudonyms contradict each other; choose one")
@@ -315,7 +315,7 @@ def sandbox_validate(scenario_path: Path | None, data_dir: Path, cycles: int, ev
     """
     import json
 
-    from crawlers.plan import parse_duration
+    from memoryhole.crawlers.plan import parse_duration
     from memoryhole.sandbox.scenario import ScenarioError
     from memoryhole.validation import VALIDATION_SCENARIO, report, validate
 

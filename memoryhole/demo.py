@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from corpus.store import Corpus
+from memoryhole.corpus.store import Corpus
 
 MARKER = ".memoryhole-demo"
 # Telegram's channels and WeChat's articles (campaign.yaml's telegram:/wechat: sections) are
@@ -132,7 +132,7 @@ def run_demo(data_dir: Path, days: float = 23.0, every_hours: float = 6.0, serve
     prepare_data_dir(data_dir)
     import json
 
-    from analysis.tables import analyze
+    from memoryhole.analysis.tables import analyze
     from memoryhole.sandbox import load_scenario
     from memoryhole.validation import validate
 
@@ -173,7 +173,7 @@ def run_demo(data_dir: Path, days: float = 23.0, every_hours: float = 6.0, serve
                               "ground truth"))
     click.echo(f"demo finished in {time.monotonic() - began:.0f} s", err=True)
     if serve:
-        from analysis.publish import serve as run_datasette
+        from memoryhole.analysis.publish import serve as run_datasette
 
         click.echo(f"Datasette: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
         run_datasette(data_dir, host="127.0.0.1", port=port)

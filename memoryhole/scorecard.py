@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
-from corpus.clock import parse_iso
+from memoryhole.corpus.clock import parse_iso
 
 FAR_PAST = datetime.min.replace(tzinfo=parse_iso("2000-01-01T00:00:00Z").tzinfo)
 

@@ -18,7 +18,7 @@ from typing import Any
 import sqlite_utils
 import yaml
 
-from corpus.clock import iso
+from memoryhole.corpus.clock import iso
 
 from .scorecard import Scorecard, platform_truth, score
 

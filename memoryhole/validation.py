@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from corpus.clock import iso
-from corpus.store import Corpus
+from memoryhole.corpus.clock import iso
+from memoryhole.corpus.store import Corpus
 
 from . import simulated_platforms
 from .scorecard import Scorecard, score
@@ -52,8 +52,8 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
     With `others_every` N > 0 the other platforms the scenario simulates (Telegram, WeChat) are
     crawled too, after every N-th cycle at the same simulated time, and scored apart (`cards`).
     """
-    from crawlers.plan import load_plan
-    from crawlers.scheduler import RunOptions, run
+    from memoryhole.crawlers.plan import load_plan
+    from memoryhole.crawlers.scheduler import RunOptions, run
 
     from .sandbox import ManualClock, SandboxServer, load_scenario
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from corpus.store import Corpus, PageObservation, ProbeObservation
-from crawlers.platforms import ADAPTERS, PostRecord
+from memoryhole.corpus.store import Corpus, PageObservation, ProbeObservation
+from memoryhole.crawlers.platforms import ADAPTERS, PostRecord
 
 T0 = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
@@ -51,7 +50,7 @@ class CorpusBuilder:
         self.plan = {"platform": "weibo", "watchlists": [{"name": "w", "pages": pages}]}
 
     def timeline(self, pages: list[PageObservation]):
-        from corpus.differ import diff_timeline
+        from memoryhole.corpus.differ import diff_timeline
 
         crawl = self.corpus.start_crawl("timeline", "weibo", self.plan)
         self.corpus.record_pages(crawl, pages)
@@ -59,7 +58,7 @@ class CorpusBuilder:
         return diff_timeline(self.corpus.db, crawl)
 
     def probes(self, probes: list[ProbeObservation]):
-        from corpus.differ import resolve_probes
+        from memoryhole.corpus.differ import resolve_probes
 
         crawl = self.corpus.start_crawl("probe", "weibo", self.plan)
         self.corpus.record_probes(crawl, probes)

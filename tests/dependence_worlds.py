@@ -1,7 +1,7 @@
 """Simulated worlds with a known truth for the dependence checks (issue 9 §3).
 
 Each world yields posts (account, text id, removed, tokens); `units` collapses copies of one
-text the way analysis.keywords.units_sql does (earliest copy's account, share removed), so the
+text the way memoryhole.analysis.keywords.units_sql does (earliest copy's account, share removed), so the
 estimators can be checked on thousands of posts in milliseconds without a corpus.
 """
 
@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from analysis import keywords
+from memoryhole.analysis import keywords
 
 VOCABULARY = [f"词{k:03d}" for k in range(400)]
 
@@ -101,7 +100,7 @@ def flagged_by_independent_log_odds(rows: list[tuple[str, str, float, int, str]]
                                     ) -> set[str]:
     """The former test: Monroe z with a normal p-value, units taken as independent."""
     options = options or keywords.KeywordOptions()
-    from analysis.stats import benjamini_hochberg, normal_upper_tail
+    from memoryhole.analysis.stats import benjamini_hochberg, normal_upper_tail
 
     term_filter = keywords.TermFilter(frozenset(), frozenset())
     counts = keywords.count_terms(rows, term_filter)

@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
+from memoryhole.corpus.clock import iso, parse_iso
+from memoryhole.corpus.store import Corpus
 
-from corpus.clock import iso, parse_iso
-from corpus.store import Corpus
 from memoryhole.scorecard import Scorecard, platform_truth, score
 from memoryhole.simulated_platforms import full_truth
 

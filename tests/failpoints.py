@@ -29,8 +29,8 @@ def kill() -> None:
 
 def install(point: str) -> None:
     if point == "flush":
-        from corpus.store import Corpus
-        from crawlers.pipelines import FLUSH_EVERY
+        from memoryhole.corpus.store import Corpus
+        from memoryhole.crawlers.pipelines import FLUSH_EVERY
 
         record_batch = Corpus.record_batch
 
@@ -60,7 +60,7 @@ def install(point: str) -> None:
             kill()
         WARCWriter.write_record = half_written
     elif point == "diff":
-        from crawlers import scheduler
+        from memoryhole.crawlers import scheduler
 
         diff_timeline = scheduler.diff_timeline
 
@@ -69,7 +69,7 @@ def install(point: str) -> None:
             kill()
         scheduler.diff_timeline = diff
     elif point == "resolve":
-        from crawlers import scheduler
+        from memoryhole.crawlers import scheduler
 
         scheduler._resolve = lambda corpus, crawl_id: kill()
     elif point:

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-
-from corpus.clock import iso
-from corpus.store import Corpus
-from crawlers.platforms import ADAPTERS
+from memoryhole.corpus.clock import iso
+from memoryhole.corpus.store import Corpus
+from memoryhole.crawlers.platforms import ADAPTERS
 
 T0 = datetime(2025, 3, 3, tzinfo=UTC)
 

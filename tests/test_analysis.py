@@ -1,13 +1,12 @@
-"""analysis.tables.analyze on a small hand-built corpus with known answers."""
+"""memoryhole.analysis.tables.analyze on a small hand-built corpus with known answers."""
 
 import json
 
 import pytest
-
-from analysis.tables import BASE_TABLES, DERIVED_TABLES, analyze
-from corpus.reasons import REASONS
-from corpus.store import Corpus
-from crawlers.platforms import ADAPTERS
+from memoryhole.analysis.tables import BASE_TABLES, DERIVED_TABLES, analyze
+from memoryhole.corpus.reasons import REASONS
+from memoryhole.corpus.store import Corpus
+from memoryhole.crawlers.platforms import ADAPTERS
 
 CRAWLED_AT = "2024-05-01T00:00:00.000000Z"
 

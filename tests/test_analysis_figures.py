@@ -2,8 +2,7 @@
 
 import sqlite_utils
 from matplotlib.figure import Figure
-
-from analysis.figures import draw_daily_rates
+from memoryhole.analysis.figures import draw_daily_rates
 
 
 def test_daily_rates_skip_days_without_posts_at_risk():
@@ -24,7 +23,7 @@ def test_daily_rates_skip_days_without_posts_at_risk():
 
 def test_chinese_renders_from_the_packaged_font_without_system_fonts(monkeypatch, recwarn):
     """A machine with no system CJK font still draws Chinese: mplfonts' Noto Sans CJK SC."""
-    from analysis import figures
+    from memoryhole.analysis import figures
 
     monkeypatch.setattr(figures, "CJK_FONT_GLOBS", ())
     figures.cjk_font.cache_clear()
@@ -45,7 +44,7 @@ def test_chinese_renders_from_the_packaged_font_without_system_fonts(monkeypatch
 
 
 def test_a_system_cjk_font_comes_before_the_packaged_one(monkeypatch, tmp_path):
-    from analysis import figures
+    from memoryhole.analysis import figures
 
     system = tmp_path / "NotoSansCJK-Regular.otf"
     system.symlink_to(figures.packaged_cjk_font_path())

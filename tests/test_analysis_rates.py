@@ -6,14 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from analysis.outcomes import build_post_outcomes
-from analysis.pipeline import AnalysisConfig
-from analysis.stats import benjamini_hochberg, wilson, wilson_interval
-from analysis.tables import analyze
-from corpus.clock import iso
-from corpus.store import Corpus
-from crawlers.platforms import ADAPTERS
+from memoryhole.analysis.outcomes import build_post_outcomes
+from memoryhole.analysis.pipeline import AnalysisConfig
+from memoryhole.analysis.stats import benjamini_hochberg, wilson, wilson_interval
+from memoryhole.analysis.tables import analyze
+from memoryhole.corpus.clock import iso
+from memoryhole.corpus.store import Corpus
+from memoryhole.crawlers.platforms import ADAPTERS
 
 T0 = datetime(2025, 3, 3, tzinfo=UTC)
 
@@ -261,7 +260,7 @@ def test_no_burst_without_departure(builder):
 
 
 def test_figures_render_chinese_without_missing_glyphs(builder, tmp_path, recwarn):
-    from analysis.figures import FIGURES, cjk_font
+    from memoryhole.analysis.figures import FIGURES, cjk_font
 
     builder.post("p0", text="关于白纸的事", removed=("platform_removed", 11.0, 21.0))
     builder.post("p1", text="今天天气很好")
@@ -282,8 +281,7 @@ def test_a_coarse_date_gives_a_lower_bound_that_is_not_too_high(tmp_path):
     from datetime import datetime, timedelta
 
     from conftest import page, post
-
-    from crawlers.platforms.weibo import BEIJING, parse_created_at, parse_created_interval
+    from memoryhole.crawlers.platforms.weibo import BEIJING, parse_created_at, parse_created_interval
 
     corpus = Corpus(tmp_path)
     seen = datetime(2025, 3, 3, 10, 0, tzinfo=BEIJING)

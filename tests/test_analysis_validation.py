@@ -1,7 +1,8 @@
 """Validation against the simulated platform's ground truth, through the real pipeline.
 
 The corpus is made by `memoryhole crawl --once` cycles against the sandbox on driven clocks
-(analysis.simulated_corpus, scenario analysis/scenarios/validation.yaml: eight planted sensitive
+(memoryhole.simulated_corpus, scenario
+memoryhole/sandbox/scenarios/analysis_validation.yaml: eight planted sensitive
 terms, censorship delays from a known distribution), then analysed by `memoryhole analyze`.
 Checks (issue 4): the planted terms rank in the top 10 by weighted log-odds and at most 2 of the
 top 20 are false discoveries (flagged at a 5% FDR but not planted); the NPMLE median delay of
@@ -19,9 +20,9 @@ from pathlib import Path
 
 import pytest
 from e2e import memoryhole
+from memoryhole.analysis.figures import FIGURES
 
-from analysis import simulated_corpus
-from analysis.figures import FIGURES
+from memoryhole import simulated_corpus
 
 
 @functools.cache

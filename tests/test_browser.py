@@ -1,6 +1,6 @@
 """What a person sees: Datasette serving a pipeline-made corpus, read by headless Debian chromium.
 
-The server is started exactly as `memoryhole serve` starts it (analysis.publish.serve_argv);
+The server is started exactly as `memoryhole serve` starts it (memoryhole.analysis.publish.serve_argv);
 chromium loads each page, runs its JavaScript (--virtual-time-budget), and the tests read the
 rendered DOM (--dump-dom) for what a reader would see: facet names, Chinese post text, search
 hits, the dashboard's figures. Screenshots go to test-artifacts/browser/.
@@ -26,9 +26,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from memoryhole.analysis.publish import serve_argv
 from pipeline_corpus import build
-
-from analysis.publish import serve_argv
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

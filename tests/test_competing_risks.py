@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from analysis import npmle
-from analysis.survival import SurvivalOptions, fit_competing
+from memoryhole.analysis import npmle
+from memoryhole.analysis.survival import SurvivalOptions, fit_competing
 
 DAY = 86400.0
 

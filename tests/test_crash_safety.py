@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import page, post, probe
 from e2e import memoryhole
-
-from corpus import store, warc
-from corpus.reparse import ReparseError, reparse
-from corpus.store import Corpus, CorpusError
+from memoryhole.corpus import store, warc
+from memoryhole.corpus.store import Corpus, CorpusError
+from memoryhole.crawlers.reparse import ReparseError, reparse
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 24, 2, 5, tzinfo=UTC)
@@ -98,11 +97,11 @@ class _Stats:
 def test_a_crawl_whose_batch_could_not_be_stored_is_never_finished(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from crawlers.pipelines import CorpusPipeline
+    from memoryhole.crawlers.pipelines import CorpusPipeline
 
     monkeypatch.setattr(store, "BUSY_TIMEOUT_SECONDS", 0.2)
     monkeypatch.setattr(store, "WRITE_PATIENCE_SECONDS", 0.5)
-    from crawlers.platforms import adapter_for
+    from memoryhole.crawlers.platforms import adapter_for
 
     plan = SimpleNamespace(platform="weibo", name="p", path=None, base_url="http://x",
                            as_record=lambda: {"watchlists": []}, members=lambda: [])
@@ -136,7 +135,7 @@ def test_only_dead_running_crawls_are_claimed(tmp_path):
     live_crawl = live.start_crawl("timeline", "weibo", {"watchlists": []})
     # A crawl whose process dies without a word (as kill -9 does).
     subprocess.run([sys.executable, "-c",
-                    "import os, sys; from corpus.store import Corpus; "
+                    "import os, sys; from memoryhole.corpus.store import Corpus; "
                     f"c = Corpus({str(data)!r}); c.start_crawl('timeline', 'weibo', {{}}); "
                     "os._exit(0)"], cwd=ROOT, check=True,
                    env=dict(os.environ, PYTHONPATH=str(ROOT)))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from e2e import write_plan
+from memoryhole.corpus.clock import iso
 
-from corpus.clock import iso
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,11 +1,10 @@
-"""corpus.deid: keys, pseudonyms, redaction of free text, and the leak scan on planted leaks."""
+"""memoryhole.corpus.deid: keys, pseudonyms, redaction of free text, and the leak scan on planted leaks."""
 
 import json
 import sqlite3
 
 import pytest
-
-from corpus.deid import (
+from memoryhole.corpus.deid import (
     MIN_KEY_BYTES,
     DeidError,
     Identity,

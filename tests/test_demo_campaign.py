@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from corpus.clock import parse_iso
+from memoryhole.corpus.clock import parse_iso
+
 from memoryhole.demo import CAMPAIGN, CAMPAIGN_SCENARIO, schedule_campaign
 from memoryhole.sandbox import load_scenario
 from memoryhole.sandbox.world import World

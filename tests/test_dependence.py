@@ -16,8 +16,7 @@ from dependence_worlds import (
     posts_as_units,
     units,
 )
-
-from analysis import bursts, keywords, regression
+from memoryhole.analysis import bursts, keywords, regression
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -1,8 +1,7 @@
 """The differ's rules: windows, failures, restorations, intervals (DEVELOPERS.md rules 1, 3, 4)."""
 
 from conftest import at, page, post, probe
-
-from corpus.clock import iso
+from memoryhole.corpus.clock import iso
 
 
 def keys(hi: int, lo: int, account: str = "1001") -> list:

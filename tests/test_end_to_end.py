@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from e2e import crawl_once, exported_removals, write_plan
+from memoryhole.corpus.clock import parse_iso
 
-from corpus.clock import parse_iso
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -82,7 +82,7 @@ def test_removals_equal_ground_truth_across_faults(sandbox, tmp_path):
 
     truth = {p["post_id"]: p for p in world.truth(minutes(5))["posts"]}
     unseeable = nth["1005"][18]
-    from corpus.store import Corpus
+    from memoryhole.corpus.store import Corpus
     corpus = Corpus(data, create=False)
     sighted = {r["post_id"] for r in corpus.db.query("SELECT post_id FROM posts")}
     failures = {r["failure"] for r in corpus.db.query("SELECT failure FROM fetch_failures")}
@@ -162,7 +162,7 @@ def test_since_id_pagination_covers_the_same_windows(sandbox, tmp_path):
     got = by_post(exported_removals(data))
     assert {pid: r["reason"] for pid, r in got.items()} == {
         nth["1001"][14]: "author_deleted", nth["1002"][8]: "platform_removed"}
-    from corpus.store import Corpus
+    from memoryhole.corpus.store import Corpus
     corpus = Corpus(data, create=False)
     cursors = corpus.db.execute(
         "SELECT COUNT(*) FROM pages WHERE page = 2 AND cursor IS NOT NULL").fetchone()[0]

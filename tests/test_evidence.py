@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import at, page, post, probe
 from e2e import crawl_once, memoryhole, write_plan
+from memoryhole.corpus import warc
+from memoryhole.corpus.evidence import format_history, post_history
+from memoryhole.corpus.store import WarcRef
 
-from corpus import warc
-from corpus.evidence import format_history, post_history
-from corpus.store import WarcRef
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)

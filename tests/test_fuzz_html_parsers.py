@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from memoryhole.crawlers.platforms import PostRecord, ProbeResult, TimelinePage, adapter_for
+from memoryhole.crawlers.platforms.base import failure_names
+from memoryhole.crawlers.platforms.html_pages import visible_text
 from parsel import Selector
-
-from crawlers.platforms import PostRecord, ProbeResult, TimelinePage, adapter_for
-from crawlers.platforms.base import failure_names
-from crawlers.platforms.html_pages import visible_text
 
 FUZZ_EXAMPLES = 300
 LONG_EXAMPLES = 10_000

@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-from corpus.reasons import REASONS
-from crawlers import failures
-from crawlers.platforms import (
+from memoryhole.corpus.reasons import REASONS
+from memoryhole.crawlers import failures
+from memoryhole.crawlers.platforms import (
     ADAPTERS,
     LongTextResult,
     PostRecord,
@@ -31,7 +30,7 @@ from crawlers.platforms import (
     TimelinePage,
     adapter_for,
 )
-from crawlers.platforms.weibo import ACCOUNT_STATES, html_to_text, signatures
+from memoryhole.crawlers.platforms.weibo import ACCOUNT_STATES, html_to_text, signatures
 
 FUZZ_EXAMPLES = 300
 LONG_EXAMPLES = 10_000

@@ -16,19 +16,18 @@ import pytest
 import scrapy
 from hypothesis import given
 from hypothesis import strategies as st
+from memoryhole.corpus.store import FetchFailure, LongTextObservation, PageObservation, ProbeObservation
+from memoryhole.corpus.warc import read_response
+from memoryhole.crawlers import failures
+from memoryhole.crawlers.middlewares import REQUESTED_AT, WarcArchiveMiddleware, evidence_of
+from memoryhole.crawlers.plan import plan_from_dict
+from memoryhole.crawlers.spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 from test_fuzz_parsers import CI, LONG, bodies, check_removal, statuses
 from twisted.python.failure import Failure
-
-from corpus.store import FetchFailure, LongTextObservation, PageObservation, ProbeObservation
-from corpus.warc import read_response
-from crawlers import failures
-from crawlers.middlewares import REQUESTED_AT, WarcArchiveMiddleware, evidence_of
-from crawlers.plan import plan_from_dict
-from crawlers.spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
 
 AT = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 PLAN = plan_from_dict({"platform": "weibo", "base_url": "http://127.0.0.1:9",
@@ -76,7 +75,7 @@ def crawl(tmp_path_factory):
     made = {}
     for kind, spiders in (("timeline", TIMELINE_SPIDERS), ("probe", PROBE_SPIDERS)):
         settings = Settings()
-        settings.setmodule("crawlers.settings", priority="project")
+        settings.setmodule("memoryhole.crawlers.settings", priority="project")
         crawler = Crawler(spiders["weibo"], settings)
         crawler.stats = load_object(settings["STATS_CLASS"])(crawler)
         spider = spiders["weibo"].from_crawler(crawler, plan=PLAN, data=str(data))

@@ -9,9 +9,8 @@ from math import erf, log, sqrt
 
 import numpy as np
 import pytest
-
-from analysis import npmle
-from analysis.survival import Clustered, SurvivalOptions, _share, _share_bounds, fit_stratum
+from memoryhole.analysis import npmle
+from memoryhole.analysis.survival import Clustered, SurvivalOptions, _share, _share_bounds, fit_stratum
 
 MEDIAN, SIGMA = 2400.0, 1.0                     # removal delays: lognormal, median 40 min
 MEAN_PROPENSITY = 0.15                          # accounts' removal shares: Beta(1.5, 8.5)

@@ -10,12 +10,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from analysis.outcomes import UndeclaredPlatform, build_post_outcomes
-from corpus.differ import resolve_probes
-from corpus.store import Corpus, ProbeObservation
-from crawlers.plan import PlanError, ScheduleStep, plan_from_dict, probe_interval
-from crawlers.platforms import (
+from memoryhole.analysis.outcomes import UndeclaredPlatform, build_post_outcomes
+from memoryhole.corpus.differ import resolve_probes
+from memoryhole.corpus.store import Corpus, ProbeObservation
+from memoryhole.crawlers.plan import PlanError, ScheduleStep, plan_from_dict, probe_interval
+from memoryhole.crawlers.platforms import (
     ADAPTERS,
     ExtraColumn,
     ItemAdapter,
@@ -23,8 +22,8 @@ from crawlers.platforms import (
     ProbeResult,
     timestamp_order_key,
 )
-from crawlers.spiders import probe_spider, timeline_spider
-from crawlers.spiders.probe import due_items
+from memoryhole.crawlers.spiders import probe_spider, timeline_spider
+from memoryhole.crawlers.spiders.probe import due_items
 
 T0 = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 GONE = "this item was removed for a violation"
@@ -278,8 +277,8 @@ def test_the_probe_spider_asks_due_items_and_hands_their_sighting_to_the_store(i
 
 
 def test_an_item_cycle_that_got_no_answer_says_it_fetched_nothing():
-    from corpus.differ import ProbeResolution
-    from crawlers.scheduler import CycleReport
+    from memoryhole.corpus.differ import ProbeResolution
+    from memoryhole.crawlers.scheduler import CycleReport
 
     def cycle(watched: int, failed: int) -> CycleReport:
         return CycleReport(1, probe_crawl_id=1, resolution=ProbeResolution(

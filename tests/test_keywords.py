@@ -6,11 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from memoryhole.analysis import keywords, segmentation
+from memoryhole.analysis.pipeline import AnalysisConfig
+from memoryhole.analysis.tables import analyze
 from test_analysis_rates import Builder
-
-from analysis import keywords, segmentation
-from analysis.pipeline import AnalysisConfig
-from analysis.tables import analyze
 
 
 @pytest.fixture

@@ -3,9 +3,8 @@
 from datetime import timedelta
 
 from conftest import at, page, post, probe
-
-from corpus.clock import iso
-from crawlers.platforms import Tombstone
+from memoryhole.corpus.clock import iso
+from memoryhole.crawlers.platforms import Tombstone
 
 
 def keys(hi: int, lo: int, account: str = "1001") -> list:
@@ -151,7 +150,7 @@ def test_edits_are_versions_with_changed_fields_only(builder):
 
 
 def test_long_text_completes_the_current_version_or_records_the_truncation(builder):
-    from corpus.store import LongTextObservation
+    from memoryhole.corpus.store import LongTextObservation
 
     long_post = post(15, text="很长的微博……全文", text_truncated=True)
     builder.timeline([page(1, [long_post, post(16)], at(0))])

@@ -16,11 +16,10 @@ import pytest
 import sqlite_utils
 from conftest import page, post, probe
 from e2e import memoryhole
-
-from corpus import schema
-from corpus.clock import iso
-from corpus.differ import diff_timeline, resolve_probes
-from corpus.store import DB_NAME, Corpus, CorpusError
+from memoryhole.corpus import schema
+from memoryhole.corpus.clock import iso
+from memoryhole.corpus.differ import diff_timeline, resolve_probes
+from memoryhole.corpus.store import DB_NAME, Corpus, CorpusError
 
 T0 = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 PLAN = {"platform": "weibo", "base_url": "https://m.weibo.cn",
@@ -247,7 +246,7 @@ def test_an_old_corpus_opens_migrated_with_its_data(version, tmp_path, monkeypat
 
 
 def test_the_recorded_weibo_declaration_is_the_adapters():
-    from crawlers.platforms import ADAPTERS
+    from memoryhole.crawlers.platforms import ADAPTERS
 
     assert json.loads(schema._WEIBO_DECLARATION) == ADAPTERS["weibo"].declaration()
 

@@ -23,7 +23,7 @@ def test_there_are_notebooks_and_they_are_stripped():
         assert code, path.name
         assert all(c["outputs"] == [] and c["execution_count"] is None for c in code), path.name
         # No logic lives only in a notebook: code cells call the analysis package.
-        assert any("from analysis import" in "".join(c["source"]) for c in code), path.name
+        assert any("from memoryhole.analysis import" in "".join(c["source"]) for c in code), path.name
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from memoryhole.crawlers.plan import PlanError, load_plan, plan_from_dict
 
-from crawlers.plan import PlanError, load_plan, plan_from_dict
 from memoryhole.cli import cli
 from memoryhole.demo import demo_watchlists
 
@@ -158,7 +158,7 @@ def test_readme_and_docstring_plans_load(tmp_path):
     (tmp_path / "more-accounts.txt").write_text("# more\n1002\n1003  # a comment\n")
     plan = load_plan(write_yaml(tmp_path / "readme.yaml", readme_plan()))
     assert plan.watchlists[0].accounts == ("1642634100", "1784473157", "1002", "1003")
-    import crawlers.plan as module
+    import memoryhole.crawlers.plan as module
     docstring = module.__doc__.split("\n\n", 1)[1].split("\n\n", 1)[0]
     assert load_plan(write_yaml(tmp_path / "doc.yaml", docstring)).watchlists[0].pages == 2
 

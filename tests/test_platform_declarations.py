@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 
-from analysis.publish import build_metadata
-from corpus.deid import Identity, Pseudonymiser, Redactor
-from corpus.release import Transformer, column_policy, extra_declarations
-from corpus.store import Corpus
-from crawlers import failures
-from crawlers.platforms import ADAPTERS, adapter_for
-from crawlers.spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
+from memoryhole.analysis.publish import build_metadata
+from memoryhole.corpus.deid import Identity, Pseudonymiser, Redactor
+from memoryhole.corpus.store import Corpus
+from memoryhole.crawlers import failures
+from memoryhole.crawlers.platforms import ADAPTERS, adapter_for
+from memoryhole.crawlers.spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
+from memoryhole.release import Transformer, column_policy, extra_declarations
 
 KEY = b"k" * 32
 

@@ -1,4 +1,4 @@
-"""analysis.publish: Datasette metadata and serving, against a real Datasette 0.65."""
+"""memoryhole.analysis.publish: Datasette metadata and serving, against a real Datasette 0.65."""
 
 import asyncio
 import json
@@ -9,14 +9,11 @@ import time
 import urllib.error
 import urllib.request
 
+import memoryhole.analysis.fts as fts
 import pytest
 import sqlite_utils
 import yaml
-from pipeline_corpus import ACCOUNTS
-from pipeline_corpus import build as build_pipeline_corpus
-
-import analysis.fts as fts
-from analysis.publish import (
+from memoryhole.analysis.publish import (
     PLUGINS_DIR,
     TEMPLATES_DIR,
     PublishError,
@@ -27,8 +24,10 @@ from analysis.publish import (
     serve_argv,
     write_metadata,
 )
-from analysis.tables import analyze
-from corpus.reasons import REASON_DESCRIPTIONS, REASONS, Reason
+from memoryhole.analysis.tables import analyze
+from memoryhole.corpus.reasons import REASON_DESCRIPTIONS, REASONS, Reason
+from pipeline_corpus import ACCOUNTS
+from pipeline_corpus import build as build_pipeline_corpus
 
 try:  # the shared hand-built corpus; `tests` is not a package, so import it either way
     from tests.test_analysis import REMOVALS, build_corpus
@@ -78,7 +77,7 @@ def test_removals_page_shows_default_facets_and_reason_vocabulary(data_dir):
     assert 'class="facet-info-name"' in html
     # Newest confirmation first by default.
     assert "sorted by first_missing_at descending" in html
-    # Column descriptions render, the reason one generated from corpus.reasons.
+    # Column descriptions render, the reason one generated from memoryhole.corpus.reasons.
     assert REASON_DESCRIPTIONS[Reason.AUTHOR_DELETED] in html
 
 

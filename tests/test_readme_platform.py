@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-from crawlers.plan import plan_from_dict
-from crawlers.platforms import ADAPTERS
-from crawlers.spiders import probe_spider
+from memoryhole.crawlers.plan import plan_from_dict
+from memoryhole.crawlers.platforms import ADAPTERS
+from memoryhole.crawlers.spiders import probe_spider
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 from e2e import memoryhole
+from memoryhole.corpus.deid import Pseudonymiser
+from memoryhole.release import validate_citation
 from pipeline_corpus import ACCOUNTS, PUBLIC_FIGURE, build
 
-from corpus.deid import Pseudonymiser
-from corpus.release import validate_citation
 from memoryhole.sandbox.ids import mid_to_bid
 
 KEY = b"0123456789abcdef0123456789abcdef-test-key"
@@ -217,8 +217,8 @@ def test_datasheet(corpus, released):
                    "| `platform_removed` | 2 |", "| `unknown` | 1 |", "| `posts` | "):
         assert phrase in sheet, phrase
     assert "memoryhole 0.1.0" in sheet     # software version, from the crawls table
-    # Every other vocabulary, from corpus.vocabulary, with its meaning and the corpus's counts.
-    from corpus.vocabulary import VOCABULARIES
+    # Every other vocabulary, from memoryhole.corpus.vocabulary, with its meaning and the corpus's counts.
+    from memoryhole.corpus.vocabulary import VOCABULARIES
 
     assert "## The other vocabularies" in sheet
     for vocab in VOCABULARIES:
@@ -311,7 +311,7 @@ def test_authors_are_required(corpus, tmp_path):
 
 
 def test_the_release_serves_in_datasette(corpus, released):
-    from analysis.publish import is_release, make_datasette, serve_argv
+    from memoryhole.analysis.publish import is_release, make_datasette, serve_argv
 
     out, _ = released
     before = files(out)

@@ -33,12 +33,12 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 import yaml
+from memoryhole.corpus import warc
+from memoryhole.corpus.clock import iso
+from memoryhole.crawlers.reparse import reparse
 from sandbox_worlds import merged
 from test_reparse import TABLES, comparable
 
-from corpus import warc
-from corpus.clock import iso
-from corpus.reparse import reparse
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 from memoryhole.scorecard import score
 
@@ -265,7 +265,7 @@ def test_crawls_analyze_and_the_search_index_write_one_corpus_together(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     commands = {
         "analyze": [sys.executable, "-m", "memoryhole.cli", "analyze", "--data", str(data)],
-        "index": [sys.executable, "-c", "import sys; from analysis.publish import prepare; "
+        "index": [sys.executable, "-c", "import sys; from memoryhole.analysis.publish import prepare; "
                   "prepare(sys.argv[1])", str(data)],
     }
 

@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 import yaml
 from e2e import crawl_once, memoryhole
+from memoryhole.corpus import warc
+from memoryhole.corpus.clock import iso
+from memoryhole.crawlers.platforms import Signature, weibo
+from memoryhole.crawlers.reparse import ReparseError, reparse
 from scrapy import Spider
 from test_warc import warcio_check
 
-from corpus import warc
-from corpus.clock import iso
-from corpus.reparse import ReparseError, reparse
-from crawlers.platforms import Signature, weibo
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -284,16 +284,15 @@ def test_archived_answers_pass_the_middlewares_that_ran_after_archiving(tmp_path
     """A gzip answer replayed from the archive is decoded as the live one was."""
     import gzip
 
+    from memoryhole.corpus.store import WarcRef
+    from memoryhole.crawlers.reparse import _middlewares_after_archive, _response
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.settings import Settings
     from scrapy.statscollectors import MemoryStatsCollector
 
-    from corpus.reparse import _middlewares_after_archive, _response
-    from corpus.store import WarcRef
-
     settings = Settings()
-    settings.setmodule("crawlers.settings", priority="project")
+    settings.setmodule("memoryhole.crawlers.settings", priority="project")
     crawler = Crawler(Spider, settings)
     crawler.stats = MemoryStatsCollector(crawler)
     chain = _middlewares_after_archive(crawler)

@@ -1,8 +1,8 @@
 """The scorecard itself must be able to catch a pipeline that is wrong."""
 
 from conftest import at, page, post, probe
+from memoryhole.corpus.clock import iso
 
-from corpus.clock import iso
 from memoryhole.scorecard import score
 
 

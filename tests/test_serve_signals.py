@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from corpus.store import Corpus
+from memoryhole.corpus.store import Corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from corpus.store import Corpus
+from memoryhole.corpus.store import Corpus
+
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 from memoryhole.simulated_platforms import crawl_once, full_truth, scorecards, write_plans
 

@@ -1,4 +1,5 @@
-"""analysis.npmle and analysis.survival: the interval-censored, left-truncated estimator.
+"""memoryhole.analysis.npmle and memoryhole.analysis.survival: the interval-censored,
+left-truncated estimator.
 
 lifelines is the reference: its Turnbull NPMLE where no truncation is involved, its
 product-limit estimator with delayed entry where every time is exact.
@@ -11,8 +12,7 @@ import warnings
 import numpy as np
 import pytest
 from lifelines import KaplanMeierFitter
-
-from analysis import npmle, survival
+from memoryhole.analysis import npmle, survival
 
 
 def checked_intervals(rng, n, every=(20.0, 120.0), censor_at=1500.0):

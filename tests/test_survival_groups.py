@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from memoryhole.analysis import survival
+from memoryhole.analysis.outcomes import build_post_outcomes
+from memoryhole.corpus.store import Corpus
 from simulated_campaign import Campaign, write
-
-from analysis import survival
-from analysis.outcomes import build_post_outcomes
-from corpus.store import Corpus
 
 HOUR = 3600.0
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from corpus.clock import parse_iso
-from crawlers.platforms import adapter_for
-from crawlers.platforms.telegram import channel_name
+from memoryhole.corpus.clock import parse_iso
+from memoryhole.crawlers.platforms import adapter_for
+from memoryhole.crawlers.platforms.telegram import channel_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
 MANIFEST = yaml.safe_load((FIXTURES / "manifest.yaml").read_text("utf-8"))["fixtures"]

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 from e2e import crawl_once, write_plan
+from memoryhole.analysis.publish import make_datasette
 
-from analysis.publish import make_datasette
 from memoryhole.cli import cli
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 from e2e import memoryhole, write_plan
+from memoryhole.corpus.differ import ProbeResolution, TimelineDiff
+from memoryhole.crawlers import failures
+from memoryhole.crawlers.scheduler import CycleReport, fetched_nothing
 
-from corpus.differ import ProbeResolution, TimelineDiff
-from crawlers import failures
-from crawlers.scheduler import CycleReport, fetched_nothing
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)

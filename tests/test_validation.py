@@ -63,11 +63,11 @@ def test_every_mechanism_was_exercised(validation):
 
 
 def test_every_value_in_the_corpus_is_one_the_vocabulary_describes(validation):
-    """Statuses, causes, events and states: the differ writes only what corpus.vocabulary
+    """Statuses, causes, events and states: the differ writes only what memoryhole.corpus.vocabulary
     describes, and the Datasette metadata describes every one of them (generated, not copied)."""
-    from analysis.publish import build_metadata
-    from corpus.reasons import REASONS
-    from corpus.vocabulary import VOCABULARIES, CandidateCause, PostEvent
+    from memoryhole.analysis.publish import build_metadata
+    from memoryhole.corpus.reasons import REASONS
+    from memoryhole.corpus.vocabulary import VOCABULARIES, CandidateCause, PostEvent
 
     _, db = validation
     tables = build_metadata()["databases"]["corpus"]["tables"]

@@ -1,9 +1,9 @@
-"""corpus.vocabulary: every value of every vocabulary described once, in its own vocabulary, and
+"""memoryhole.corpus.vocabulary: every value of every vocabulary described once, in its own vocabulary, and
 the descriptions that publishing and releases show are generated from it. (The values a real
 sandbox corpus holds are checked in test_validation.py.)"""
 
-from analysis.publish import build_metadata
-from corpus.vocabulary import (
+from memoryhole.analysis.publish import build_metadata
+from memoryhole.corpus.vocabulary import (
     VOCABULARIES,
     AccountState,
     CandidateCause,

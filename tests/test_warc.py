@@ -1,4 +1,4 @@
-"""WARC evidence: the archive format (corpus.warc) and the archiving downloader middleware, with
+"""WARC evidence: the archive format (memoryhole.corpus.warc) and the archiving downloader middleware, with
 real warcio files checked by the `warcio check` CLI and a real Scrapy crawl of a local server."""
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from memoryhole.corpus import warc
+from memoryhole.corpus.store import WarcRef
+from memoryhole.crawlers.middlewares import WarcArchiveMiddleware
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-
-from corpus import warc
-from corpus.store import WarcRef
-from crawlers.middlewares import WarcArchiveMiddleware
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 24, 2, 5, tzinfo=UTC)
@@ -156,7 +155,7 @@ import json, sys
 import scrapy
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
-from crawlers.middlewares import evidence_of
+from memoryhole.crawlers.middlewares import evidence_of
 
 base, data_dir, out, priority, max_bytes = sys.argv[1:6]
 
@@ -180,15 +179,15 @@ class Archived(scrapy.Spider):
                           "ref": None if ref is None else [ref.file, ref.offset, ref.record_id]})
 
 settings = Settings()
-settings.setmodule("crawlers.settings", priority="project")
+settings.setmodule("memoryhole.crawlers.settings", priority="project")
 settings.set("ROBOTSTXT_OBEY", False)
 settings.set("DOWNLOAD_DELAY", 0)
 settings.set("ITEM_PIPELINES", {})
 settings.set("LOG_LEVEL", "WARNING")
 settings.set("MEMORYHOLE_WARC_MAX_BYTES", int(max_bytes))
 settings.set("DOWNLOADER_MIDDLEWARES", {
-    "crawlers.middlewares.WarcArchiveMiddleware": int(priority),
-    "crawlers.middlewares.RequestTimeMiddleware": 990})
+    "memoryhole.crawlers.middlewares.WarcArchiveMiddleware": int(priority),
+    "memoryhole.crawlers.middlewares.RequestTimeMiddleware": 990})
 process = CrawlerProcess(settings)
 process.crawl(Archived)
 process.start()

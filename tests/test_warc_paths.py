@@ -9,10 +9,9 @@ import sqlite3
 
 import pytest
 from e2e import memoryhole
+from memoryhole.corpus import warc
+from memoryhole.crawlers.reparse import ReparseError, reparse
 from test_evidence import crawled, removal_of  # noqa: F401  (the fixture: a crawled corpus)
-
-from corpus import warc
-from corpus.reparse import ReparseError, reparse
 
 
 @pytest.fixture

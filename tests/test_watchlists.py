@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import yaml
 from e2e import crawl_once
+from memoryhole.analysis.accounts import build_account_rankings, build_account_sanctions
+from memoryhole.analysis.outcomes import build_post_outcomes
+from memoryhole.analysis.rates import build_removal_rates
+from memoryhole.corpus.store import Corpus
 from sandbox_worlds import QUIET, START, merged
 
-from analysis.accounts import build_account_rankings, build_account_sanctions
-from analysis.outcomes import build_post_outcomes
-from analysis.rates import build_removal_rates
-from corpus.store import Corpus
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 
 

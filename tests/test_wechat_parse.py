@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from corpus.clock import parse_iso
-from crawlers.platforms import adapter_for
-from crawlers.platforms.html_pages import read_page, visible_text
-from crawlers.platforms.wechat import article_id
+from memoryhole.corpus.clock import parse_iso
+from memoryhole.crawlers.platforms import adapter_for
+from memoryhole.crawlers.platforms.html_pages import read_page, visible_text
+from memoryhole.crawlers.platforms.wechat import article_id
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wechat"
 MANIFEST = yaml.safe_load((FIXTURES / "manifest.yaml").read_text("utf-8"))["fixtures"]

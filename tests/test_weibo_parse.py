@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from corpus.clock import parse_iso
-from corpus.reasons import REASONS
-from crawlers import failures
-from crawlers.platforms import adapter_for
-from crawlers.platforms.weibo import (
+from memoryhole.corpus.clock import parse_iso
+from memoryhole.corpus.reasons import REASONS
+from memoryhole.crawlers import failures
+from memoryhole.crawlers.platforms import adapter_for
+from memoryhole.crawlers.platforms.weibo import (
     BEIJING,
     html_to_text,
     parse_created_at,

@@ -1,7 +1,7 @@
-"""memoryhole's Datasette plugin (loaded with --plugins-dir by analysis.publish).
+"""memoryhole's Datasette plugin (loaded with --plugins-dir by memoryhole.analysis.publish).
 
 - SQL function `jieba_query(q)`: an FTS5 MATCH expression for what a person typed, Chinese
-  segmented with jieba like the index (analysis.fts). It also replaces Datasette's own
+  segmented with jieba like the index (memoryhole.analysis.fts). It also replaces Datasette's own
   `escape_fts()` for input containing Chinese, so the posts table's search box and
   datasette-search-all find 高校食堂 in posts that contain 高校 and 食堂.
 - A post's page (`/corpus/posts/<platform>,<post_id>`, template row-corpus-posts.html): the text
@@ -21,8 +21,7 @@ from datasette import hookimpl
 from datasette.utils import tilde_encode, urlsafe_components
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
-
-from analysis.fts import fts_query
+from memoryhole.analysis.fts import fts_query
 
 
 @hookimpl

@@ -1,5 +1,5 @@
 """Platform adapters, by name: the registry. A crawl plan's `platform:` picks one; spiders, plans
-and the corpus's platform record are made from it (crawlers.spiders.spiders_for)."""
+and the corpus's platform record are made from it (memoryhole.crawlers.spiders.spiders_for)."""
 
 from .base import (
     ExtraColumn,

@@ -31,12 +31,12 @@ platform:
 - `extra_columns`: platform-only fields of a post (`PostRecord.extra`), each with a description
   (shown in Datasette) and the release's column policy for it;
 - `status_failures` / `failure_descriptions`: HTTP statuses and failure names only this platform
-  uses (the generic ones are in crawlers.failures);
+  uses (the generic ones are in memoryhole.crawlers.failures);
 - `messages_file`: the platform's words (a YAML signature file beside the adapter, each entry
   backed by a recorded fixture), read with `load_signatures`.
 
 To add a platform: subclass `ListingAdapter` or `ItemAdapter` in crawlers/platforms/<name>.py, ship
-its messages beside it, and register it in `crawlers.platforms.ADAPTERS`. Spiders, plans, the
+its messages beside it, and register it in `memoryhole.crawlers.platforms.ADAPTERS`. Spiders, plans, the
 corpus's platform record, analysis and releases follow from the declaration (README: "Adding a
 platform").
 """
@@ -55,7 +55,7 @@ import yaml
 
 WatchKind = Literal["listing", "item"]
 OrderKeyKind = Literal["id", "timestamp"]
-# What a release does with an extra column (corpus.release's column policies): `drop` (never
+# What a release does with an extra column (memoryhole.release's column policies): `drop` (never
 # published), `post` (another id of the post: pseudonymised like post_id, and looked for in
 # text), `account` (an account id), `screen_name`, `text` (published, redacted), `free` (short
 # text, redacted), `keep` (published as is: no identifying content).
@@ -143,7 +143,7 @@ class TimelinePage:
 class ProbeResult:
     """What a single-post probe said.
 
-    outcome: `visible`, `removed` (with a reason from corpus.reasons and the platform's exact
+    outcome: `visible`, `removed` (with a reason from memoryhole.corpus.reasons and the platform's exact
     message) or `failed` (not an observation: never a removal).
     """
 
@@ -189,8 +189,8 @@ class Signature:
     """One entry of a messages file: words matched as a substring, and what they mean."""
 
     words: str
-    reason: str | None = None     # corpus.reasons, for words that say an item is not visible
-    failure: str | None = None    # crawlers.failures, for words that are not an observation
+    reason: str | None = None     # memoryhole.corpus.reasons, for words that say an item is not visible
+    failure: str | None = None    # memoryhole.crawlers.failures, for words that are not an observation
     note: str | None = None
 
 
@@ -238,7 +238,7 @@ def load_signatures(package: str, filename: str, known_failures: frozenset[str] 
                     ) -> Signatures:
     """Read a messages file shipped in `package`; every reason and failure must be known (a typo
     in a data file must not turn a removal into `unknown` or a captcha into a removal)."""
-    from corpus.reasons import REASONS
+    from memoryhole.corpus.reasons import REASONS
 
     from .. import failures
 

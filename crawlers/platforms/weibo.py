@@ -10,9 +10,8 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
+from memoryhole.corpus.vocabulary import ACCOUNT_STATE_OF_REASON
 from w3lib.html import remove_tags, replace_entities
-
-from corpus.vocabulary import ACCOUNT_STATE_OF_REASON
 
 from .. import failures
 from .base import (

@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 
 import scrapy
+from memoryhole.corpus import clock
+from memoryhole.corpus.store import FetchFailure
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from twisted.python.failure import Failure
-
-from corpus import clock
-from corpus.store import FetchFailure
 
 from .. import failures
 from ..middlewares import RECEIVED_AT, REQUESTED_AT

@@ -13,9 +13,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
-
-from corpus import clock
-from corpus.store import Corpus, LongTextObservation, ProbeObservation
+from memoryhole.corpus import clock
+from memoryhole.corpus.store import Corpus, LongTextObservation, ProbeObservation
 
 from ..middlewares import evidence_of
 from ..plan import CrawlPlan, probe_interval

@@ -7,9 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 import scrapy
-
-from corpus import clock
-from corpus.store import PageObservation
+from memoryhole.corpus import clock
+from memoryhole.corpus.store import PageObservation
 
 from ..middlewares import evidence_of
 from .base import PlanSpider

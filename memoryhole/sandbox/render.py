@@ -11,7 +11,7 @@ from . import text as textgen
 from .ids import mid_to_bid
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .world import Account, Post
+    from .history import Account, Post
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

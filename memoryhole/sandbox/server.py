@@ -54,7 +54,7 @@ from .render import iso
 from .scenario import FAULT_KINDS, Scenario, ScenarioError, load_scenario, parse_duration
 from .telegram import TelegramWorld
 from .wechat import WechatWorld, rate_limit_page, verification_page
-from .world import CONTAINER_PREFIXES, CURSOR_PREFIX, World, _nothing_here
+from .world import CONTAINER_PREFIXES, CURSOR_PREFIX, World, nothing_here
 
 JSON_TYPE = "application/json; charset=utf-8"
 WECHAT, TELEGRAM = "/wechat/", "/telegram/"   # the other platforms' pages live under these
@@ -393,11 +393,11 @@ class SandboxServer:
         if containerid:
             prefix, uid = containerid[:6], containerid[6:].split("_-_")[0]
             if prefix not in CONTAINER_PREFIXES or (value and value != uid):
-                return _nothing_here()
+                return nothing_here()
             cursor = "since_id" in query or prefix == CURSOR_PREFIX
             return self.world.timeline(uid, page, now, containerid, since_id=since_id, cursor=cursor)
         if not value:
-            return _nothing_here()
+            return nothing_here()
         return self.world.profile(value, now)
 
     # ----------------------------------------------------------------- back door

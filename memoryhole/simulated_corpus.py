@@ -5,7 +5,8 @@
 clock frozen at the platform's (MEMORYHOLE_NOW), moving both clocks `every` seconds between
 cycles: an hour of crawling takes a minute or two. The platform's ground truth at the end is
 saved as DATA/sandbox-truth.json. The validation test, the notebooks' test corpus and the
-examples in docs/analysis.md use it; analysis steps never do (they read only the corpus).
+examples in docs/analysis.md use it; analysis steps never do (they read only the corpus). It
+drives the pipeline against the sandbox, so it lives beside the demo, outside the stages.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 
 import yaml
 
-from corpus.clock import iso, parse_iso
+from memoryhole.corpus.clock import iso, parse_iso
 
-VALIDATION_SCENARIO = Path(__file__).with_name("scenarios") / "validation.yaml"
+VALIDATION_SCENARIO = Path(__file__).parent / "sandbox" / "scenarios" / "analysis_validation.yaml"
 TRUTH_FILE = "sandbox-truth.json"
 PLAN_FILE = "simulated-plan.yaml"
 

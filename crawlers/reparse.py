@@ -47,12 +47,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-
-from .clock import iso, parse_iso
-from .differ import diff_timeline, resolve_probes
-from .provenance import software_version
-from .schema import migrate
-from .store import (
+from memoryhole.corpus.clock import iso, parse_iso
+from memoryhole.corpus.differ import diff_timeline, resolve_probes
+from memoryhole.corpus.provenance import software_version
+from memoryhole.corpus.schema import migrate
+from memoryhole.corpus.store import (
     DB_NAME,
     RESOLVE,
     Corpus,
@@ -64,7 +63,7 @@ from .store import (
     WarcRef,
     damaged,
 )
-from .warc import (
+from memoryhole.corpus.warc import (
     CALLBACK,
     CRAWL_ID,
     DECHUNKED,
@@ -241,7 +240,7 @@ def _link_warc_files(source_dir: Path, target_dir: Path) -> None:
 
 @contextmanager
 def frozen_clock(moment: datetime) -> Iterator[None]:
-    """Run with corpus.clock.now() frozen at `moment` (the clock's MEMORYHOLE_NOW)."""
+    """Run with memoryhole.corpus.clock.now() frozen at `moment` (the clock's MEMORYHOLE_NOW)."""
     before = os.environ.get("MEMORYHOLE_NOW")
     os.environ["MEMORYHOLE_NOW"] = iso(moment)
     try:
@@ -463,14 +462,13 @@ class _CrawlReplay:
 
     def __init__(self, crawl: dict[str, Any], target: Corpus,
                  keep: Callable[[Any], bool] | None = None) -> None:
+        from memoryhole.crawlers.pipelines import CorpusPipeline
+        from memoryhole.crawlers.plan import PlanError, plan_from_dict
+        from memoryhole.crawlers.spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
         from scrapy import Request
         from scrapy.crawler import Crawler
         from scrapy.settings import Settings
         from scrapy.utils.misc import load_object
-
-        from crawlers.pipelines import CorpusPipeline
-        from crawlers.plan import PlanError, plan_from_dict
-        from crawlers.spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
 
         self.crawl_id = crawl["id"]
         spiders = {"timeline": TIMELINE_SPIDERS, "probe": PROBE_SPIDERS}.get(crawl["kind"], {})
@@ -484,7 +482,7 @@ class _CrawlReplay:
         except PlanError as exc:
             raise ReparseError(str(exc)) from None
         settings = Settings()
-        settings.setmodule("crawlers.settings", priority="project")
+        settings.setmodule("memoryhole.crawlers.settings", priority="project")
         self.crawler = Crawler(spider_cls, settings)
         self.crawler.stats = load_object(settings["STATS_CLASS"])(self.crawler)
         self.spider = spider_cls.from_crawler(self.crawler, plan=plan, data=str(target.data_dir))
@@ -576,7 +574,7 @@ class _CrawlReplay:
 
 def _agrees(asked: dict[str, Any], archived: dict[str, Any]) -> bool:
     """A request matches an archived answer when every plain meta value both carry is equal."""
-    from crawlers.middlewares import plain_meta
+    from memoryhole.crawlers.middlewares import plain_meta
 
     for key, value in plain_meta(asked).items():
         if key in _BOOKKEEPING or key not in archived:
@@ -588,10 +586,9 @@ def _agrees(asked: dict[str, Any], archived: dict[str, Any]) -> bool:
 
 def _response(archived: ArchivedResponse, request: Any) -> Any:
     """The archived answer as the downloader handed it on: raw body, headers as received."""
+    from memoryhole.crawlers.middlewares import RECEIVED_AT, REQUESTED_AT, WARC_REF
     from scrapy.http import Headers
     from scrapy.responsetypes import responsetypes
-
-    from crawlers.middlewares import RECEIVED_AT, REQUESTED_AT, WARC_REF
 
     headers = Headers([("Transfer-Encoding" if k == DECHUNKED else k, v)
                        for k, v in archived.headers])
@@ -607,10 +604,9 @@ def _response(archived: ArchivedResponse, request: Any) -> Any:
 def _middlewares_after_archive(crawler: Any) -> list[Any]:
     """The downloader middlewares whose process_response ran after the archiving one, in the
     order they ran (highest priority number first)."""
+    from memoryhole.crawlers.middlewares import WarcArchiveMiddleware
     from scrapy.exceptions import NotConfigured
     from scrapy.utils.misc import build_from_crawler, load_object
-
-    from crawlers.middlewares import WarcArchiveMiddleware
 
     priorities = {load_object(k) if isinstance(k, str) else k: v for k, v in
                   crawler.settings.getwithbase("DOWNLOADER_MIDDLEWARES").items() if v is not None}
@@ -650,11 +646,10 @@ def _drain(output: Any) -> Iterable[Any]:
 
 
 def _exception_for(failure: str, detail: str | None) -> BaseException:
-    """An exception that crawlers.failures names `failure`, for replaying an errback."""
+    """An exception that memoryhole.crawlers.failures names `failure`, for replaying an errback."""
+    from memoryhole.crawlers import failures
     from scrapy.exceptions import IgnoreRequest
     from twisted.internet import error
-
-    from crawlers import failures
 
     exception: BaseException = {
         failures.TIMEOUT: error.TimeoutError(detail),
