@@ -58,6 +58,22 @@ CREATE_SQL = """
     )"""
 
 
+# post_outcomes with `watchlist` replaced by each watchlist the post is on (watchlist_members:
+# its account's, or the item's own membership), '' when on none; UNION keeps a post once a list.
+_COLUMNS = "o.platform, o.post_id, o.eligible, o.at_risk, o.removed_within, o.reason"
+_MEMBER = ("EXISTS (SELECT 1 FROM watchlist_members AS m WHERE m.platform = o.platform AND "
+           "((m.kind = 'account' AND m.member_id = o.account_id) OR "
+           "(m.kind = 'item' AND m.member_id = o.post_id)))")
+_POSTS_BY_WATCHLIST = f"""(
+    SELECT {_COLUMNS}, m.watchlist FROM {OUTCOMES} AS o JOIN watchlist_members AS m
+        ON m.platform = o.platform AND m.kind = 'account' AND m.member_id = o.account_id
+    UNION
+    SELECT {_COLUMNS}, m.watchlist FROM {OUTCOMES} AS o JOIN watchlist_members AS m
+        ON m.platform = o.platform AND m.kind = 'item' AND m.member_id = o.post_id
+    UNION
+    SELECT {_COLUMNS}, '' FROM {OUTCOMES} AS o WHERE NOT {_MEMBER})"""
+
+
 def reasons_present(db: sqlite_utils.Database) -> list[str]:
     found = {r for (r,) in db.execute(
         f"SELECT DISTINCT reason FROM {OUTCOMES} WHERE reason IS NOT NULL AND at_risk")}
@@ -72,10 +88,13 @@ def build_removal_rates(db: sqlite_utils.Database) -> int:
                    for k in range(len(reasons)))
     rows = []
     for grouping, key in GROUPINGS.items():
+        # Membership is many-to-many: a post counts in every watchlist its account (or the item
+        # itself) is on, and under '' when on none.
+        source = _POSTS_BY_WATCHLIST if grouping == "watchlist" else OUTCOMES
         result = db.execute(f"""
             SELECT platform, {key} AS k, SUM(eligible), SUM(at_risk), SUM(NOT at_risk),
                    SUM(eligible AND removed_within){sums}
-            FROM {OUTCOMES} GROUP BY platform, k ORDER BY platform, k""", reasons).fetchall()
+            FROM {source} GROUP BY platform, k ORDER BY platform, k""", reasons).fetchall()
         for platform, group, eligible, at_risk, excluded, any_removed, *by_reason in result:
             for reason, removed in zip([ANY_REASON, *reasons], [any_removed, *by_reason],
                                        strict=True):

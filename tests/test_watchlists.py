@@ -28,7 +28,10 @@ def test_accounts_store_the_plans_watchlist_and_rates_compare_watchlists(tmp_pat
         plan.write_text(yaml.safe_dump({
             "platform": "weibo", "base_url": server.url,
             "watchlists": [{"name": name, "accounts": accounts, "every": "10s", "pages": 2}
-                           for name, accounts in lists.items()],
+                           for name, accounts in lists.items()]
+                          # Membership is many-to-many: the first account is on a second list.
+                          + [{"name": "flagged", "accounts": watched[:1], "every": "10s",
+                              "pages": 2}],
             "politeness": {"delay": 0, "concurrency": 4, "timeout": "5s", "retries": 3}}))
         data = tmp_path / "data"
         clock.set(START + timedelta(minutes=1))
@@ -65,6 +68,14 @@ def test_accounts_store_the_plans_watchlist_and_rates_compare_watchlists(tmp_pat
         assert db.execute(
             f"SELECT COUNT(*) FROM post_outcomes WHERE reason IS NOT NULL AND account_id IN "
             f"({','.join('?' * len(accounts))})", accounts).fetchone()[0] == 1
+    # A post counts in every watchlist its account is on.
+    at_risk, eligible, removed = db.execute(
+        "SELECT SUM(at_risk), SUM(eligible), SUM(removed_within) FROM post_outcomes "
+        "WHERE account_id = ?", [watched[0]]).fetchone()
+    assert rates["flagged"]["posts_at_risk"] == at_risk > 0
+    assert (rates["flagged"]["posts_eligible"], rates["flagged"]["removed"]) == (eligible,
+                                                                                  removed or 0)
+    assert rates["news"]["posts_at_risk"] > at_risk    # news still counts both its accounts
     ranked = {r["account_id"]: r["watchlist"] for r in db.query(
         "SELECT account_id, watchlist FROM account_rankings")}
     assert {a: ranked[a] for a in expected} == expected
