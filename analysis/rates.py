@@ -59,7 +59,8 @@ CREATE_SQL = """
 
 
 # post_outcomes with `watchlist` replaced by each watchlist the post is on (watchlist_members:
-# its account's, or the item's own membership), '' when on none; UNION keeps a post once a list.
+# its account's, or the item's own membership); a post with no membership row keeps its account's
+# watchlist ('' when none). UNION keeps a post once a list.
 _COLUMNS = "o.platform, o.post_id, o.eligible, o.at_risk, o.removed_within, o.reason"
 _MEMBER = ("EXISTS (SELECT 1 FROM watchlist_members AS m WHERE m.platform = o.platform AND "
            "((m.kind = 'account' AND m.member_id = o.account_id) OR "
@@ -71,7 +72,7 @@ _POSTS_BY_WATCHLIST = f"""(
     SELECT {_COLUMNS}, m.watchlist FROM {OUTCOMES} AS o JOIN watchlist_members AS m
         ON m.platform = o.platform AND m.kind = 'item' AND m.member_id = o.post_id
     UNION
-    SELECT {_COLUMNS}, '' FROM {OUTCOMES} AS o WHERE NOT {_MEMBER})"""
+    SELECT {_COLUMNS}, COALESCE(o.watchlist, '') FROM {OUTCOMES} AS o WHERE NOT {_MEMBER})"""
 
 
 def reasons_present(db: sqlite_utils.Database) -> list[str]:
