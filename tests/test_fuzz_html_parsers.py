@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fuzz_mutations import mutated
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from memoryhole.crawlers.platforms import PostRecord, ProbeResult, TimelinePage, adapter_for
@@ -82,25 +83,8 @@ pages = st.one_of(
 )
 
 
-@st.composite
-def mutated_fixture(draw) -> bytes:
-    body = bytearray(draw(st.sampled_from(sorted(BODIES.values()))))
-    for _ in range(draw(st.integers(1, 4))):
-        if not body:
-            break
-        at = draw(st.integers(0, len(body) - 1))
-        op = draw(st.sampled_from(["flip", "drop", "insert"]))
-        if op == "flip":
-            body[at] ^= draw(st.integers(1, 255))
-        elif op == "drop":
-            del body[at]
-        else:
-            body[at:at] = draw(st.binary(min_size=1, max_size=4))
-    return bytes(body)
-
-
 bodies = st.one_of(
-    st.binary(max_size=512), pages, mutated_fixture(),
+    st.binary(max_size=512), pages, mutated(BODIES.values()),
     st.sampled_from(sorted(BODIES.values())).flatmap(
         lambda b: st.integers(0, len(b)).map(lambda n: b[:n])),
     st.sampled_from(sorted(BODIES.values())),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fuzz_mutations import mutated
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from memoryhole.corpus.reasons import REASONS
@@ -96,23 +97,6 @@ def replaced_subtree(draw) -> bytes:
     return dumped(doc, draw(st.booleans()))
 
 
-@st.composite
-def mutated_fixture(draw) -> bytes:
-    body = bytearray(draw(st.sampled_from(sorted(FIXTURE_BODIES.values()))))
-    for _ in range(draw(st.integers(1, 4))):
-        if not body:
-            break
-        at = draw(st.integers(0, len(body) - 1))
-        op = draw(st.sampled_from(["flip", "drop", "insert"]))
-        if op == "flip":
-            body[at] ^= draw(st.integers(1, 255))
-        elif op == "drop":
-            del body[at]
-        else:
-            body[at:at] = draw(st.binary(min_size=1, max_size=4))
-    return bytes(body)
-
-
 words = st.one_of(st.sampled_from(WORDS), st.text(max_size=20), st.just(""))
 # Mostly plausible values (so that whole pages get through), sometimes not.
 ids = st.integers(0, 9).flatmap(lambda k: st.integers(1, INT64) if k < 8 else st.one_of(
@@ -161,7 +145,7 @@ bodies = st.one_of(
     timeline_pages,
     st.builds(dumped, json_values, st.booleans()),
     replaced_subtree(),
-    mutated_fixture(),
+    mutated(FIXTURE_BODIES.values()),
     truncated_fixture,
     st.sampled_from(sorted(FIXTURE_BODIES.values())),
     st.just(b"[" * 100_000), st.just(b'{"a":' * 50_000),
