@@ -80,6 +80,16 @@ def removed_sql(alias: str = "") -> str:
     a = f"{alias}." if alias else ""
     return f"({a}removed_within = 1 AND {a}reason IS '{REMOVED_REASON}')"
 
+
+def population_posts_sql() -> str:
+    """FROM ... WHERE for the population's posts as `o` (outcomes), `p` (posts), `t` (their
+    tokens) and `ot` (their original's tokens): what the topic and model steps read."""
+    return f"""FROM {OUTCOMES} AS o
+        JOIN posts AS p ON p.platform = o.platform AND p.post_id = o.post_id
+        LEFT JOIN {TOKENS} AS t ON t.platform = o.platform AND t.post_id = o.post_id
+        LEFT JOIN {TOKENS} AS ot ON ot.platform = p.platform AND ot.post_id = p.repost_of
+        WHERE {population_sql("o")}"""
+
 PERIODS_SQL = """
     CREATE TABLE removal_periods (
         period TEXT PRIMARY KEY,         -- Beijing day (or hour, +08:00) the posts were created
@@ -320,11 +330,7 @@ def _topic_posts_sql() -> str:
     return f"""
         SELECT o.account_id, {period_sql("day", "o.cohort_at")}, {removed_sql("o")}, t.tokens,
                ot.tokens
-        FROM {OUTCOMES} AS o
-        JOIN posts AS p ON p.platform = o.platform AND p.post_id = o.post_id
-        LEFT JOIN {TOKENS} AS t ON t.platform = o.platform AND t.post_id = o.post_id
-        LEFT JOIN {TOKENS} AS ot ON ot.platform = p.platform AND ot.post_id = p.repost_of
-        WHERE {population_sql("o")}"""
+        {population_posts_sql()}"""
 
 
 def build_volume_bursts(db: sqlite_utils.Database, topics: frozenset[str],

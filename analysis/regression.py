@@ -39,8 +39,7 @@ import numpy as np
 import sqlite_utils
 from scipy.stats import norm
 
-from .bursts import population_sql, removed_sql
-from .outcomes import TABLE as OUTCOMES
+from .bursts import population_posts_sql, removed_sql
 from .segmentation import TABLE as TOKENS
 from .sql import iter_chunks, replace_table
 
@@ -194,11 +193,7 @@ def _posts_sql() -> str:
                                      AND s.post_id = o.post_id AND s.via_post_id IS NULL)
                     THEN 'seen_in_reposts' ELSE 'original' END,
                {removed_sql("o")}, t.tokens, ot.tokens
-        FROM {OUTCOMES} AS o
-        JOIN posts AS p ON p.platform = o.platform AND p.post_id = o.post_id
-        LEFT JOIN {TOKENS} AS t ON t.platform = o.platform AND t.post_id = o.post_id
-        LEFT JOIN {TOKENS} AS ot ON ot.platform = p.platform AND ot.post_id = p.repost_of
-        WHERE {population_sql("o")}"""
+        {population_posts_sql()}"""
 
 
 def build_removal_model(db: sqlite_utils.Database, terms: frozenset[str],
