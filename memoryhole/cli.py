@@ -120,6 +120,13 @@ def _window_option(ctx: click.Context, param: click.Parameter, value: str) -> fl
     return seconds
 
 
+def _finite_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # click's FloatRange lets nan and inf through (no comparison with them is true).
+    if value != value or value in (float("inf"), float("-inf")):
+        raise click.BadParameter(f"a finite number, got {value!r}")
+    return value
+
+
 @cli.command()
 @DATA_OPTION
 @click.option("--terms", "terms", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -337,9 +344,11 @@ def sandbox_validate(scenario_path: Path | None, data_dir: Path, cycles: int, ev
               type=click.Path(file_okay=False, path_type=Path),
               help="Where the demo corpus goes (must be empty or an earlier demo's).")
 @click.option("--days", default=23.0, show_default=True, type=click.FloatRange(min=0.5),
+              callback=_finite_option,
               help="Simulated days to crawl (the campaign's three weeks, then two to follow up).")
 @click.option("--every", "every_hours", default=6.0, show_default=True,
-              type=click.FloatRange(min=0.25), help="Simulated hours between crawls.")
+              type=click.FloatRange(min=0.25), callback=_finite_option,
+              help="Simulated hours between crawls.")
 @click.option("--serve/--no-serve", default=True, help="Serve the result in Datasette.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Datasette port.")
 def demo(data_dir: Path, days: float, every_hours: float, serve: bool, port: int) -> None:

@@ -90,3 +90,11 @@ def test_demo_refuses_a_foreign_data_dir(tmp_path):
     line = one_line_error(run("demo", "--data", str(tmp_path), "--no-serve"))
     assert "not empty" in line
     assert (tmp_path / "precious.csv").read_text() == "research data"
+
+
+@pytest.mark.parametrize("option", ["--days", "--every"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_demo_refuses_nan_and_inf(tmp_path, option, value):
+    result = run("demo", "--data", str(tmp_path / "demo"), option, value, "--no-serve")
+    assert result.exit_code == 2 and f"Invalid value for '{option}': a finite number" in result.output
+    assert not (tmp_path / "demo").exists()
