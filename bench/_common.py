@@ -7,10 +7,31 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = Path(os.environ.get("BENCH_CACHE", BENCH_DIR / ".cache"))
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One line of the summary table `bench/run.py` prints after every benchmark: a figure, its
+    baseline measured in the same run, and the goal it is held to. A benchmark's `main()` returns
+    a list of these (it may print its own detailed tables too)."""
+
+    figure: str            # what is measured, e.g. "crawl pages/s, 2,000 accounts x 2 pages"
+    measured: float
+    unit: str              # "pages/s", "ms p95", "MB", ...
+    baseline: float | None = None   # the same work done the simplest way, in the same run
+    baseline_label: str = ""        # what the baseline is, e.g. "bare Scrapy"
+    goal: str = ""                  # e.g. ">= 0.8x", "< 300 ms"
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        return self.measured / self.baseline
 
 
 def env_int(name: str, default: int) -> int:

@@ -32,17 +32,28 @@ def main(argv: list[str]) -> int:
         print(f"no benchmark matches {argv}; have: {', '.join(discover([]))}", file=sys.stderr)
         return 2
     failed = []
+    figures: list = []
     started = time.perf_counter()
     for name in names:
         print(f"== {name} " + "=" * max(0, 86 - len(name)), flush=True)
         began = time.perf_counter()
         try:
             module = importlib.import_module(name)
-            module.main()
+            result = module.main()
+            figures += [f for f in result or [] if type(f).__name__ == "Figure"] \
+                if isinstance(result, list) else []
         except Exception:
             traceback.print_exc()
             failed.append(name)
         print(f"({name}: {time.perf_counter() - began:.0f} s)\n", flush=True)
+    if figures:
+        from _common import table
+
+        print(table("== summary: every figure against its baseline measured in the same run",
+                    ["figure", "measured", "unit", "baseline", "baseline is", "ratio", "goal"],
+                    [[f.figure, f.measured, f.unit, "" if f.baseline is None else f.baseline,
+                      f.baseline_label, "" if f.ratio is None else f"{f.ratio:.2f}x", f.goal]
+                     for f in figures]))
     print(f"all benchmarks: {time.perf_counter() - started:.0f} s"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
