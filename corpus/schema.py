@@ -415,8 +415,102 @@ V_PLATFORMS = f"""
             GROUP BY 1, 2, 3, 4;
 """
 
+# Weibo search blocking (keyword tests, memoryhole.corpus.search_blocking): runs of tests, the
+# terms, every test with its evidence, each term's blocks as intervals (as removals), and
+# minimizations of blocked phrases to their minimal blocked substrings.
+V_SEARCH_BLOCKING = """
+        CREATE TABLE search_runs (          -- a campaign pass or a minimization, as crawls are
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,              -- campaign | minimize
+            platform TEXT NOT NULL,
+            endpoint TEXT NOT NULL,          -- desktop | mobile
+            base_url TEXT,
+            plan_json TEXT NOT NULL,         -- the plan's search section (with defaults)
+            software_version TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            status TEXT NOT NULL,            -- running | finished | interrupted | failed
+            stats_json TEXT
+        );
+        CREATE TABLE search_terms (         -- a term under test: its latest state
+            platform TEXT NOT NULL,
+            term TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'untested',  -- blocked | unblocked | untested
+            first_tested_at TEXT,
+            last_tested_at TEXT,             -- latest answer (an observation, or unknown)
+            last_outcome TEXT,               -- search_tests.outcome of that answer
+            last_result_count INTEGER,
+            last_blocked_at TEXT,            -- request time of the latest test that said blocked
+            last_unblocked_at TEXT,          -- ... that showed results or no results
+            tests INTEGER NOT NULL DEFAULT 0,          -- observations (blocked or not)
+            failed_tests INTEGER NOT NULL DEFAULT 0,   -- answers that were not observations
+            PRIMARY KEY (platform, term)
+        );
+        CREATE TABLE search_tests (         -- every search, with its WARC evidence
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES search_runs(id),
+            platform TEXT NOT NULL,
+            term TEXT NOT NULL,
+            purpose TEXT NOT NULL,           -- watch (the plan's list) | minimize
+            minimization_id INTEGER REFERENCES search_minimizations(id),
+            endpoint TEXT NOT NULL,
+            url TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            tested_at TEXT NOT NULL,         -- when the answer arrived
+            http_status INTEGER,
+            outcome TEXT NOT NULL,           -- blocked | results | no_results | unknown | failed
+            result_count INTEGER,            -- the platform's stated total, where shown
+            results_shown INTEGER,           -- result cards on the page
+            message TEXT,                    -- the platform's exact words
+            failure TEXT,                    -- failure name when outcome = failed
+            detail TEXT,
+            warc_file TEXT,
+            warc_offset INTEGER,
+            warc_record_id TEXT
+        );
+        CREATE INDEX search_tests_term ON search_tests (platform, term, id);
+        CREATE INDEX search_tests_run ON search_tests (run_id);
+        CREATE TABLE search_blocks (        -- a term's block: blocked in, unblocked in, intervals
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            term TEXT NOT NULL,
+            blocked_after TEXT,              -- last test showing results before (NULL: never seen)
+            blocked_before TEXT NOT NULL,    -- the first test that said blocked (its answer)
+            blocked_test_id INTEGER NOT NULL REFERENCES search_tests(id),
+            message TEXT,
+            blocked_tests INTEGER NOT NULL DEFAULT 1,
+            last_blocked_at TEXT NOT NULL,   -- request time of the latest test still blocked
+            unblocked_after TEXT,            -- = last_blocked_at once unblocked
+            unblocked_before TEXT,           -- the first test after that showed results (answer)
+            unblocked_test_id INTEGER REFERENCES search_tests(id)
+        );
+        CREATE UNIQUE INDEX search_blocks_open ON search_blocks (platform, term)
+            WHERE unblocked_before IS NULL;
+        CREATE INDEX search_blocks_term ON search_blocks (platform, term, id);
+        CREATE TABLE search_minimizations (  -- a blocked phrase reduced to minimal substrings
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES search_runs(id),
+            platform TEXT NOT NULL,
+            term TEXT NOT NULL,              -- the original phrase
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            status TEXT NOT NULL,            -- running | minimal | not_blocked | incomplete
+            probes INTEGER NOT NULL DEFAULT 0,         -- searches that answered
+            failed_probes INTEGER NOT NULL DEFAULT 0,  -- searches that were not observations
+            substrings TEXT                  -- JSON list of the minimal blocked substrings
+        );
+        CREATE TABLE search_minimal_substrings (
+            minimization_id INTEGER NOT NULL REFERENCES search_minimizations(id),
+            platform TEXT NOT NULL,
+            term TEXT NOT NULL,              -- the original phrase
+            substring TEXT NOT NULL,
+            PRIMARY KEY (minimization_id, substring)
+        );
+"""
+
 # Each entry takes the corpus from version N-1 to N: a SQL script, or a function for data moves.
-MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [V1, V2, V3, V_PLATFORMS]
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [V1, V2, V3, V_PLATFORMS,
+                                                                   V_SEARCH_BLOCKING]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

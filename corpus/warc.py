@@ -164,13 +164,17 @@ class CrawlArchive:
         return WarcRef(file=self.path.relative_to(self.data_dir).as_posix(), offset=offset,
                        record_id=response.rec_headers.get_header("WARC-Record-ID"))
 
+    def file_name(self, sequence: int) -> str:
+        """The name of this archive's `sequence`-th file (a subclass may name its own)."""
+        return warc_file_name(self.crawl_id, sequence)
+
     def _next_file(self) -> None:
         self.close()
         folder = self.data_dir / WARC_DIR
         folder.mkdir(parents=True, exist_ok=True)
         while True:
             self.sequence += 1
-            path = folder / warc_file_name(self.crawl_id, self.sequence)
+            path = folder / self.file_name(self.sequence)
             try:
                 self._file = open(path, "xb")   # never append to another run's file
                 break

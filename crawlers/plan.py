@@ -124,6 +124,24 @@ class ReprobePolicy:
 
 
 @dataclass(frozen=True)
+class SearchPlan:
+    """A keyword list tested on a schedule (search blocking; memoryhole.crawlers.search_campaign).
+
+    Pacing defaults follow what worked for the blocked-on-Weibo project: about 15 s between
+    searches, and a long rest after a captcha or login wall."""
+
+    terms: tuple[str, ...]
+    every: float = 86400.0            # seconds between two tests of the same term
+    endpoint: str = "desktop"         # desktop (s.weibo.com/weibo?q=) | mobile (unconfirmed)
+    base_url: str | None = None       # default: the endpoint's real host
+    delay: float = 15.0               # seconds between searches
+    captcha_backoff: float = 1800.0   # seconds of rest after a captcha or login wall
+    retries: int = 3                  # further attempts at a term whose search failed
+    timeout: float = 30.0             # seconds to wait for an answer (terms_file's terms are
+                                      # in `terms`, so a recorded plan holds every term)
+
+
+@dataclass(frozen=True)
 class CrawlPlan:
     platform: str
     base_url: str
@@ -134,6 +152,7 @@ class CrawlPlan:
     pagination: str = "page"      # page numbers, or the platform's cursor (Weibo: since_id)
     name: str | None = None
     path: str | None = None
+    search: SearchPlan | None = None   # a keyword list tested for search blocking
 
     def as_record(self) -> dict[str, Any]:
         """The plan as recorded on each crawl: every value, defaults included."""
@@ -239,11 +258,25 @@ class _ReprobeSpec(BaseModel):
         ReprobePolicy().recheck_after)
 
 
+class _SearchSpec(BaseModel):
+    model_config = _SCHEMA
+    terms: list[Annotated[str, Field(min_length=1)]] = []
+    terms_file: str | None = None
+    every: _duration(0, 366 * DAY) = SearchPlan.every
+    endpoint: Literal["desktop", "mobile"] = "desktop"
+    base_url: str | None = None
+    delay: _duration(0, DAY, zero_ok=True) = SearchPlan.delay
+    captcha_backoff: _duration(0, 7 * DAY, zero_ok=True) = SearchPlan.captcha_backoff
+    retries: int = Field(SearchPlan.retries, ge=0, le=100)
+    timeout: _duration(0, DAY) = SearchPlan.timeout
+
+
 class _PlanSpec(BaseModel):
     model_config = _SCHEMA
     platform: str
     base_url: str | None = None
-    watchlists: list[_WatchlistSpec] = Field(min_length=1)
+    watchlists: list[_WatchlistSpec] = []   # at least one, unless the plan has a search list
+    search: _SearchSpec | None = None
     politeness: _PolitenessSpec | None = None     # empty section: the defaults
     reprobe: _ReprobeSpec | None = None
     long_texts: bool = True
@@ -278,9 +311,14 @@ _FIX = {
     "recheck_after": "a list of durations up to 3660d, e.g. recheck_after: [24h, 7d]",
     "long_texts": "true or false, unquoted",
     "pagination": "page (page numbers) or cursor (the platform's since_id)",
+    "search": "a mapping with terms (or terms_file), every, endpoint, delay, captcha_backoff",
+    "terms": "a list of search terms, e.g. terms: [天安门, 六四]",
+    "terms_file": "a file name (one search term per line), e.g. terms_file: terms.txt",
+    "endpoint": "desktop (s.weibo.com/weibo?q=) or mobile (the search container, unconfirmed)",
+    "captcha_backoff": "a duration up to 7d, e.g. captcha_backoff: 30m",
 }
 _SPECS = {"watchlists": _WatchlistSpec, "politeness": _PolitenessSpec, "reprobe": _ReprobeSpec,
-          "schedule": _ScheduleSpec}
+          "schedule": _ScheduleSpec, "search": _SearchSpec}
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -335,6 +373,9 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
     if not re.match(r"^https?://[^/\s]+", base_url):
         raise PlanError(f"{source}: base_url: {base_url!r} is not an http(s) URL; use "
                         f"{_FIX['base_url']}")
+    if not spec.watchlists and spec.search is None:
+        raise PlanError(f"{source}: watchlists: missing; give {_FIX['watchlists']}")
+    search = _search(spec.search, f"{source}: search", base_dir, spec.platform)
     adapter = adapter_for(spec.platform)
     watchlists = tuple(_watchlist(item, f"{source}: watchlists[{i}]", base_dir, adapter)
                        for i, item in enumerate(spec.watchlists))
@@ -349,7 +390,30 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
                      reprobe=ReprobePolicy(confirm_after=reprobe.confirm_after,
                                            recheck_after=tuple(sorted(reprobe.recheck_after))),
                      long_texts=spec.long_texts, pagination=spec.pagination, name=spec.name,
-                     path=source)
+                     path=source, search=search)
+
+
+def _search(spec: _SearchSpec | None, where: str, base_dir: Path | None,
+            platform: str) -> SearchPlan | None:
+    """The plan's search list, its terms_file read (one term per line, # comments)."""
+    if spec is None:
+        return None
+    if platform != "weibo":
+        raise PlanError(f"{where}: search blocking is tested on weibo only, not {platform!r}")
+    terms = [t.strip() for t in spec.terms]
+    if spec.terms_file:
+        terms += [line for _, line in _lines(spec.terms_file, f"{where}.terms_file", base_dir)]
+    terms = [t for t in dict.fromkeys(terms) if t]
+    if not terms:
+        raise PlanError(f"{where}.terms: list at least one term (or a terms_file)")
+    base_url = spec.base_url.rstrip("/") if spec.base_url else None
+    if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
+        raise PlanError(f"{where}.base_url: {base_url!r} is not an http(s) URL; use "
+                        f"{_FIX['base_url']}")
+    return SearchPlan(terms=tuple(terms), every=spec.every, endpoint=spec.endpoint,
+                      base_url=base_url, delay=spec.delay,
+                      captcha_backoff=spec.captcha_backoff, retries=spec.retries,
+                      timeout=spec.timeout)
 
 
 def _lines(file_name: str, where: str, base_dir: Path | None) -> list[tuple[int, str]]:

@@ -60,6 +60,9 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
 
     try:
         plan = load_plan(plan_path)
+        if not plan.watchlists:
+            raise PlanError(f"{plan_path}: no watchlists to crawl, only a search list; run "
+                            f"`memoryhole keywords watch {plan_path} --data {data_dir}`")
         seconds = parse_duration(duration) if duration else None
         Corpus(data_dir).close()
     except (PlanError, CorpusError) as exc:
@@ -262,6 +265,125 @@ def release(data_dir: Path, version: str, out_dir: Path, key_file: Path | None,
                f"{len(report.files)} files in {report.out_dir}", err=True)
     for name in report.files:
         click.echo(name)
+
+
+@cli.group()
+def keywords() -> None:
+    """Search blocking: test a plan's keyword list on its schedule, minimize blocked phrases."""
+
+
+def _search_plan(plan_path: Path):
+    from memoryhole.crawlers.plan import PlanError, load_plan
+    from memoryhole.crawlers.search_campaign import SearchCampaignError, search_plan
+
+    try:
+        plan = load_plan(plan_path)
+        search_plan(plan)
+    except (PlanError, SearchCampaignError) as exc:
+        raise click.ClickException(str(exc)) from None
+    return plan
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops a search run as Ctrl-C does: the run is closed `interrupted`."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _test_line(test) -> str:
+    said = test.outcome + (f" ({test.result_count:,})" if test.result_count else "")
+    why = test.failure or test.message or test.detail or ""
+    return f"  {test.term}: {said}" + (f": {why}" if why and test.outcome != "results" else "")
+
+
+@keywords.command("watch")
+@click.argument("plan_path", metavar="PLAN.yaml", type=click.Path(path_type=Path))
+@DATA_OPTION
+@click.option("--once", is_flag=True, help="Test the terms that are due once, then exit.")
+@click.option("--cycles", type=click.IntRange(min=1), help="Stop after this many cycles.")
+@click.option("-v", "--verbose", is_flag=True, help="A line per search.")
+def keywords_watch(plan_path: Path, data_dir: Path, once: bool, cycles: int | None,
+                   verbose: bool) -> None:
+    """Test the plan's `search:` terms on Weibo search, a cycle every `every`, until
+    SIGINT/SIGTERM: blocked, results (with the count) or no results; captchas and failures are
+    kept and asked again, never counted. Each term's blocks are intervals (search_blocks).
+
+        memoryhole keywords watch plan.yaml --data ~/research/weibo --once
+    """
+    from memoryhole.crawlers.search_campaign import run_campaign
+
+    plan = _search_plan(plan_path)
+    try:
+        Corpus(data_dir).close()
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from None
+    _stop_on_sigterm()
+    try:
+        run_campaign(plan, data_dir, cycles=1 if once else cycles,
+                     on_cycle=lambda c: click.echo(c.summary(), err=True),
+                     on_test=(lambda t: click.echo(_test_line(t), err=True)) if verbose else None)
+    except KeyboardInterrupt:
+        click.echo("interrupted: every answer so far is stored", err=True)
+        sys.exit(130)
+
+
+@keywords.command("minimize")
+@click.argument("term")
+@DATA_OPTION
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path),
+              help="A plan whose search section says where and how to search (default: the "
+                   "real desktop search with the default pacing).")
+@click.option("--base-url", help="Search host, e.g. https://s.weibo.com (overrides the plan).")
+@click.option("--delay", help="Time between searches (default 15s, or the plan's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def keywords_minimize(term: str, data_dir: Path, plan_path: Path | None, base_url: str | None,
+                      delay: str | None, as_json: bool) -> None:
+    """Reduce a blocked phrase to its minimal blocked substrings (split recursively, then drop
+    characters one at a time while the rest stays blocked); reports the probes it cost and keeps
+    the result with the phrase (search_minimizations).
+
+        memoryhole keywords minimize '我们在天安门广场上' --data ~/research/weibo
+    """
+    import json
+
+    from memoryhole.crawlers.plan import SearchPlan, parse_duration
+    from memoryhole.crawlers.search_campaign import SearchCampaignError, minimize
+
+    plan = _search_plan(plan_path) if plan_path else None
+    search = plan.search if plan else SearchPlan(terms=(term,))
+    try:
+        changes = {}
+        if base_url:
+            if not base_url.startswith(("http://", "https://")):
+                raise ValueError(f"--base-url: {base_url!r} is not an http(s) URL")
+            changes["base_url"] = base_url.rstrip("/")
+        if delay:
+            changes["delay"] = parse_duration(delay)
+        search = dataclasses.replace(search, **changes)
+        Corpus(data_dir).close()
+    except ValueError as exc:
+        raise click.ClickException(str(exc) if str(exc).startswith("--") else
+                                   f"--delay: {exc}") from None
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from None
+    _stop_on_sigterm()
+    try:
+        result = minimize(term, data_dir, search, plan.politeness if plan else None,
+                          on_probe=lambda t: click.echo(_test_line(t), err=True))
+    except SearchCampaignError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("interrupted: kept as incomplete with the probes so far", err=True)
+        sys.exit(130)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(result), ensure_ascii=False))
+    else:
+        click.echo(result.summary())
+    if result.status == "incomplete":
+        sys.exit(1)
 
 
 @cli.group()

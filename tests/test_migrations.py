@@ -136,8 +136,26 @@ def seed_v3(db: sqlite_utils.Database) -> dict[str, list[dict]]:
     return rows
 
 
+def seed_v4(db: sqlite_utils.Database) -> dict[str, list[dict]]:
+    """Version 3's rows as version 4 holds them (bid and source in posts.extra, the platform and
+    the watchlist's members back-filled): seeded at v3 in memory, migrated, copied over."""
+    older = sqlite_utils.Database(memory=True)
+    for step in schema.MIGRATIONS[:3]:
+        older.conn.executescript(step)
+    seeded = seed_v3(older)
+    older.conn.executescript(schema.MIGRATIONS[3])
+    rows: dict[str, list[dict]] = {}
+    for table in older.table_names():
+        rows[table] = list(older.query(f"SELECT * FROM {table} ORDER BY rowid"))
+        for row in rows[table]:
+            db.execute(f"INSERT INTO {table} ({', '.join(row)}) "
+                       f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    db.conn.commit()
+    return {table: rows[table] for table in seeded}
+
+
 SEEDS: dict[int, Callable[[sqlite_utils.Database], dict[str, list[dict]]]] = {
-    1: seed_v1, 2: seed_v2, 3: seed_v3}
+    1: seed_v1, 2: seed_v2, 3: seed_v3, 4: seed_v4}
 
 # Values that a migration from an earlier version gives the columns it adds to old rows.
 ADDED_DEFAULTS: dict[int, dict[str, dict[str, object]]] = {

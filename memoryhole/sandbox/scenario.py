@@ -276,6 +276,7 @@ class Scenario:
     events: tuple[EventSpec, ...] = ()
     wechat: Any = None     # wechat.WechatSpec: simulated WeChat articles (None: none)
     telegram: Any = None   # telegram.TelegramSpec: simulated Telegram channels (None: none)
+    weibo_search: Any = None   # search.SearchSpec: Weibo search with blocked keywords (None: none)
     source: str = field(default="scenario", compare=False)
 
     @property
@@ -599,6 +600,7 @@ _TOP_KEYS = (
     "events",
     "wechat",
     "telegram",
+    "weibo_search",
 )
 
 
@@ -694,11 +696,13 @@ def scenario_from_dict(data: dict[str, Any] | None, label: str = "scenario") -> 
     ids = set(scenario.account_ids) | set(scenario.outside_account_ids)
     parsed = tuple(r.event(e, i, ids) for i, e in enumerate(events))
     # The other platforms' sections (imported here: their modules import this one).
+    from .search import search_spec
     from .telegram import telegram_spec
     from .wechat import wechat_spec
 
     return replace(scenario, events=parsed, wechat=wechat_spec(top.get("wechat"), label),
-                   telegram=telegram_spec(top.get("telegram"), label))
+                   telegram=telegram_spec(top.get("telegram"), label),
+                   weibo_search=search_spec(top.get("weibo_search"), label))
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario | None = None) -> Scenario:

@@ -52,6 +52,8 @@ from .clock import Clock, ManualClock, SystemClock
 from .messages import CAPTCHA_URL, LOGIN_WALL
 from .render import iso
 from .scenario import FAULT_KINDS, Scenario, ScenarioError, load_scenario, parse_duration
+from .search import PREFIX as SEARCH_PREFIX
+from .search import SearchWorld
 from .telegram import TelegramWorld
 from .wechat import WechatWorld, rate_limit_page, verification_page
 from .world import CONTAINER_PREFIXES, CURSOR_PREFIX, World, nothing_here
@@ -157,6 +159,8 @@ class SandboxServer:
             if self.scenario.wechat else None
         self.telegram = TelegramWorld(self.scenario.telegram, start, self.scenario.duration,
                                       self.scenario.seed) if self.scenario.telegram else None
+        self.search = SearchWorld(self.scenario.weibo_search, start, self.scenario.seed) \
+            if self.scenario.weibo_search else None
         self.log_requests = log_requests
         self.stats: Counter[str] = Counter()
         self._faults: list[InjectedFault] = []
@@ -297,6 +301,14 @@ class SandboxServer:
         if path.startswith((WECHAT, TELEGRAM)):
             self._other_platform(handler, path, parts.query, fault)
             return
+        if path.startswith(SEARCH_PREFIX + "/") and self.search:
+            with self._lock:   # the captcha draw counts the searches of each term
+                status, data, location = self.search.page(
+                    path[len(SEARCH_PREFIX):], parts.query, self.clock.now(), fault)
+            if fault == "truncated":
+                data = data[: len(data) // 2]
+            self._send(handler, status, data, HTML_TYPE, location=location)
+            return
         if fault == "captcha":
             self._send(handler, 200, _dumps({"ok": -100, "errno": "-100", "msg": "", "url": CAPTCHA_URL}))
             return
@@ -418,6 +430,8 @@ class SandboxServer:
                     truth["wechat"] = {"articles": self.wechat.truth(now)}
                 if self.telegram:
                     truth["telegram"] = self.telegram.truth(now)
+                if self.search:
+                    truth["weibo_search"] = self.search.truth(now)
                 return 200, truth
             if name == "clock":
                 return self._clock_endpoint(method, data)
