@@ -164,6 +164,9 @@ def _build(source_dir: Path, building: Path, target_dir: Path) -> ReparseReport:
             for crawl in crawls:
                 _replay(crawl, source, source_dir, target, report)
                 report.crawls += 1
+            from memoryhole.crawlers.search_campaign import reparse_search
+
+            reparse_search(source, target, source_dir)   # search blocking's tests, re-read
         except sqlite3.DatabaseError as exc:
             raise ReparseError(str(damaged(source_dir / DB_NAME, exc))) from None
         finally:

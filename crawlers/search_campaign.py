@@ -28,7 +28,7 @@ from typing import Any
 from memoryhole.corpus import clock, warc
 from memoryhole.corpus import search_blocking as store
 from memoryhole.corpus.provenance import software_version
-from memoryhole.corpus.store import Corpus
+from memoryhole.corpus.store import Corpus, WarcRef
 
 from . import failures
 from .minimize import minimal_blocked_substrings
@@ -340,3 +340,53 @@ def minimize(term: str, data_dir: str | Path, search: SearchPlan,
         return Minimization(minimization_id, term, status, found, probes, failed, unanswered)
     finally:
         corpus.close()
+
+
+# --- reparse -----------------------------------------------------------------------------------
+
+
+def reparse_search(source: Any, target: Corpus, data_dir: str | Path) -> int:
+    """Rebuild the search tables of `target` from `source`'s (a corpus database being reparsed,
+    memoryhole.crawlers.reparse): runs and minimizations copied, each test re-read from its
+    archived answer with today's parser and stored again in order, so terms and blocks follow
+    today's reading. A test without an answer (a network error), or whose record cannot be read,
+    is stored as it was. Returns the tests re-read from the archive."""
+    runs = list(source.query("SELECT * FROM search_runs ORDER BY id"))
+    if not runs:
+        return 0
+    minimizations = list(source.query("SELECT * FROM search_minimizations ORDER BY id"))
+    substrings = list(source.query("SELECT * FROM search_minimal_substrings ORDER BY rowid"))
+    terms = source.execute("SELECT platform, term FROM search_terms ORDER BY rowid").fetchall()
+
+    def copy() -> None:
+        target.db.conn.executemany("INSERT OR IGNORE INTO search_terms (platform, term) "
+                                   "VALUES (?, ?)", terms)
+        target.db["search_runs"].insert_all(runs)
+        target.db["search_minimizations"].insert_all(minimizations)
+        target.db["search_minimal_substrings"].insert_all(substrings)
+    target.write(copy)
+    reread = 0
+    for row in source.query("SELECT * FROM search_tests ORDER BY id"):
+        ref = WarcRef(row["warc_file"], row["warc_offset"], row["warc_record_id"]) \
+            if row["warc_file"] else None
+        result = SearchResult(row["outcome"], row["result_count"], row["results_shown"],
+                              row["message"], row["failure"], row["detail"])
+        if ref is not None:
+            try:
+                archived = warc.read_response(data_dir, ref)
+            except warc.EvidenceError:
+                pass   # kept as stored
+            else:
+                result = parse_search(archived.status, archived.body, row["endpoint"],
+                                      archived.header("Location"))
+                reread += 1
+        store.record_test(target, row["run_id"], store.SearchTest(
+            platform=row["platform"], term=row["term"], purpose=row["purpose"],
+            endpoint=row["endpoint"], url=row["url"],
+            requested_at=clock.parse_iso(row["requested_at"]),
+            tested_at=clock.parse_iso(row["tested_at"]), outcome=result.outcome,
+            http_status=row["http_status"], result_count=result.result_count,
+            results_shown=result.results_shown, message=result.message,
+            failure=result.failure, detail=result.detail, evidence=ref,
+            minimization_id=row["minimization_id"]))
+    return reread
