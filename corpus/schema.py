@@ -31,6 +31,7 @@ memoryhole.corpus.vocabulary (reasons: memoryhole.corpus.reasons). The comments 
   [last_seen_at, first_missing_at] and the probe that classified it.
 """
 
+import sqlite3
 from collections.abc import Callable
 
 import sqlite_utils
@@ -518,8 +519,23 @@ def schema_version(db: sqlite_utils.Database) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
+def _statements(script: str) -> list[str]:
+    """A migration script's statements, whole (SQLite's own test of a complete statement)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer)
+            buffer = ""
+    return statements
+
+
 def migrate(db: sqlite_utils.Database) -> int:
-    """Bring `db` to SCHEMA_VERSION, one migration per transaction; returns the old version."""
+    """Bring `db` to SCHEMA_VERSION, one migration per transaction; returns the old version.
+
+    Each migration takes the write lock first (BEGIN IMMEDIATE) and reads the version again
+    inside it: two processes opening a new corpus together (a crawl and a server) wait for each
+    other, and the second finds the work done instead of running it twice."""
     before = schema_version(db)
     if before > SCHEMA_VERSION:
         raise RuntimeError(
@@ -528,14 +544,16 @@ def migrate(db: sqlite_utils.Database) -> int:
         )
     for version in range(before + 1, SCHEMA_VERSION + 1):
         step = MIGRATIONS[version - 1]
+        db.conn.execute("BEGIN IMMEDIATE")
         try:
-            if isinstance(step, str):
-                # executescript commits first, so the script carries its own transaction.
-                db.conn.executescript(f"BEGIN;\n{step}\nPRAGMA user_version = {version};\nCOMMIT;")
-            else:
-                with db.atomic():
+            if schema_version(db) < version:
+                if isinstance(step, str):
+                    for statement in _statements(step):
+                        db.conn.execute(statement)
+                else:
                     step(db)
-                    db.execute(f"PRAGMA user_version = {version}")
+                db.execute(f"PRAGMA user_version = {version}")
+            db.conn.execute("COMMIT")
         except Exception:
             if db.conn.in_transaction:
                 db.conn.rollback()

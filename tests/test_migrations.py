@@ -331,3 +331,21 @@ def test_a_failing_migration_leaves_the_corpus_as_it_was(broken, tmp_path, monke
     assert schema.schema_version(db) == schema.SCHEMA_VERSION - 1
     assert "half_done" not in db["posts"].columns_dict
     db.close()
+
+
+def test_two_processes_opening_a_new_corpus_at_once_both_get_it_migrated(tmp_path):
+    """A crawl and `keywords watch` (or serve) started together on a new data directory: each
+    migration runs once, inside a write transaction that re-reads the version, never twice."""
+    import subprocess
+    import sys
+
+    opener = ("import sys\nfrom memoryhole.corpus.store import Corpus\n"
+              "for n in range(5):\n    Corpus(sys.argv[1] + f'/{n}').close()\n")
+    procs = [subprocess.Popen([sys.executable, "-c", opener, str(tmp_path)],
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    for n in range(5):
+        db = sqlite_utils.Database(tmp_path / str(n) / DB_NAME)
+        assert schema.schema_version(db) == schema.SCHEMA_VERSION
+        db.close()
