@@ -26,6 +26,7 @@ from typing import Any
 from .clock import iso, now
 from .provenance import software_version
 from .store import Corpus, WarcRef
+from .warc import ArchivedResponse, EvidenceError, contained_path, read_response
 
 
 class SearchOutcome(StrEnum):
@@ -204,3 +205,21 @@ def finish_minimization(corpus: Corpus, minimization_id: int, status: str, probe
             "substring) VALUES (?,?,?,?)",
             [(minimization_id, row[0], row[1], s) for s in substrings])
     corpus.write(store)
+
+
+def search_test_evidence(corpus: Corpus, test_id: int) -> tuple[dict[str, Any], ArchivedResponse | None]:
+    """A search test and the answer it got, read back from its WARC record (None: the search
+    got no answer to archive, a network error); EvidenceError names what is missing."""
+    row = corpus.db.execute("SELECT * FROM search_tests WHERE id = ?", [test_id]).fetchone()
+    if row is None:
+        raise EvidenceError(f"search test {test_id}: not in the corpus")
+    test = dict(zip([c[0] for c in corpus.db.execute(
+        "SELECT * FROM search_tests LIMIT 0").description], row, strict=True))
+    if test["warc_file"] is None:
+        return test, None
+    try:
+        contained_path(corpus.data_dir, test["warc_file"])
+    except EvidenceError as exc:
+        raise EvidenceError(f"search test {test_id}: warc_file {exc}") from None
+    return test, read_response(corpus.data_dir, WarcRef(test["warc_file"], test["warc_offset"],
+                                                        test["warc_record_id"]))

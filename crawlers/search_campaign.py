@@ -212,8 +212,10 @@ def _host(url: str) -> str:
 class CampaignCycle:
     number: int
     run_id: int
+    base_url: str
     tested: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)   # each term's last answer
+    failures: Counter[str] = field(default_factory=Counter)   # of terms that got none
     blocked_now: int = 0
 
     def summary(self) -> str:
@@ -250,13 +252,15 @@ def run_campaign(plan: CrawlPlan, data_dir: str | Path, cycles: int | None = 1,
                                   slack=search.every * SLACK)
             session = SearchSession(corpus, search, "campaign", plan.politeness, pacing,
                                     plan.as_record())
-            cycle = CampaignCycle(number, session.run_id)
+            cycle = CampaignCycle(number, session.run_id, session.base_url)
             status = "interrupted"
             try:
                 for term in due:
                     test = session.ask(term)
                     cycle.tested += 1
                     cycle.outcomes[test.outcome] += 1
+                    if test.failure:
+                        cycle.failures[test.failure] += 1
                     if on_test:
                         on_test(test)
                 status = "finished"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -322,12 +323,55 @@ def keywords_watch(plan_path: Path, data_dir: Path, once: bool, cycles: int | No
         raise click.ClickException(str(exc)) from None
     _stop_on_sigterm()
     try:
-        run_campaign(plan, data_dir, cycles=1 if once else cycles,
-                     on_cycle=lambda c: click.echo(c.summary(), err=True),
-                     on_test=(lambda t: click.echo(_test_line(t), err=True)) if verbose else None)
+        done = run_campaign(plan, data_dir, cycles=1 if once else cycles,
+                            on_cycle=lambda c: click.echo(c.summary(), err=True),
+                            on_test=(lambda t: click.echo(_test_line(t), err=True))
+                            if verbose else None)
     except KeyboardInterrupt:
         click.echo("interrupted: every answer so far is stored", err=True)
         sys.exit(130)
+    tested = sum(c.tested for c in done)
+    if tested and all(c.outcomes["failed"] == c.tested for c in done):
+        failures = ", ".join(f"{name} ×{n}" for name, n in sum(
+            (c.failures for c in done), Counter()).most_common())
+        raise click.ClickException(
+            f"no search got an answer from {done[0].base_url} ({failures}); check the search "
+            "section's base_url and the network (each failure is in search_tests)")
+
+
+@keywords.command("evidence")
+@click.argument("test_id", type=int)
+@DATA_OPTION
+def keywords_evidence(test_id: int, data_dir: Path) -> None:
+    """A search test and the answer it got, read back from its WARC record: status, headers
+    and the page decoded.
+
+        memoryhole keywords evidence 42 --data ~/research/weibo
+    """
+    from memoryhole.corpus.search_blocking import search_test_evidence
+    from memoryhole.corpus.warc import EvidenceError
+
+    corpus = _open(data_dir)
+    try:
+        test, archived = search_test_evidence(corpus, test_id)
+    except EvidenceError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        corpus.close()
+    said = test["failure"] or test["message"] or (
+        f"{test['result_count']} results" if test["result_count"] is not None else "")
+    click.echo(f"search test #{test_id}: {test['term']} ({test['purpose']}, {test['endpoint']}) "
+               f"-> {test['outcome']}" + (f": {said}" if said else ""))
+    click.echo(f"  {test['url']}\n  sent {test['requested_at']}, answered {test['tested_at']}")
+    if archived is None:
+        click.echo("  no answer to archive (a network error)")
+        return
+    click.echo(f"  from {archived.ref.file}@{archived.ref.offset} {archived.ref.record_id}")
+    click.echo(f"  {archived.protocol} {archived.status} {archived.reason}".rstrip())
+    for name, value in archived.headers:
+        click.echo(f"  {name}: {value}")
+    click.echo(f"  body ({len(archived.body)} bytes as received), decoded:")
+    click.echo(archived.text())
 
 
 @keywords.command("minimize")

@@ -187,7 +187,38 @@ def test_the_cli_watches_and_minimizes(platform, tmp_path):
     found = json.loads(result.stdout)
     assert found["substrings"] == ["天安门", "白纸"] and found["status"] == "minimal"
     assert found["probes"] > 0 and "我们在天安门广场上举着白纸: blocked" in result.stderr
+    blocked = rows(data, "SELECT id FROM search_tests WHERE outcome = 'blocked' LIMIT 1")[0]
+    shown = memoryhole("keywords", "evidence", str(blocked["id"]), "--data", str(data)).stdout
+    assert "-> blocked" in shown and "HTTP/1.1 200" in shown and "根据相关法律法规和政策" in shown
     # Bad input: one line, non-zero.
     bad = memoryhole("keywords", "minimize", "天安门", "--data", str(data), "--base-url", "nope",
                      check=False)
     assert bad.returncode == 1 and "--base-url" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_sigterm_stops_a_watch_and_keeps_its_answers(platform, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data, plan = tmp_path / "data", tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump({"platform": "weibo", "search": {
+        "terms": TERMS, "base_url": f"{platform.url}/search", "every": "1h", "delay": "1s",
+        "captcha_backoff": "0s"}}, allow_unicode=True), "utf-8")
+    watch = subprocess.Popen([sys.executable, "-m", "memoryhole.cli", "keywords", "watch",
+                              str(plan), "--data", str(data)], stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "MEMORYHOLE_NOW": T0.isoformat()})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:   # stop it in the middle of its first cycle
+        if (data / "corpus.db").exists() and rows(data, "SELECT COUNT(*) AS n FROM "
+                                                  "search_tests")[0]["n"] >= 2:
+            break
+        time.sleep(0.1)
+    watch.send_signal(signal.SIGTERM)
+    _, err = watch.communicate(timeout=30)
+    assert watch.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    runs = rows(data, "SELECT status FROM search_runs")
+    assert runs and runs[-1]["status"] == "interrupted"
+    assert 2 <= rows(data, "SELECT COUNT(*) AS n FROM search_tests")[0]["n"] < len(TERMS)

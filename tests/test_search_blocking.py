@@ -289,3 +289,27 @@ def test_blocks_are_intervals_and_failures_move_nothing(tmp_path):
 def iso(moment: datetime) -> str:
     from memoryhole.corpus.clock import iso as corpus_iso
     return corpus_iso(moment)
+
+
+def test_the_readme_search_plan_loads(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    block = readme.split("## Search blocking (Weibo)", 1)[1].split("```yaml", 1)[1].split("```")[0]
+    (tmp_path / "plan.yaml").write_text(block, "utf-8")
+    (tmp_path / "terms.txt").write_text("习包子\n", "utf-8")
+    from memoryhole.crawlers.plan import load_plan
+
+    search = load_plan(tmp_path / "plan.yaml").search
+    assert search.terms == ("天安门", "白纸", "四通桥", "习包子")
+    assert (search.every, search.delay, search.captcha_backoff) == (86400.0, 15.0, 1800.0)
+
+
+def test_a_watch_that_gets_no_answer_says_so_in_one_line(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump({"platform": "weibo", "search": {
+        "terms": ["天安门", "白纸"], "base_url": "http://127.0.0.1:9", "delay": "0s",
+        "retries": 0, "timeout": "2s"}}, allow_unicode=True), "utf-8")
+    result = memoryhole("keywords", "watch", str(plan), "--data", str(tmp_path / "d"), "--once",
+                        check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "no search got an answer from http://127.0.0.1:9 (connection_error ×2)" in \
+        result.stderr
