@@ -313,3 +313,21 @@ def test_a_watch_that_gets_no_answer_says_so_in_one_line(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "no search got an answer from http://127.0.0.1:9 (connection_error ×2)" in \
         result.stderr
+
+
+CUT_FIXTURES = [(FIXTURES / e["name"]).read_bytes()[:cut] for e in MANIFEST
+                for cut in (10, 200, 10**6)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(100, 599), st.binary(max_size=300) | st.sampled_from(CUT_FIXTURES),
+       st.sampled_from(["desktop", "mobile"]), st.none() | st.text(max_size=40))
+def test_any_answer_parses_without_raising(status, body, endpoint, location):
+    """Any status, bytes, endpoint and redirect: an outcome, never an exception; only a 200 can
+    be an observation, and a failure always names itself."""
+    result = parse_search(status, body, endpoint, location)
+    assert result.outcome in ("blocked", "results", "no_results", "unknown", "failed")
+    if status != 200:
+        assert result.outcome == "failed" and result.failure
+    if result.outcome == "failed":
+        assert result.failure in failures.names()
