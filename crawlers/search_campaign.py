@@ -18,12 +18,14 @@ import http.client
 import time
 import urllib.error
 import urllib.request
+import urllib.robotparser
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from memoryhole.corpus import clock, warc
 from memoryhole.corpus import search_blocking as store
@@ -131,11 +133,31 @@ class SearchSession:
         self.stats = SessionStats()
         self.run_id = store.start_run(corpus, kind, PLATFORM, search.endpoint, self.base_url,
                                       plan_record or asdict(search))
+        self._check_robots_txt()
         self.archive = SearchArchive(corpus.data_dir, self.run_id, {
             "software": software_version(), "format": "WARC File Format 1.1",
             "isPartOf": f"search-{self.run_id:06d}", "memoryhole-search-run-id": self.run_id,
             "memoryhole-search-kind": kind,
             "http-header-user-agent": self.politeness.user_agent})
+
+    def _check_robots_txt(self) -> None:
+        """With `obey_robots_txt` (the default), refuse a search host whose robots.txt disallows
+        the search path for our user agent. A robots.txt that cannot be had allows (as Scrapy)."""
+        if not self.politeness.obey_robots_txt:
+            return
+        got = self.pacing.fetch(f"{self.base_url}/robots.txt",
+                                {"User-Agent": self.politeness.user_agent}, self.search.timeout)
+        if got.status != 200:
+            return
+        rules = urllib.robotparser.RobotFileParser()
+        rules.parse(got.body.decode("utf-8", errors="replace").splitlines())
+        url = search_url(self.base_url, "test", self.search.endpoint)   # type: ignore[arg-type]
+        if not rules.can_fetch(self.politeness.user_agent, url):
+            store.finish_run(self.corpus, self.run_id, "failed", {"robots_txt": "disallowed"})
+            raise SearchCampaignError(
+                f"{self.base_url}/robots.txt disallows {urlsplit(url).path} for this user agent; "
+                "set politeness: {obey_robots_txt: false} in the plan only if your research "
+                "ethics review allows it")
 
     def _wait(self, seconds: float) -> None:
         if seconds > 0:

@@ -314,7 +314,7 @@ def keywords_watch(plan_path: Path, data_dir: Path, once: bool, cycles: int | No
 
         memoryhole keywords watch plan.yaml --data ~/research/weibo --once
     """
-    from memoryhole.crawlers.search_campaign import run_campaign
+    from memoryhole.crawlers.search_campaign import SearchCampaignError, run_campaign
 
     plan = _search_plan(plan_path)
     try:
@@ -327,6 +327,8 @@ def keywords_watch(plan_path: Path, data_dir: Path, once: bool, cycles: int | No
                             on_cycle=lambda c: click.echo(c.summary(), err=True),
                             on_test=(lambda t: click.echo(_test_line(t), err=True))
                             if verbose else None)
+    except SearchCampaignError as exc:
+        raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         click.echo("interrupted: every answer so far is stored", err=True)
         sys.exit(130)

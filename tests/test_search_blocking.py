@@ -137,6 +137,8 @@ def fake_platform(keywords: tuple[str, ...], captcha_every: int = 0):
     calls = {"n": 0}
 
     def fetch(url: str, headers: dict[str, str], timeout: float) -> Fetched:
+        if url.endswith("/robots.txt"):
+            return Fetched(404, [], b"")
         calls["n"] += 1
         from urllib.parse import parse_qs, urlsplit
         term = parse_qs(urlsplit(url).query)["q"][0]
@@ -331,3 +333,26 @@ def test_any_answer_parses_without_raising(status, body, endpoint, location):
         assert result.outcome == "failed" and result.failure
     if result.outcome == "failed":
         assert result.failure in failures.names()
+
+
+@pytest.mark.parametrize("obey", [True, False])
+def test_robots_txt_is_obeyed_unless_the_plan_says_otherwise(tmp_path, obey):
+    from memoryhole.crawlers.plan import Politeness
+    from memoryhole.crawlers.search_campaign import SearchCampaignError
+
+    searched, pages = [], {"/robots.txt": b"User-agent: *\nDisallow: /weibo\n"}
+
+    def fetch(url, headers, timeout):
+        path = url.split("s.weibo.example", 1)[1].split("?")[0]
+        searched.append(path)
+        return Fetched(200, [], pages.get(path, RESULTS_PAGE))
+    pacing, _ = driven_pacing(fetch)
+    search = SearchPlan(terms=(), base_url="https://s.weibo.example")
+    politeness = Politeness(obey_robots_txt=obey)
+    if obey:
+        with pytest.raises(SearchCampaignError, match="robots.txt disallows /weibo"):
+            minimize("天安门", tmp_path, search, politeness, pacing)
+        assert searched == ["/robots.txt"]
+    else:
+        assert minimize("天安门", tmp_path, search, politeness, pacing).status == "not_blocked"
+        assert searched == ["/weibo"]
