@@ -206,9 +206,14 @@ def _garbage_in_the_middle(data: Path) -> None:
     corpus.record_pages(corpus.start_crawl("timeline", "weibo", {"watchlists": []}),
                         [page(1, [post(i) for i in range(400, 0, -1)], T0)])
     corpus.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # The middle of the posts table, where post 200 is (every command below reads it), not the
+    # middle of the file: new tables move that anywhere, even into pages nothing here reads.
+    pages = [row[0] for row in corpus.db.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'posts' AND pagetype = 'leaf' ORDER BY pageno")]
+    size = corpus.db.execute("PRAGMA page_size").fetchone()[0]
     corpus.close()
     raw = bytearray((data / "corpus.db").read_bytes())
-    middle = len(raw) // 2
+    middle = (pages[len(pages) // 2] - 1) * size
     raw[middle:middle + 8192] = os.urandom(8192)
     (data / "corpus.db").write_bytes(bytes(raw))
 
