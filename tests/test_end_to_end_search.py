@@ -121,6 +121,9 @@ def test_a_campaign_finds_every_block_inside_its_intervals(platform, tmp_path):
                     block["unblocked_before"]), term
             found += 1
     assert found == 5
+    print(f"campaign: {len(TERMS)} terms, {len(tests)} searches: {len(observations)} "
+          f"observations, {len(captchas)} captchas (failed, kept); {found} of 5 true blocks, "
+          "start and end inside their intervals")
     now = {r["term"] for r in rows(data, "SELECT term FROM search_terms WHERE state = 'blocked'")}
     assert now == {t for t in TERMS if blocked_at(true_periods(platform, t, end), end)} == {
         "天安门广场", "四通桥横幅", "习包子铺"}
