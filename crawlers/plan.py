@@ -128,7 +128,8 @@ class SearchPlan:
     """A keyword list tested on a schedule (search blocking; memoryhole.crawlers.search_campaign).
 
     Pacing defaults follow what worked for the blocked-on-Weibo project: about 15 s between
-    searches, and a long rest after a captcha or login wall."""
+    searches, and a long rest after a captcha or login wall. A terms_file's terms are read into
+    `terms`, so the plan a run records holds every term."""
 
     terms: tuple[str, ...]
     every: float = 86400.0            # seconds between two tests of the same term
@@ -137,8 +138,7 @@ class SearchPlan:
     delay: float = 15.0               # seconds between searches
     captcha_backoff: float = 1800.0   # seconds of rest after a captcha or login wall
     retries: int = 3                  # further attempts at a term whose search failed
-    timeout: float = 30.0             # seconds to wait for an answer (terms_file's terms are
-                                      # in `terms`, so a recorded plan holds every term)
+    timeout: float = 30.0             # seconds to wait for an answer
 
 
 @dataclass(frozen=True)
