@@ -3,6 +3,7 @@ function; errors are one line naming the bad input and the fix, with a non-zero 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sqlite3
 import sys
@@ -285,13 +286,19 @@ def _search_plan(plan_path: Path):
     return plan
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM stops a search run as Ctrl-C does: the run is closed `interrupted`."""
+@contextlib.contextmanager
+def _stop_on_sigterm():
+    """SIGTERM stops a search run as Ctrl-C does (the run is closed `interrupted`), while the
+    command runs."""
     import signal
 
     def stop(signum, frame):
         raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, stop)
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _test_line(test) -> str:
@@ -321,12 +328,12 @@ def keywords_watch(plan_path: Path, data_dir: Path, once: bool, cycles: int | No
         Corpus(data_dir).close()
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from None
-    _stop_on_sigterm()
     try:
-        done = run_campaign(plan, data_dir, cycles=1 if once else cycles,
-                            on_cycle=lambda c: click.echo(c.summary(), err=True),
-                            on_test=(lambda t: click.echo(_test_line(t), err=True))
-                            if verbose else None)
+        with _stop_on_sigterm():
+            done = run_campaign(plan, data_dir, cycles=1 if once else cycles,
+                                on_cycle=lambda c: click.echo(c.summary(), err=True),
+                                on_test=(lambda t: click.echo(_test_line(t), err=True))
+                                if verbose else None)
     except SearchCampaignError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
@@ -415,10 +422,12 @@ def keywords_minimize(term: str, data_dir: Path, plan_path: Path | None, base_ur
                                    f"--delay: {exc}") from None
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from None
-    _stop_on_sigterm()
+    if not term.strip():
+        raise click.ClickException("TERM: give a non-empty phrase to minimize")
     try:
-        result = minimize(term, data_dir, search, plan.politeness if plan else None,
-                          on_probe=lambda t: click.echo(_test_line(t), err=True))
+        with _stop_on_sigterm():
+            result = minimize(term, data_dir, search, plan.politeness if plan else None,
+                              on_probe=lambda t: click.echo(_test_line(t), err=True))
     except SearchCampaignError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

@@ -356,3 +356,23 @@ def test_robots_txt_is_obeyed_unless_the_plan_says_otherwise(tmp_path, obey):
     else:
         assert minimize("天安门", tmp_path, search, politeness, pacing).status == "not_blocked"
         assert searched == ["/weibo"]
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["keywords", "minimize", "  ", "--data", "{d}"], "TERM: give a non-empty phrase"),
+    (["keywords", "minimize", "天安门", "--data", "{d}", "--delay", "soon"], "--delay: not a duration"),
+    (["keywords", "evidence", "7", "--data", "{d}"], "no corpus here"),
+    (["keywords", "watch", "{plan}", "--data", "{d}"], "no search section"),
+])
+def test_bad_keywords_input_is_one_line(tmp_path, args, says):
+    from click.testing import CliRunner
+
+    from memoryhole.cli import cli
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump({"platform": "weibo", "watchlists": [
+        {"name": "w", "accounts": [1001]}]}), "utf-8")
+    argv = [a.format(d=tmp_path / "d", plan=plan) for a in args]
+    result = CliRunner().invoke(cli, argv)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and says in lines[0], result.output
