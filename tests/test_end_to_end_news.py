@@ -118,7 +118,15 @@ def test_news_removals_equal_ground_truth_and_a_rolling_feed_removes_nothing(new
     assert_removals_equal_truth(got, {p: t for p, t in truth.items() if t["removed_at"]})
     assert got[rolled[0]]["reason"] == "removed_unattributed"
 
+    # The archive alone gives the same removals again: redirects, sessions and feeds replay.
+    into = tmp_path / "reparsed"
+    memoryhole("reparse", "--data", str(data), "--into", str(into))
+    assert by_post(exported_removals(into)) == got
+    assert corpus_rows(into, "SELECT post_id, version, changed FROM post_versions ORDER BY 1, 2") \
+        == corpus_rows(data, "SELECT post_id, version, changed FROM post_versions ORDER BY 1, 2")
 
+
+@pytest.mark.long
 def test_news_without_a_schedule_probes_only_what_left_the_covered_feed(news, tmp_path):
     world = news.news
     data, plan = tmp_path / "data", news_plan(tmp_path / "plan.yaml", news, schedule=False)
@@ -139,6 +147,7 @@ def test_news_without_a_schedule_probes_only_what_left_the_covered_feed(news, tm
     assert probed == {gone}
 
 
+@pytest.mark.long
 def test_a_feed_that_is_a_verification_page_every_time_removes_nothing(news, tmp_path):
     world = news.news
     data, plan = tmp_path / "data", news_plan(tmp_path / "plan.yaml", news)
@@ -216,8 +225,13 @@ def test_toutiao_removals_are_unknown_with_the_page_kept(toutiao, tmp_path):
     crawl_once(plan, data, minutes(5))
     got = by_post(exported_removals(data))
     assert got[items[5]]["restored_at"].startswith("2026-11-24T02:05:00")
+    # The archive alone (the ttwid session's answer included) gives the same removals again.
+    into = tmp_path / "reparsed"
+    memoryhole("reparse", "--data", str(data), "--into", str(into))
+    assert by_post(exported_removals(into)) == got
 
 
+@pytest.mark.long
 def test_toutiao_without_the_cookie_every_page_is_a_failure(toutiao, tmp_path):
     world = toutiao.toutiao
     item = world.item_id(world.items[0])

@@ -368,7 +368,20 @@ class PlatformAdapter(ABC):
                                "release": c.release, "post_alias": c.post_alias}
                               for c in cls.extra_columns],
             "failures": dict(cls.failure_descriptions),
+            # Only platforms with words no recorded answer confirms carry the key (Datasette
+            # shows them on removals.message; their removals are `unknown`).
+            **({"unconfirmed_words": words} if (words := cls.unconfirmed_words()) else {}),
         }
+
+    @classmethod
+    def unconfirmed_words(cls) -> list[dict[str, str]]:
+        """The messages file's entries marked unconfirmed: section, words, what they would mean."""
+        if cls.messages_file is None:
+            return []
+        sigs = cls().signatures()
+        return [{"section": section, "words": sig.words,
+                 "means": sig.reason or sig.failure or "", "note": sig.note or ""}
+                for section, rows in sigs.tables.items() for sig in rows if sig.unconfirmed]
 
 
 class ListingAdapter(PlatformAdapter):

@@ -229,25 +229,25 @@ class NewsWorld(_Schedules):
     def page(self, path: str, at: datetime) -> tuple[int, bytes, str]:
         """(status, body, Location) of a path under /news."""
         if path in ("", "/"):
-            return 200, _site_page("模拟新闻网", "首页", [a.title for a in self.articles[-5:]]), ""
+            return 200, site_page("模拟新闻网", "首页", [a.title for a in self.articles[-5:]]), ""
         if path == "/feed.xml":
             return 200, self.feed(at), ""
         if path.strip("/") in SECTIONS:
-            return 200, _site_page(f"{path.strip('/')} - 模拟新闻网", path.strip("/"), []), ""
+            return 200, site_page(f"{path.strip('/')} - 模拟新闻网", path.strip("/"), []), ""
         item = next((a for a in self.articles if a.key == path), None)
         if item is None or item.published_at > at:
-            return 404, _site_page("404 Not Found", "Not Found", []), ""
+            return 404, site_page("404 Not Found", "Not Found", []), ""
         fate = item.fate(at)
         if fate in ("gone404", "gone410"):
-            return int(fate[4:]), _site_page("Not Found", "Not Found", []), ""
+            return int(fate[4:]), site_page("Not Found", "Not Found", []), ""
         if fate == "redirect_home":
             return 301, b"", f"{self.base}/"
         if fate == "redirect_section":
             return 302, b"", f"{self.base}/{item.section}/"
         if fate == "soft404":
-            return 200, _site_page(SOFT404_PAGE_TITLE, SOFT404_HEADING,
+            return 200, site_page(SOFT404_PAGE_TITLE, SOFT404_HEADING,
                                    ["您访问的页面不存在或已被删除。"]), ""
-        return 200, _article_page(item, at), ""
+        return 200, article_page(item, at), ""
 
     def truth(self, at: datetime) -> list[dict[str, Any]]:
         out = []
@@ -265,7 +265,7 @@ class NewsWorld(_Schedules):
         return out
 
 
-def _site_page(title: str, heading: str, lines: list[str]) -> bytes:
+def site_page(title: str, heading: str, lines: list[str]) -> bytes:
     e = html.escape
     body = "".join(f"<p>{e(line)}</p>" for line in lines)
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{e(title)}</title></head>'
@@ -274,7 +274,7 @@ def _site_page(title: str, heading: str, lines: list[str]) -> bytes:
             f"</main><footer>© 模拟新闻网</footer></body></html>\n").encode()
 
 
-def _article_page(item: Item, at: datetime) -> bytes:
+def article_page(item: Item, at: datetime) -> bytes:
     e = html.escape
     paragraphs = "".join(f"<p>{e(p)}</p>" for p in item.body(at))
     minute = int(at.timestamp() // 60)   # the related box changes around the same article
@@ -295,11 +295,11 @@ def _article_page(item: Item, at: datetime) -> bytes:
 
 
 def news_verification_page() -> bytes:
-    return _site_page("安全验证", NEWS_VERIFY_WORDS, ["请拖动滑块完成验证。"])
+    return site_page("安全验证", NEWS_VERIFY_WORDS, ["请拖动滑块完成验证。"])
 
 
 def news_rate_limit_page() -> bytes:
-    return _site_page("提示", NEWS_RATE_WORDS, ["请稍后再试。"])
+    return site_page("提示", NEWS_RATE_WORDS, ["请稍后再试。"])
 
 
 # --- Toutiao -------------------------------------------------------------------------------
@@ -363,12 +363,12 @@ class ToutiaoWorld(_Schedules):
         sent = {p.split("=", 1)[0].strip(): p.split("=", 1)[-1].strip()
                 for p in cookie.split(";") if "=" in p}
         if self.spec.require_ttwid and sent.get("ttwid") not in self.ttwids:
-            return 200, _toutiao_shell(TOUTIAO_VERIFY_WORDS, None)
+            return 200, toutiao_page(TOUTIAO_VERIFY_WORDS, None)
         fate = item.fate(at)
         if fate == "gone404":
             return 404, b"<html><body>404</body></html>\n"
         if fate == "gone":
-            return 200, _toutiao_shell(f"{TOUTIAO_GONE_WORDS} 返回首页", {"data": {}})
+            return 200, toutiao_page(f"{TOUTIAO_GONE_WORDS} 返回首页", {"data": {}})
         paragraphs = item.body(at)
         user = {"name": item.author, "userId": item.author_id}
         publish = int(item.published_at.timestamp())
@@ -381,7 +381,7 @@ class ToutiaoWorld(_Schedules):
             data = {"data": {"title": item.title, "content": content, "publishTime": publish,
                              "mediaUser" if item.kind == "article" else "userInfo": user,
                              "itemId": item.key.strip("/").split("/")[1]}}
-        return 200, _toutiao_shell(item.title, data)
+        return 200, toutiao_page(item.title, data)
 
     def truth(self, at: datetime) -> list[dict[str, Any]]:
         out = []
@@ -399,7 +399,7 @@ class ToutiaoWorld(_Schedules):
         return out
 
 
-def _toutiao_shell(words: str, data: dict[str, Any] | None) -> bytes:
+def toutiao_page(words: str, data: dict[str, Any] | None) -> bytes:
     """Toutiao's page: a server-rendered shell whose data is URL-encoded JSON in RENDER_DATA."""
     script = "" if data is None else (
         '<script id="RENDER_DATA" type="application/json">'
