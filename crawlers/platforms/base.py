@@ -33,7 +33,13 @@ platform:
 - `status_failures` / `failure_descriptions`: HTTP statuses and failure names only this platform
   uses (the generic ones are in memoryhole.crawlers.failures);
 - `messages_file`: the platform's words (a YAML signature file beside the adapter, each entry
-  backed by a recorded fixture), read with `load_signatures`.
+  backed by a recorded fixture), read with `load_signatures`; entries marked `unconfirmed`
+  classify as `unknown` and are listed in the declaration (`unconfirmed_words`);
+- listings: `account_id` (what an account reference is: an id, a feed's URL) and `max_pages`;
+- `plan_options` (the plan's `options:` the platform reads) and a visitor session
+  (`session_request`/`parse_session`: Toutiao's ttwid) opened before a crawl's probes;
+- `parse_probe_response`, where the URL an answer came from after redirects is itself part of
+  the answer (a news article redirected to its site's home page).
 
 To add a platform: subclass `ListingAdapter` or `ItemAdapter` in crawlers/platforms/<name>.py, ship
 its messages beside it, and register it in `memoryhole.crawlers.platforms.ADAPTERS`. Spiders, plans, the
