@@ -19,6 +19,7 @@ from e2e import (
     crawl_once,
     exported_removals,
     memoryhole,
+    scorecard,
 )
 from test_end_to_end_platforms import POLITE, T0, minutes
 
@@ -117,6 +118,10 @@ def test_news_removals_equal_ground_truth_and_a_rolling_feed_removes_nothing(new
     truth = {a["item_id"]: a for a in world.truth(minutes(14))}
     assert_removals_equal_truth(got, {p: t for p, t in truth.items() if t["removed_at"]})
     assert got[rolled[0]]["reason"] == "removed_unattributed"
+    # Scored against the truth: every probe that answered while an article was gone counts.
+    card = scorecard(data, news, "news", minutes(14), item_watch=True)
+    assert (card.precision, card.recall, card.reason_accuracy) == (1.0, 1.0, 1.0)
+    assert card.observable == 6 and card.interval_accuracy == 1.0
 
     # The archive alone gives the same removals again: redirects, sessions and feeds replay.
     into = tmp_path / "reparsed"
@@ -225,6 +230,9 @@ def test_toutiao_removals_are_unknown_with_the_page_kept(toutiao, tmp_path):
     crawl_once(plan, data, minutes(5))
     got = by_post(exported_removals(data))
     assert got[items[5]]["restored_at"].startswith("2026-11-24T02:05:00")
+    card = scorecard(data, toutiao, "toutiao", minutes(5), item_watch=True)
+    assert (card.precision, card.recall, card.reason_accuracy) == (1.0, 1.0, 1.0)
+    assert card.observable == 3 and card.restorations_detected == 1
     # The archive alone (the ttwid session's answer included) gives the same removals again.
     into = tmp_path / "reparsed"
     memoryhole("reparse", "--data", str(data), "--into", str(into))
