@@ -8,6 +8,7 @@ comes from shared/platform-facts.md, and every word in their messages files is u
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from memoryhole.analysis.publish import build_metadata
+from memoryhole.analysis.publish import build_metadata, make_datasette, prepare
 from memoryhole.corpus.store import Corpus
 from memoryhole.crawlers.plan import PlanError, plan_from_dict
 from memoryhole.crawlers.platforms import ADAPTERS, adapter_for
@@ -299,6 +300,15 @@ def test_unconfirmed_words_classify_unknown_and_datasette_says_so(tmp_path):
     message = tables["removals"]["columns"]["message"]
     assert "UNCONFIRMED" in message and '"该内容暂时无法查看"' in message
     assert "unconfirmed_words" not in WeiboAdapter.declaration()
+    # The real Datasette shows it on the removals page.
+    prepare(tmp_path / "data")
+    ds = make_datasette(tmp_path / "data")
+
+    async def fetch():
+        return await ds.client.get("/corpus/removals")
+    page = asyncio.run(fetch())
+    assert page.status_code == 200 and "UNCONFIRMED" in page.text
+    assert html.escape('"该内容暂时无法查看"') in page.text or "该内容暂时无法查看" in page.text
 
 
 def test_a_sighting_that_shows_no_content_makes_no_version(tmp_path):
