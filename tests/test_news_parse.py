@@ -123,6 +123,13 @@ def test_other_redirects_are_read_as_the_page_they_lead_to(final):
     assert result.outcome == "visible"
 
 
+@pytest.mark.parametrize("final", ["https://www.example.com/login", "https://example.com/passport/",
+                                   "https://www.example.com/subscribe?next=/world/"])
+def test_a_redirect_to_sign_in_is_a_failure_not_a_removal(final):
+    result = parse_article(200, site_page("登录", "登录", []), final, ARTICLE)
+    assert (result.outcome, result.failure) == ("failed", "login_wall")
+
+
 @pytest.mark.parametrize(("status", "body", "failure"), [
     (500, b"", "server_error"),
     (403, b"", "ip_limited"),

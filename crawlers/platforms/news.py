@@ -17,7 +17,8 @@ An article's answer:
 - words of news_messages.yaml in the page's title and headings (or, when the page has no main
   text, anywhere in it): the reason the file gives (`unknown` for words no recorded page
   confirms); verification and rate-limit pages are failures, never removals;
-- 5xx, 403, 429, timeouts, cut pages: failures, never removals;
+- 5xx, 403, 429, timeouts, cut pages, a redirect to a sign-in, subscription or verification
+  path: failures, never removals;
 - else the article, its main text extracted by trafilatura (navigation, related links and
   counters are not content, so a page whose HTML changes around the same text is no new
   version). A page without extractable main text is a failure (`unexpected_answer`).
@@ -57,6 +58,8 @@ PLATFORM = "news"
 MESSAGE_LIMIT = 2000
 GONE_STATUSES = (404, 410)
 _FEED_ENDS = re.compile(rb"</(?:rss|feed|rdf:RDF|RDF)>\s*$", re.IGNORECASE)
+_LOGIN = re.compile(r"(?i)(?:^|/)(?:log-?in|sign-?in|signon|passport|account|auth|captcha|"
+                    r"verify|verification|sso|subscribe|paywall)(?:$|[/._-])")
 _HOME_PAGES = frozenset({"", "index.html", "index.htm", "index.shtml", "index.php",
                          "default.html", "default.aspx"})
 
@@ -206,6 +209,9 @@ def parse_article(status: int, body: bytes, url: str, asked_url: str) -> ProbeRe
     sigs = signatures()
     if sig := sigs.match("not_observations", words):
         return ProbeResult("failed", failure=sig.failure, detail=words[:500])
+    if url != asked_url and _LOGIN.search(urlsplit(url).path):
+        # Sent to sign in or to verify (a paywall, a bot check): not an observation.
+        return ProbeResult("failed", failure=failures.LOGIN_WALL, detail=f"redirected to {url}")
     if url != asked_url and _is_home_or_section(url, asked_url):
         return ProbeResult("removed", reason="removed_unattributed",
                            message=f"redirected to {url}"[:MESSAGE_LIMIT])
