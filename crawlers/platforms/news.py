@@ -179,8 +179,9 @@ class ArticlePage:
     body: str
 
 
-def extract_article(page_html: str) -> ArticlePage | None:
-    """The article's headline and main text (trafilatura), or None without main text."""
+def extract_article(page_html: str, page: Any) -> ArticlePage | None:
+    """The article's headline (og:title, else the first h1, else <title>) and main text
+    (trafilatura), or None without main text. `page` is the page's parsel Selector."""
     import trafilatura  # imported here: it loads its models on first use
 
     text = trafilatura.extract(page_html, include_comments=False, include_tables=True,
@@ -188,9 +189,10 @@ def extract_article(page_html: str) -> ArticlePage | None:
                                favor_precision=True, with_metadata=False)
     if not text or not text.strip():
         return None
-    meta = trafilatura.extract_metadata(page_html)
-    headline = " ".join(str(getattr(meta, "title", "") or "").split())
-    return ArticlePage(headline=headline, body=text.strip())
+    h1 = page.css("h1")
+    headline = (page.css('meta[property="og:title"]::attr(content)').get()
+                or (block_text(h1[0]) if h1 else "") or page.css("title::text").get() or "")
+    return ArticlePage(headline=" ".join(headline.split()), body=text.strip())
 
 
 def parse_article(status: int, body: bytes, url: str, asked_url: str) -> ProbeResult:
@@ -218,7 +220,7 @@ def parse_article(status: int, body: bytes, url: str, asked_url: str) -> ProbeRe
     if sig := sigs.match("post_messages", prominent):
         return ProbeResult("removed", reason=sig.reason or "unknown",
                            message=prominent[:MESSAGE_LIMIT])
-    article = extract_article(body.decode("utf-8", errors="replace"))
+    article = extract_article(body.decode("utf-8", errors="replace"), page)
     if article is None:
         if sig := sigs.match("post_messages", words):
             return ProbeResult("removed", reason=sig.reason or "unknown",
