@@ -163,7 +163,9 @@ def test_a_feed_that_is_a_verification_page_every_time_removes_nothing(news, tmp
     news.clock.set(minutes(3))
     run = memoryhole("crawl", str(plan), "--data", str(data), "--once", now=minutes(3),
                      check=False)
-    assert run.returncode == 1 and "nothing could be fetched" in run.stderr
+    assert run.returncode == 1
+    assert f"nothing could be fetched from 127.0.0.1:{news.port}" in run.stderr
+    assert "check the feeds' URLs" in run.stderr
     assert exported_removals(data) == []
     failures = {r[0] for r in corpus_rows(data, "SELECT DISTINCT failure FROM fetch_failures")}
     assert failures == {"captcha"}
