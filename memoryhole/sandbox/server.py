@@ -20,6 +20,11 @@ Platform paths (what a crawler sees):
   text as HTML>, "reposts_count", "comments_count", "attitudes_count"}}`, or the same not-visible
   answer as /statuses/show.
 
+Other platforms, when the scenario has their sections: WeChat under `/wechat/`, Telegram under
+`/telegram/`, a news site with its RSS feed under `/news/` and Toutiao under `/toutiao/`
+(including `POST /toutiao/ttwid/union/register/`, which sets a `ttwid` cookie); see wechat.py,
+telegram.py and news.py.
+
 Faults (never on `/_sandbox/*`): random ones from the scenario (`faults.rate`), decided from
 (seed, path+query, how many times that exact URL was asked before), so a retry of the same URL
 may succeed and runs are reproducible; injected ones (`inject_fault`, `POST /_sandbox/faults`)
