@@ -254,3 +254,41 @@ def test_toutiao_without_the_cookie_every_page_is_a_failure(toutiao, tmp_path):
     crawl_once(plan, data, minutes(3))
     assert exported_removals(data) == []
     assert {r[0] for r in corpus_rows(data, "SELECT failure FROM fetch_failures")} == {"captcha"}
+
+
+@pytest.mark.long
+def test_news_over_hours_of_random_fates_and_faults_scores_perfectly(tmp_path):
+    """60 articles (30 published during the run), a feed of 12, 40% removed by a random fate,
+    20% edited, 10% of requests faulted; crawled every 15 minutes for 4 hours."""
+    scenario = load_scenario({**BASE, "faults": {"rate": 0.1},
+                              "news": {"articles": 30, "later": 30, "later_within": "2h",
+                                       "feed_size": 12,
+                                       "removals": {"share": 0.4, "delay": {"min": "10m",
+                                                                            "max": "3h"}},
+                                       "edits": {"share": 0.2, "delay": {"min": "5m",
+                                                                         "max": "2h"}}}})
+    data = tmp_path / "data"
+    with SandboxServer(scenario, clock=ManualClock(T0)) as server:
+        plan = news_plan(tmp_path / "plan.yaml", server)
+        raw = yaml.safe_load(plan.read_text("utf-8"))
+        raw["watchlists"][0]["schedule"] = [{"every": "15m"}]
+        raw["reprobe"] = {"confirm_after": "30m", "recheck_after": ["2h"]}
+        plan.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        end = 0
+        for cycle in range(1, 17):
+            end = cycle * 15
+            server.clock.set(minutes(end))
+            crawl_once(plan, data, minutes(end))
+        card = scorecard(data, server, "news", minutes(end), item_watch=True)
+        truth = {a["item_id"]: a for a in server.news.truth(minutes(end))}
+    print(card.table("news, 4 simulated hours"))
+    assert card.observable >= 10
+    assert (card.precision, card.recall, card.reason_accuracy, card.interval_accuracy) == (
+        1.0, 1.0, 1.0, 1.0)
+    # No version without a true edit: a page changing around the same text makes none.
+    latest = corpus_rows(data, "SELECT post_id, MAX(version) FROM post_versions GROUP BY 1")
+    for post_id, count in latest:
+        assert count <= len(truth[post_id]["versions"]), post_id
+    edited = sum(count > 1 for _, count in latest)
+    print(f"articles seen edited (a second version): {edited}")
+    assert edited >= 1

@@ -1,7 +1,8 @@
 """A simulated news site with an RSS feed, and simulated Toutiao pages, served under `/news` and
 `/toutiao`.
 
-News (`news:` scenario section): articles in sections (`/news/<section>/<yyyymmdd>/<n>.html`),
+News (`news:` scenario section: articles, later, later_within, feed_size, removals and edits as
+{share, delay}): articles in sections (`/news/<section>/<yyyymmdd>/<n>.html`),
 published before and during the scenario; the feed (`/news/feed.xml`, RSS 2.0) lists the
 `feed_size` newest live articles, so older ones roll off without being removed. An article page
 has navigation and a "related" box that changes every minute around the same main text. Fates:
@@ -34,7 +35,7 @@ from urllib.parse import quote
 
 from . import text as textgen
 from .render import iso
-from .scenario import _Reader
+from .scenario import DelayRange, Share, _Reader
 
 NEWS, TOUTIAO = "/news", "/toutiao"
 SECTIONS = ("world", "china", "business")
@@ -55,6 +56,10 @@ class NewsSpec:
     later: int = 0                # published during the first `later_within` of the scenario
     later_within: float = 3600.0
     feed_size: int = 8
+    # Random fates (a fate drawn evenly from the removals; an edit), after a delay from the
+    # start or from publication, whichever is later.
+    removals: Share = Share(0.0, DelayRange(600.0, 7200.0))
+    edits: Share = Share(0.0, DelayRange(600.0, 7200.0))
 
 
 @dataclass(frozen=True)
@@ -69,12 +74,15 @@ def news_spec(data: Any, label: str) -> NewsSpec | None:
     if data is None:
         return None
     r, d = _Reader(label), NewsSpec()
-    top = r.section(data, "news", ("articles", "later", "later_within", "feed_size"))
+    top = r.section(data, "news", ("articles", "later", "later_within", "feed_size",
+                                   "removals", "edits"))
     return NewsSpec(articles=r.integer(top, "articles", "news.articles", d.articles, low=1),
                     later=r.integer(top, "later", "news.later", d.later),
                     later_within=r.duration(top, "later_within", "news.later_within",
                                             d.later_within),
-                    feed_size=r.integer(top, "feed_size", "news.feed_size", d.feed_size, low=1))
+                    feed_size=r.integer(top, "feed_size", "news.feed_size", d.feed_size, low=1),
+                    removals=r.share_spec(top.get("removals"), "news.removals", d.removals),
+                    edits=r.share_spec(top.get("edits"), "news.edits", d.edits))
 
 
 def toutiao_spec(data: Any, label: str) -> ToutiaoSpec | None:
@@ -181,6 +189,17 @@ class NewsWorld(_Schedules):
                                           for _ in range(rng.randint(3, 6))))],
                 section=section))
         self.articles.sort(key=lambda a: a.published_at)
+        fates = random.Random(f"{seed}:news:fates")
+        removals = [a for a in NEWS_ACTIONS if a not in ("edit", "restore")]
+        for item in self.articles:
+            since = max(item.published_at, start)
+            if fates.random() < spec.removals.share:
+                self._add(item, since + timedelta(seconds=fates.uniform(
+                    spec.removals.delay.min, spec.removals.delay.max)),
+                    fates.choice(removals), None)
+            if fates.random() < spec.edits.share:
+                self._add(item, since + timedelta(seconds=fates.uniform(
+                    spec.edits.delay.min, spec.edits.delay.max)), "edit", None)
 
     def url(self, item: Item) -> str:
         return self.base + item.key
