@@ -100,6 +100,9 @@ def test_news_removals_equal_ground_truth_and_a_rolling_feed_removes_nothing(new
     assert {r["reason"] for r in got.values()} == {"removed_unattributed", "unknown"}
     failures = {r[0] for r in corpus_rows(data, "SELECT failure FROM fetch_failures")}
     assert {"truncated_body", "server_error", "captcha"} <= failures
+    # A redirect's evidence: the archived answer the redirect led to, and what it meant.
+    shown = memoryhole("evidence", targets[2], "--data", str(data), "--json").stdout
+    assert "redirected to" in shown and "removed_unattributed" in shown
     # Rolled off the feed, still there: no removal (and still probed on the schedule).
     rolled = [u for u in in_feed if u not in feed_urls(world, minutes(12)) and u not in expected]
     assert rolled and not set(rolled) & set(got)
