@@ -166,6 +166,12 @@ def build_metadata(db_path: str | Path | None = None) -> dict[str, Any]:
         extras = _extra_columns(Path(db_path))
         if extras:
             columns("posts")["extra"] += " Here: " + "; ".join(extras) + "."
+        unconfirmed = _unconfirmed_words(Path(db_path))
+        if unconfirmed and "removals" in tables:
+            columns("removals")["message"] = columns("removals").get("message", "") + (
+                " Words no recorded answer of the platform confirms yet (UNCONFIRMED: such a "
+                "removal's reason is unknown, its raw page kept as evidence): "
+                + "; ".join(unconfirmed) + ".")
     release = _release_info(Path(db_path)) if db_path is not None else None
     if release is not None:
         _describe_release(metadata, release, schema or {})
@@ -191,6 +197,27 @@ def _extra_columns(db_path: Path) -> list[str]:
         if fields:
             described.append(f"{platform}: " + ", ".join(
                 f"{f['name']} ({f['description'].rstrip('.')})" for f in fields))
+    return described
+
+
+def _unconfirmed_words(db_path: Path) -> list[str]:
+    """`platform: "words", ...` for every platform's words its declaration marks unconfirmed."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT platform, declaration FROM platforms ORDER BY platform"
+                            ).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
+    described = []
+    for platform, declaration in rows:
+        try:
+            words = json.loads(declaration).get("unconfirmed_words") or []
+        except ValueError:
+            continue
+        if words:
+            described.append(f"{platform}: " + ", ".join(f'"{w["words"]}"' for w in words))
     return described
 
 

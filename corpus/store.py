@@ -512,13 +512,27 @@ class Corpus:
                         [platform, *chunk]):
                     known[(platform, row[0])] = row[1:]
         post_rows, updates, versions, events, accounts = [], [], [], [], {}
+        seen_only = []
         for key, (post, seen_at, page_id) in seen.items():
             names = self.versioned_fields(post.platform)
             fields = post.versioned(names)
             digest = content_hash(fields)
             previous = known.get(key)
+            shown = any(v is not None for v in fields.values())
+            if post.account_id:   # an item whose platform names no publisher has no account
+                accounts[(post.platform, post.account_id)] = (
+                    post.platform, post.account_id, post.screen_name, seen_at,
+                    watched.get((post.platform, post.account_id)))
+            if previous is not None and not shown:
+                # A listing that shows only that the post is there, none of its versioned
+                # content (a feed's headline of an article whose body a probe reads): it was
+                # seen; its content and versions stay as the last full sighting left them.
+                seen_only.append((previous[0], seen_at, crawl_id))
+                continue
             version = previous[2] if previous else None
-            if previous is None or (previous[1] is not None and previous[1] != digest):
+            if previous is None and not shown:
+                version = 0   # seen, its content never shown yet: the first showing is v1
+            elif previous is None or (previous[1] is not None and previous[1] != digest):
                 before = {}
                 if previous is not None:   # an edit (rare): what it changed
                     before = self._stored_fields(previous[0], names)
@@ -526,10 +540,6 @@ class Corpus:
                 version = (version or 0) + 1
                 versions.append((post.platform, post.post_id, version, digest,
                                  _CHANGED.encode(changed), seen_at, crawl_id, page_id))
-            if post.account_id:   # an item whose platform names no publisher has no account
-                accounts[(post.platform, post.account_id)] = (
-                    post.platform, post.account_id, post.screen_name, seen_at,
-                    watched.get((post.platform, post.account_id)))
             if previous is not None:
                 # A known post: the upsert's DO UPDATE below, as an UPDATE by rowid (no insert
                 # attempt, no second primary-key search). created_at is COALESCEd, so it is
@@ -555,6 +565,10 @@ class Corpus:
                 post.edit_count, version, digest, None if post.text_truncated else 1,
                 *_created_interval(post),
             ))
+        conn.executemany(
+            """UPDATE posts SET last_seen_at = MAX(last_seen_at, ?2),
+                   last_seen_crawl_id = MAX(last_seen_crawl_id, ?3) WHERE rowid = ?1""",
+            seen_only)
         conn.executemany(
             """UPDATE posts SET text = ?2, is_long_text = ?3, edit_count = ?4, version = ?5,
                    text_complete = CASE WHEN content_hash = ?6

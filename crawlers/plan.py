@@ -78,7 +78,9 @@ class Watchlist:
     pages: int            # timeline pages per account per poll
     public_figures: tuple[str, ...] = ()  # accounts whose ids and names a release keeps
     items: tuple[str, ...] = ()           # item watches: post ids (adapter.item_id of the refs)
-    schedule: tuple[ScheduleStep, ...] = ()  # item watches: when each item is probed
+    # Item watches: when each item is probed. Listing watches (optional): when each post the
+    # watchlist's listings showed is probed too, whether or not it is still listed.
+    schedule: tuple[ScheduleStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ class CrawlPlan:
     name: str | None = None
     path: str | None = None
     search: SearchPlan | None = None   # a keyword list tested for search blocking
+    # The platform's own options (its adapter's `plan_options`: Toutiao's ttwid session).
+    options: dict[str, Any] = field(default_factory=dict)
 
     def as_record(self) -> dict[str, Any]:
         """The plan as recorded on each crawl: every value, defaults included."""
@@ -206,10 +210,11 @@ def _duration(least: float, most: float, zero_ok: bool = False) -> Any:
 
 
 def _account_id(value: Any) -> str:
-    # YAML reads 1642634100 as a number; a string of letters, digits and _ is an id too.
+    # YAML reads 1642634100 as a number; text is a reference the platform's adapter reads
+    # (`ListingAdapter.account_id`: an id of letters, digits and _, a feed's URL).
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return str(value)
-    if isinstance(value, str) and re.fullmatch(r"[0-9A-Za-z_]+", value.strip()):
+    if isinstance(value, str) and value.strip() and not any(c.isspace() for c in value.strip()):
         return value.strip()
     raise PydanticCustomError("account_id", "not an account id")
 
@@ -282,6 +287,7 @@ class _PlanSpec(BaseModel):
     long_texts: bool = True
     pagination: Literal["page", "cursor"] = "page"
     name: str | None = None
+    options: dict[str, str | bool | int] | None = None
 
 
 # What to write instead, by field name: the fix half of every error message.
@@ -316,6 +322,7 @@ _FIX = {
     "terms_file": "a file name (one search term per line), e.g. terms_file: terms.txt",
     "endpoint": "desktop (s.weibo.com/weibo?q=) or mobile (the search container, unconfirmed)",
     "captcha_backoff": "a duration up to 7d, e.g. captcha_backoff: 30m",
+    "options": "a mapping of the platform's options, e.g. options: {ttwid: register} (toutiao)",
 }
 _SPECS = {"watchlists": _WatchlistSpec, "politeness": _PolitenessSpec, "reprobe": _ReprobeSpec,
           "schedule": _ScheduleSpec, "search": _SearchSpec}
@@ -377,6 +384,10 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
         raise PlanError(f"{source}: watchlists: missing; give {_FIX['watchlists']}")
     search = _search(spec.search, f"{source}: search", base_dir, spec.platform)
     adapter = adapter_for(spec.platform)
+    try:
+        adapter.check_options(spec.options or {})
+    except ValueError as exc:
+        raise PlanError(f"{source}: options.{exc}") from None
     watchlists = tuple(_watchlist(item, f"{source}: watchlists[{i}]", base_dir, adapter)
                        for i, item in enumerate(spec.watchlists))
     names = [w.name for w in watchlists]
@@ -390,7 +401,7 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
                      reprobe=ReprobePolicy(confirm_after=reprobe.confirm_after,
                                            recheck_after=tuple(sorted(reprobe.recheck_after))),
                      long_texts=spec.long_texts, pagination=spec.pagination, name=spec.name,
-                     path=source, search=search)
+                     path=source, search=search, options=dict(spec.options or {}))
 
 
 def _search(spec: _SearchSpec | None, where: str, base_dir: Path | None,
@@ -437,25 +448,57 @@ def _watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
                adapter: Any) -> Watchlist:
     if adapter.watch == "item":
         return _item_watchlist(spec, where, base_dir, adapter)
-    if spec.items or spec.items_file or spec.schedule:
+    if spec.items or spec.items_file:
         raise PlanError(f"{where}: {adapter.name} is watched through its listings: give "
-                        "accounts (items, items_file and schedule are for item watches)")
-    accounts = list(spec.accounts)
+                        "accounts (items and items_file are for item watches)")
+    if adapter.max_pages is not None and spec.pages > adapter.max_pages:
+        raise PlanError(f"{where}.pages: {adapter.name}'s listings have at most "
+                        f"{adapter.max_pages} page(s); use pages: {adapter.max_pages}")
+    accounts = []
+    for i, ref in enumerate(spec.accounts):
+        try:
+            accounts.append(adapter.account_id(ref))
+        except ValueError as exc:
+            raise PlanError(f"{where}.accounts[{i}]: {ref!r} is not a {adapter.name} account "
+                            f"({exc})"[:300]) from None
     if spec.accounts_file:
         for number, line in _lines(spec.accounts_file, f"{where}.accounts_file", base_dir):
-            if not re.fullmatch(r"[0-9A-Za-z_]+", line):
+            try:
+                accounts.append(adapter.account_id(line))
+            except ValueError:
                 raise PlanError(f"{where}.accounts_file: {spec.accounts_file} line {number}: "
                                 f"{line!r} is not an account id (one id per line, # starts a "
-                                "comment)")
-            accounts.append(line)
+                                "comment)") from None
     if not accounts:
         raise PlanError(f"{where}.accounts: list at least one account id (or an accounts_file)")
-    strangers = [a for a in spec.public_figures if a not in accounts]
+    public = []
+    for ref in spec.public_figures:
+        try:
+            public.append(adapter.account_id(ref))
+        except ValueError:
+            public.append(ref)
+    strangers = [a for a in public if a not in accounts]
     if strangers:
         raise PlanError(f"{where}.public_figures: {strangers[0]!r} is not one of the "
                         "watchlist's accounts")
+    # A listing watch's optional schedule: every post it has sighted is also probed on it (a
+    # feed's articles, whose bodies change and which vanish after rolling off the feed).
+    schedule = _schedule(spec, where) if spec.schedule else ()
     return Watchlist(name=spec.name, accounts=tuple(dict.fromkeys(accounts)), every=spec.every,
-                     pages=spec.pages, public_figures=tuple(dict.fromkeys(spec.public_figures)))
+                     pages=spec.pages, public_figures=tuple(dict.fromkeys(public)),
+                     schedule=schedule)
+
+
+def _schedule(spec: _WatchlistSpec, where: str) -> tuple[ScheduleStep, ...]:
+    schedule = tuple(ScheduleStep(every=s.every, until=s.until) for s in spec.schedule or ())
+    schedule = schedule or DEFAULT_SCHEDULE
+    untils = [s.until for s in schedule]
+    if None in untils[:-1] or untils != sorted(untils, key=lambda u: math.inf if u is None else u):
+        raise PlanError(f"{where}.schedule: steps go from young to old (`until` increasing), "
+                        "only the last without `until`")
+    if any(s.every <= 0 for s in schedule):
+        raise PlanError(f"{where}.schedule: every step needs an `every` above 0")
+    return schedule
 
 
 def _item_watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
@@ -475,13 +518,5 @@ def _item_watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
             raise PlanError(f"{place}: {ref!r} is not a {adapter.name} item ({exc})") from None
     if not items:
         raise PlanError(f"{where}.items: list at least one item URL or id (or an items_file)")
-    schedule = tuple(ScheduleStep(every=s.every, until=s.until) for s in spec.schedule or ())
-    schedule = schedule or DEFAULT_SCHEDULE
-    untils = [s.until for s in schedule]
-    if None in untils[:-1] or untils != sorted(untils, key=lambda u: math.inf if u is None else u):
-        raise PlanError(f"{where}.schedule: steps go from young to old (`until` increasing), "
-                        "only the last without `until`")
-    if any(s.every <= 0 for s in schedule):
-        raise PlanError(f"{where}.schedule: every step needs an `every` above 0")
     return Watchlist(name=spec.name, accounts=(), every=spec.every, pages=spec.pages,
-                     items=tuple(dict.fromkeys(items)), schedule=schedule)
+                     items=tuple(dict.fromkeys(items)), schedule=_schedule(spec, where))

@@ -9,6 +9,7 @@ import sqlite3
 import sys
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -83,10 +84,15 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
         raise click.ClickException(str(exc)) from None
     if fetched_nothing(reports):
         judged = [r for r in reports if r.diff is not None]
+        # Listings named by their own URLs (feeds) are fetched there, not from base_url.
+        hosts = sorted({urlsplit(a).netloc for w in plan.watchlists for a in w.accounts
+                        if "://" in a})
+        where, check = (", ".join(hosts), "the feeds' URLs") if hosts else (plan.base_url,
+                                                                           "base_url")
         raise click.ClickException(
-            f"nothing could be fetched from {plan.base_url} in {len(judged)} "
+            f"nothing could be fetched from {where} in {len(judged)} "
             f"cycle{'s' if len(judged) > 1 else ''} ({failed_pages(judged)}"
-            + "); check base_url and the network (each failure is in fetch_failures)")
+            + f"); check {check} and the network (each failure is in fetch_failures)")
 
 
 @cli.group()

@@ -138,6 +138,10 @@ def platform_truth(truth: dict[str, Any], platform: str) -> dict[str, Any]:
                           for a in truth.get("wechat", {}).get("articles", [])]}
     if platform == "telegram":
         return {"posts": truth.get("telegram", {}).get("posts", [])}
+    if platform in ("news", "toutiao"):   # their articles / items, keyed by item id
+        part = truth.get(platform, {})
+        return {"posts": [dict(a, post_id=a["item_id"])
+                          for a in part.get("articles", part.get("items", []))]}
     return {"posts": truth["posts"]}
 
 

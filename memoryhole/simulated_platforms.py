@@ -84,6 +84,10 @@ def full_truth(server: Any, at: datetime) -> dict[str, Any]:
         truth["wechat"] = {"articles": server.wechat.truth(at)}
     if server.telegram is not None:
         truth["telegram"] = server.telegram.truth(at)
+    if getattr(server, "news", None) is not None:
+        truth["news"] = {"articles": server.news.truth(at)}
+    if getattr(server, "toutiao", None) is not None:
+        truth["toutiao"] = {"items": server.toutiao.truth(at)}
     return truth
 
 

@@ -10,6 +10,7 @@ from .base import (
     PostRecord,
     ProbeResult,
     ProfileResult,
+    SessionRequest,
     Signature,
     Signatures,
     TimelinePage,
@@ -17,12 +18,15 @@ from .base import (
     load_signatures,
     timestamp_order_key,
 )
+from .news import NewsAdapter
 from .telegram import TelegramAdapter
+from .toutiao import ToutiaoAdapter
 from .wechat import WechatAdapter
 from .weibo import WeiboAdapter
 
 ADAPTERS: dict[str, type[PlatformAdapter]] = {
-    "weibo": WeiboAdapter, "wechat": WechatAdapter, "telegram": TelegramAdapter}
+    "weibo": WeiboAdapter, "wechat": WechatAdapter, "telegram": TelegramAdapter,
+    "news": NewsAdapter, "toutiao": ToutiaoAdapter}
 
 
 def adapter_for(platform: str) -> PlatformAdapter:
@@ -36,6 +40,6 @@ def adapter_for(platform: str) -> PlatformAdapter:
 
 
 __all__ = ["ADAPTERS", "ExtraColumn", "ItemAdapter", "ListingAdapter", "LongTextResult",
-           "PlatformAdapter", "PostRecord", "ProbeResult", "ProfileResult", "Signature",
+           "PlatformAdapter", "PostRecord", "ProbeResult", "ProfileResult", "SessionRequest", "Signature",
            "Signatures", "TimelinePage", "Tombstone", "adapter_for", "load_signatures",
            "timestamp_order_key"]

@@ -33,7 +33,13 @@ platform:
 - `status_failures` / `failure_descriptions`: HTTP statuses and failure names only this platform
   uses (the generic ones are in memoryhole.crawlers.failures);
 - `messages_file`: the platform's words (a YAML signature file beside the adapter, each entry
-  backed by a recorded fixture), read with `load_signatures`.
+  backed by a recorded fixture), read with `load_signatures`; entries marked `unconfirmed`
+  classify as `unknown` and are listed in the declaration (`unconfirmed_words`);
+- listings: `account_id` (what an account reference is: an id, a feed's URL) and `max_pages`;
+- `plan_options` (the plan's `options:` the platform reads) and a visitor session
+  (`session_request`/`parse_session`: Toutiao's ttwid) opened before a crawl's probes;
+- `parse_probe_response`, where the URL an answer came from after redirects is itself part of
+  the answer (a news article redirected to its site's home page).
 
 To add a platform: subclass `ListingAdapter` or `ItemAdapter` in crawlers/platforms/<name>.py, ship
 its messages beside it, and register it in `memoryhole.crawlers.platforms.ADAPTERS`. Spiders, plans, the
@@ -43,6 +49,7 @@ platform").
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -181,6 +188,17 @@ class LongTextResult:
     failure: str | None = None
 
 
+@dataclass(frozen=True)
+class SessionRequest:
+    """A request that opens a visitor session before a crawl's first fetch (Toutiao's ttwid);
+    the cookies its answer grants (`PlatformAdapter.parse_session`) go with every request."""
+
+    url: str
+    method: str = "GET"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
 # --- the platform's words --------------------------------------------------------------------
 
 
@@ -192,6 +210,9 @@ class Signature:
     reason: str | None = None     # memoryhole.corpus.reasons, for words that say an item is not visible
     failure: str | None = None    # memoryhole.crawlers.failures, for words that are not an observation
     note: str | None = None
+    # Words no recorded real answer confirms yet: they classify as `unknown` (reason must say so)
+    # and the platform's declaration lists them as unconfirmed (shown in Datasette).
+    unconfirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -248,9 +269,13 @@ def load_signatures(package: str, filename: str, known_failures: frozenset[str] 
     for key, rows in raw.items():
         if key == "version":
             continue
-        table = tuple(Signature(r["words"], r.get("reason"), r.get("failure"), r.get("note"))
+        table = tuple(Signature(r["words"], r.get("reason"), r.get("failure"), r.get("note"),
+                                bool(r.get("unconfirmed", False)))
                       for r in rows or [])
         for row in table:
+            if row.unconfirmed and row.reason not in (None, "unknown"):
+                raise ValueError(f"{filename}: {key}: {row.words!r} is unconfirmed: its reason "
+                                 "must be unknown until a recorded answer confirms it")
             if row.reason is not None and row.reason not in REASONS:
                 raise ValueError(f"{filename}: {key}: unknown reason {row.reason!r}")
             if row.failure is not None and row.failure not in known:
@@ -276,6 +301,8 @@ class PlatformAdapter(ABC):
     status_failures: ClassVar[Mapping[int, str]] = {}      # HTTP status -> failure name
     failure_descriptions: ClassVar[Mapping[str, str]] = {}  # this platform's own failure names
     messages_file: ClassVar[str | None] = None              # beside the adapter's module
+    # The plan's `options:` this platform reads, name -> what it does (README, plan errors).
+    plan_options: ClassVar[Mapping[str, str]] = {}
 
     @abstractmethod
     def probe_url(self, base_url: str, post_id: str) -> str:
@@ -286,7 +313,32 @@ class PlatformAdapter(ABC):
         """Read a probe response. Pure: no I/O, no clock. A `visible` result carries the post
         (`post`) whenever the answer shows it: for an item watch that is the sighting."""
 
+    def parse_probe_response(self, status: int, body: bytes, fetched_at: datetime, *,
+                             url: str, asked_url: str) -> ProbeResult:
+        """What the probe spider calls: the answer together with where it came from (`url`,
+        after redirects) and what was asked (`asked_url`). Pure. Platforms for which a redirect
+        is itself an answer (a news site sending a removed article's reader to its home page)
+        override it; the default reads the answer alone."""
+        return self.parse_probe(status, body, fetched_at)
+
     # Optional capabilities: a platform without them returns None from the URL methods.
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """ValueError (naming the option) for a plan's `options:` this platform cannot use."""
+        unknown = sorted(set(options) - set(self.plan_options))
+        if unknown:
+            known = ", ".join(sorted(self.plan_options)) or "none"
+            raise ValueError(f"{unknown[0]}: not an option of {self.name} (its options: {known})")
+
+    def session_request(self, base_url: str, options: Mapping[str, Any]) -> SessionRequest | None:
+        """The request that opens a visitor session before a crawl (None: the platform needs
+        none, or the plan's options do not ask for one)."""
+        return None
+
+    def parse_session(self, status: int, headers: Mapping[str, list[str]],
+                      body: bytes) -> dict[str, str] | None:
+        """The cookies a session answer grants, by name; None when it granted none. Pure."""
+        return None
 
     def long_text_url(self, base_url: str, post_id: str) -> str | None:
         """URL of a truncated post's whole text."""
@@ -322,13 +374,36 @@ class PlatformAdapter(ABC):
                                "release": c.release, "post_alias": c.post_alias}
                               for c in cls.extra_columns],
             "failures": dict(cls.failure_descriptions),
+            # Only platforms with words no recorded answer confirms carry the key (Datasette
+            # shows them on removals.message; their removals are `unknown`).
+            **({"unconfirmed_words": words} if (words := cls.unconfirmed_words()) else {}),
         }
+
+    @classmethod
+    def unconfirmed_words(cls) -> list[dict[str, str]]:
+        """The messages file's entries marked unconfirmed: section, words, what they would mean."""
+        if cls.messages_file is None:
+            return []
+        sigs = cls().signatures()
+        return [{"section": section, "words": sig.words,
+                 "means": sig.reason or sig.failure or "", "note": sig.note or ""}
+                for section, rows in sigs.tables.items() for sig in rows if sig.unconfirmed]
 
 
 class ListingAdapter(PlatformAdapter):
     """A source that lists items newest first, in pages (see the module docstring)."""
 
     watch: ClassVar[WatchKind] = "listing"
+    max_pages: ClassVar[int | None] = None   # a listing of one page (a feed) says 1
+
+    def account_id(self, ref: str) -> str:
+        """The stable account_id of a listing the plan names (an account id; a feed's URL);
+        ValueError (naming what is wrong) for anything else. Idempotent. The default: letters,
+        digits and `_`, as Weibo's and Telegram's ids are."""
+        text = ref.strip()
+        if not re.fullmatch(r"[0-9A-Za-z_]+", text):
+            raise ValueError("an account id is letters, digits and _")
+        return text
 
     @abstractmethod
     def timeline_url(self, base_url: str, account_id: str, page: int,
@@ -339,7 +414,9 @@ class ListingAdapter(PlatformAdapter):
     @abstractmethod
     def parse_timeline(self, status: int, body: bytes, fetched_at: datetime) -> TimelinePage:
         """Read a listing page. Pure: no I/O, no clock. `next_cursor` is what the next page is
-        asked with, where the platform pages by cursor (Weibo's since_id, Telegram's before)."""
+        asked with, where the platform pages by cursor (Weibo's since_id, Telegram's before).
+        A post whose `account_id` is '' (a feed's entry: the page does not name its publisher)
+        belongs to the listing it was seen on."""
 
     def profile_url(self, base_url: str, account_id: str) -> str | None:
         """URL of the account's profile, asked when its listing suddenly shows nothing."""

@@ -10,12 +10,14 @@ the corpus says needs asking.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import scrapy
 from memoryhole.corpus import clock
 from memoryhole.corpus.store import Corpus, LongTextObservation, ProbeObservation
 
+from .. import failures
 from ..middlewares import evidence_of
 from ..plan import CrawlPlan, probe_interval
 from .base import PlanSpider
@@ -27,28 +29,63 @@ class ProbeSpider(PlanSpider):
     kind = "probe"
 
     async def start(self) -> AsyncIterator[Any]:
-        work = probe_work(self.data_dir, self.platform, self.plan.long_texts, self.plan)
+        self.work = probe_work(self.data_dir, self.platform, self.plan.long_texts, self.plan)
+        session = self.adapter.session_request(self.plan.base_url, self.plan.options)
+        if session is not None and any(self.work.values()):
+            # A visitor session first (Toutiao's ttwid); its answer sends the probes.
+            yield scrapy.Request(session.url, method=session.method, body=session.body,
+                                 headers=dict(session.headers), callback=self.parse_session,
+                                 errback=self.download_error, dont_filter=True,
+                                 meta={"purpose": "session"})
+            return
+        for request in self.work_requests({}):
+            yield request
+
+    def work_requests(self, cookies: dict[str, str]) -> Iterator[scrapy.Request]:
+        """The requests of this pass's work, each carrying the session's cookies."""
+        work = self.work
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in sorted(cookies.items()))} \
+            if cookies else {}
         for purpose, rows in (("watch", work["watch"]), ("classify", work["candidates"]),
                               (None, work["reprobes"])):
             for row in rows:
                 yield self.probe_request(row["post_id"], row["account_id"],
-                                         purpose or row["purpose"])
+                                         purpose or row["purpose"], headers)
         for row in work["long_texts"]:
             url = self.adapter.long_text_url(self.plan.base_url, row["post_id"])
             yield scrapy.Request(url, callback=self.parse_long_text, errback=self.download_error,
-                                 dont_filter=True, meta={"post_id": row["post_id"],
-                                                         "purpose": "long_text"})
+                                 dont_filter=True, headers=headers,
+                                 meta={"post_id": row["post_id"], "purpose": "long_text"})
 
-    def probe_request(self, post_id: str, account_id: str, purpose: str) -> scrapy.Request:
+    def probe_request(self, post_id: str, account_id: str, purpose: str,
+                      headers: dict[str, str] | None = None) -> scrapy.Request:
         return scrapy.Request(
             self.adapter.probe_url(self.plan.base_url, post_id),
             callback=self.parse_probe, errback=self.download_error, dont_filter=True,
+            headers=headers or {},
             meta={"post_id": post_id, "account": account_id, "purpose": purpose},
         )
 
+    def parse_session(self, response: scrapy.http.Response) -> Iterator[Any]:
+        """The session's answer: its cookies go with every probe. A session refused is a
+        recorded failure, and the probes go without it (they fail or answer on their own)."""
+        headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs]
+                   for k, vs in response.headers.items()}
+        cookies = self.adapter.parse_session(response.status, headers, response.body)
+        if cookies is None:
+            items, retrying = self.failed_attempt(
+                response, self.adapter.failure_for_status(response.status)
+                or failures.UNEXPECTED_ANSWER, "the session answer granted no cookie")
+            yield from items
+            if retrying:
+                return
+        yield from self.work_requests(cookies or {})
+
     def parse_probe(self, response: scrapy.http.Response) -> Iterator[Any]:
         requested_at, fetched_at = self.times(response)
-        result = self.adapter.parse_probe(response.status, response.body, fetched_at)
+        asked = (response.meta.get("redirect_urls") or [response.url])[0]
+        result = self.adapter.parse_probe_response(response.status, response.body, fetched_at,
+                                                   url=response.url, asked_url=asked)
         if result.outcome == "failed":
             items, retrying = self.failed_attempt(response, result.failure, result.detail)
             yield from items
@@ -58,6 +95,8 @@ class ProbeSpider(PlanSpider):
                    for k, vs in response.headers.items()}
         shown = result.post if result.outcome == "visible" else None
         account = response.meta["account"] or (shown.account_id if shown else None)
+        if shown is not None and not shown.account_id and account:
+            shown = replace(shown, account_id=account)   # the page names no publisher
         yield ProbeObservation(
             platform=self.platform, post_id=response.meta["post_id"],
             account_id=account, url=response.url, requested_at=requested_at,
@@ -84,6 +123,9 @@ class ProbeSpider(PlanSpider):
     def gave_up(self, request: scrapy.Request, failure: str) -> Iterator[Any]:
         now = clock.now()
         meta = request.meta
+        if meta["purpose"] == "session":   # no session: the probes go without one
+            yield from self.work_requests({})
+            return
         if meta["purpose"] == "long_text":
             yield LongTextObservation(platform=self.platform, post_id=meta["post_id"],
                                       url=request.url, fetched_at=now, http_status=None,
@@ -107,6 +149,10 @@ def due_items(corpus: Corpus, plan: CrawlPlan) -> list[dict[str, Any]]:
     for watchlist in plan.watchlists:
         for item in watchlist.items:
             schedules.setdefault(item, []).append(watchlist.schedule)
+        if watchlist.accounts and watchlist.schedule:
+            # A listing watch with a schedule: every post its listings ever showed.
+            for post_id in _listed_posts(corpus, plan.platform, watchlist.accounts):
+                schedules.setdefault(post_id, []).append(watchlist.schedule)
     due = []
     for post_id, facts in corpus.item_facts(plan.platform, schedules).items():
         if facts["busy"]:
@@ -118,6 +164,18 @@ def due_items(corpus: Corpus, plan: CrawlPlan) -> list[dict[str, Any]]:
                 continue
         due.append({"post_id": post_id, "account_id": facts["account_id"]})
     return due
+
+
+def _listed_posts(corpus: Corpus, platform: str, accounts: tuple[str, ...]) -> list[str]:
+    """The posts of `platform` the listings of `accounts` have shown (sighted on a page)."""
+    found: list[str] = []
+    for start in range(0, len(accounts), 900):
+        chunk = list(accounts[start:start + 900])
+        found += [row[0] for row in corpus.db.execute(
+            f"SELECT post_id FROM posts WHERE platform = ? AND account_id IN "
+            f"({','.join('?' * len(chunk))}) ORDER BY first_seen_at, post_id",
+            [platform, *chunk])]
+    return found
 
 
 def probe_work(data_dir: str, platform: str, long_texts: bool = True,

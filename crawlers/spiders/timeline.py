@@ -52,11 +52,14 @@ class TimelineSpider(PlanSpider):
             yield from items
             if retrying:
                 return
+        # A post whose page does not name its publisher (a feed's entry) is the listing's.
+        posts = tuple(p if p.account_id else replace(p, account_id=meta["account"])
+                      for p in result.posts)
         observation = PageObservation(
             platform=self.platform, account_id=meta["account"], watchlist=meta["watchlist"],
             page=meta["page"], url=response.url, requested_at=requested_at, fetched_at=fetched_at,
             http_status=response.status, outcome=result.outcome, failure=result.failure,
-            posts=result.posts, cursor=meta["cursor"], next_cursor=result.next_cursor,
+            posts=posts, cursor=meta["cursor"], next_cursor=result.next_cursor,
             evidence=evidence_of(response),
         )
         profile_url = self.adapter.profile_url(self.plan.base_url, meta["account"])

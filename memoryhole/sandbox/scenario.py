@@ -277,6 +277,8 @@ class Scenario:
     wechat: Any = None     # wechat.WechatSpec: simulated WeChat articles (None: none)
     telegram: Any = None   # telegram.TelegramSpec: simulated Telegram channels (None: none)
     weibo_search: Any = None   # search.SearchSpec: Weibo search with blocked keywords (None: none)
+    news: Any = None       # news.NewsSpec: a simulated news site and its feed (None: none)
+    toutiao: Any = None    # news.ToutiaoSpec: simulated Toutiao pages (None: none)
     source: str = field(default="scenario", compare=False)
 
     @property
@@ -601,6 +603,8 @@ _TOP_KEYS = (
     "wechat",
     "telegram",
     "weibo_search",
+    "news",
+    "toutiao",
 )
 
 
@@ -696,13 +700,16 @@ def scenario_from_dict(data: dict[str, Any] | None, label: str = "scenario") -> 
     ids = set(scenario.account_ids) | set(scenario.outside_account_ids)
     parsed = tuple(r.event(e, i, ids) for i, e in enumerate(events))
     # The other platforms' sections (imported here: their modules import this one).
+    from .news import news_spec, toutiao_spec
     from .search import search_spec
     from .telegram import telegram_spec
     from .wechat import wechat_spec
 
     return replace(scenario, events=parsed, wechat=wechat_spec(top.get("wechat"), label),
                    telegram=telegram_spec(top.get("telegram"), label),
-                   weibo_search=search_spec(top.get("weibo_search"), label))
+                   weibo_search=search_spec(top.get("weibo_search"), label),
+                   news=news_spec(top.get("news"), label),
+                   toutiao=toutiao_spec(top.get("toutiao"), label))
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario | None = None) -> Scenario:

@@ -20,6 +20,11 @@ Platform paths (what a crawler sees):
   text as HTML>, "reposts_count", "comments_count", "attitudes_count"}}`, or the same not-visible
   answer as /statuses/show.
 
+Other platforms, when the scenario has their sections: WeChat under `/wechat/`, Telegram under
+`/telegram/`, a news site with its RSS feed under `/news/` and Toutiao under `/toutiao/`
+(including `POST /toutiao/ttwid/union/register/`, which sets a `ttwid` cookie); see wechat.py,
+telegram.py and news.py.
+
 Faults (never on `/_sandbox/*`): random ones from the scenario (`faults.rate`), decided from
 (seed, path+query, how many times that exact URL was asked before), so a retry of the same URL
 may succeed and runs are reproducible; injected ones (`inject_fault`, `POST /_sandbox/faults`)
@@ -50,6 +55,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from .clock import Clock, ManualClock, SystemClock
 from .messages import CAPTCHA_URL, LOGIN_WALL
+from .news import (
+    NEWS,
+    TOUTIAO,
+    NewsWorld,
+    ToutiaoWorld,
+    news_rate_limit_page,
+    news_verification_page,
+)
 from .render import iso
 from .scenario import FAULT_KINDS, Scenario, ScenarioError, load_scenario, parse_duration
 from .search import PREFIX as SEARCH_PREFIX
@@ -161,6 +174,10 @@ class SandboxServer:
                                       self.scenario.seed) if self.scenario.telegram else None
         self.search = SearchWorld(self.scenario.weibo_search, start, self.scenario.seed) \
             if self.scenario.weibo_search else None
+        self.news = NewsWorld(self.scenario.news, start, self.scenario.seed) \
+            if self.scenario.news else None
+        self.toutiao = ToutiaoWorld(self.scenario.toutiao, start, self.scenario.seed) \
+            if self.scenario.toutiao else None
         self.log_requests = log_requests
         self.stats: Counter[str] = Counter()
         self._faults: list[InjectedFault] = []
@@ -171,6 +188,8 @@ class SandboxServer:
         self._serving = threading.Event()
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.sandbox = self
+        if self.news is not None:
+            self.news.base = self.url + NEWS
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -309,6 +328,9 @@ class SandboxServer:
                 data = data[: len(data) // 2]
             self._send(handler, status, data, HTML_TYPE, location=location)
             return
+        if path == NEWS or path.startswith((NEWS + "/", TOUTIAO + "/")):
+            self._feeds_platform(handler, method, path, fault)
+            return
         if fault == "captcha":
             self._send(handler, 200, _dumps({"ok": -100, "errno": "-100", "msg": "", "url": CAPTCHA_URL}))
             return
@@ -355,6 +377,37 @@ class SandboxServer:
             data = data[: len(data) // 2]
         self._send(handler, status, data, HTML_TYPE, location=location)
 
+    def _feeds_platform(self, handler: _Handler, method: str, path: str,
+                        fault: str | None) -> None:
+        """The news site and Toutiao (see news.py), faults included."""
+        news = path == NEWS or path.startswith(NEWS + "/")
+        if fault in ("captcha", "login_wall"):
+            page = (news_verification_page() if fault == "captcha" else news_rate_limit_page())
+            self._send(handler, 200, page, HTML_TYPE)
+            return
+        if fault == "slow":
+            time.sleep(self.scenario.faults.slow_seconds)
+        now, location, cookie = self.clock.now(), "", ""
+        kind = "application/rss+xml; charset=utf-8" if path.endswith(".xml") else HTML_TYPE
+        try:
+            if news and self.news:
+                status, data, location = self.news.page(path[len(NEWS):], now)
+            elif not news and self.toutiao and path.rstrip("/").endswith("/ttwid/union/register"):
+                status, data, cookie = self.toutiao.register() if method == "POST" else (
+                    405, b"{}", "")
+                kind = JSON_TYPE
+            elif not news and self.toutiao:
+                status, data = self.toutiao.page(path[len(TOUTIAO):],
+                                                 handler.headers.get("Cookie") or "", now)
+            else:
+                status, data = 404, b"<html><body>no such platform in this scenario</body></html>"
+        except Exception as err:  # a sandbox bug: answer, and say so loudly
+            sys.stderr.write(f"sandbox: error answering {path}: {err!r}\n")
+            status, data = 500, b"<html><body>sandbox bug</body></html>"
+        if fault == "truncated":
+            data = data[: len(data) // 2]
+        self._send(handler, status, data, kind, location=location, set_cookie=cookie)
+
     def _telegram(self, path: str, query: str, now: datetime) -> tuple[int, bytes, str]:
         assert self.telegram is not None
         q = parse_qs(query)
@@ -373,11 +426,13 @@ class SandboxServer:
 
     @staticmethod
     def _send(handler: _Handler, status: int, data: bytes, content_type: str = JSON_TYPE,
-              location: str = "") -> None:
+              location: str = "", set_cookie: str = "") -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
         if location:
             handler.send_header("Location", location)
+        if set_cookie:
+            handler.send_header("Set-Cookie", set_cookie)
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         if handler.command != "HEAD":
@@ -432,6 +487,10 @@ class SandboxServer:
                     truth["telegram"] = self.telegram.truth(now)
                 if self.search:
                     truth["weibo_search"] = self.search.truth(now)
+                if self.news:
+                    truth["news"] = {"articles": self.news.truth(now)}
+                if self.toutiao:
+                    truth["toutiao"] = {"items": self.toutiao.truth(now)}
                 return 200, truth
             if name == "clock":
                 return self._clock_endpoint(method, data)
