@@ -192,6 +192,9 @@ class Signature:
     reason: str | None = None     # memoryhole.corpus.reasons, for words that say an item is not visible
     failure: str | None = None    # memoryhole.crawlers.failures, for words that are not an observation
     note: str | None = None
+    # False for words the platform facts do not confirm (`unconfirmed: true` in the file): such
+    # an entry may only say `unknown` until a recorded answer confirms it.
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,18 @@ class Signatures:
         """The first entry of `table` whose words are in `message`."""
         rows = self.table(table) if isinstance(table, str) else table
         return next((sig for sig in rows if sig.words in message), None)
+
+    def exact(self, table: str, key: str) -> Signature | None:
+        """The entry of `table` whose words are exactly `key`: for platforms that answer with
+        codes (`-404` must not match `-4`), written as the adapter spells its keys."""
+        return next((sig for sig in self.table(table) if sig.words == key), None)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every entry with its section, as the corpus records it (the declaration's
+        `signatures`, published in Datasette as `platform_signatures`)."""
+        return [{"section": section, "words": sig.words, "reason": sig.reason,
+                 "failure": sig.failure, "confirmed": sig.confirmed, "note": sig.note}
+                for section, table in self.tables.items() for sig in table]
 
     # Weibo's sections by attribute, as its parser has always read them.
     @property
@@ -248,13 +263,18 @@ def load_signatures(package: str, filename: str, known_failures: frozenset[str] 
     for key, rows in raw.items():
         if key == "version":
             continue
-        table = tuple(Signature(r["words"], r.get("reason"), r.get("failure"), r.get("note"))
+        table = tuple(Signature(str(r["words"]), r.get("reason"), r.get("failure"), r.get("note"),
+                                confirmed=not r.get("unconfirmed", False))
                       for r in rows or [])
         for row in table:
             if row.reason is not None and row.reason not in REASONS:
                 raise ValueError(f"{filename}: {key}: unknown reason {row.reason!r}")
             if row.failure is not None and row.failure not in known:
                 raise ValueError(f"{filename}: {key}: unknown failure {row.failure!r}")
+            if not row.confirmed and row.reason not in (None, "unknown"):
+                raise ValueError(f"{filename}: {key}: {row.words!r} is unconfirmed, so its "
+                                 f"reason must be unknown until a recorded answer confirms it "
+                                 f"(got {row.reason!r})")
         tables[key] = table
     return Signatures(version=raw["version"], tables=tables)
 
@@ -322,6 +342,8 @@ class PlatformAdapter(ABC):
                                "release": c.release, "post_alias": c.post_alias}
                               for c in cls.extra_columns],
             "failures": dict(cls.failure_descriptions),
+            # The platform's words and what each means, confirmed or not (platform_signatures).
+            "signatures": cls().signatures().rows() if cls.messages_file else [],
         }
 
 
