@@ -17,12 +17,16 @@ from .base import (
     load_signatures,
     timestamp_order_key,
 )
+from .bilibili import BilibiliAdapter, BilibiliVideosAdapter
 from .telegram import TelegramAdapter
 from .wechat import WechatAdapter
 from .weibo import WeiboAdapter
+from .youku import YoukuAdapter
 
 ADAPTERS: dict[str, type[PlatformAdapter]] = {
     "weibo": WeiboAdapter, "wechat": WechatAdapter, "telegram": TelegramAdapter}
+ADAPTERS.update({"bilibili": BilibiliAdapter, "bilibili_videos": BilibiliVideosAdapter,
+                 "youku": YoukuAdapter})
 
 
 def adapter_for(platform: str) -> PlatformAdapter:
