@@ -136,8 +136,9 @@ def platform_truth(truth: dict[str, Any], platform: str) -> dict[str, Any]:
     if platform == "wechat":
         return {"posts": [dict(a, post_id=a["item_id"])
                           for a in truth.get("wechat", {}).get("articles", [])]}
-    if platform == "telegram":
-        return {"posts": truth.get("telegram", {}).get("posts", [])}
+    if platform != "weibo" and isinstance(truth.get(platform), dict):
+        # Every other simulated platform's truth is {"posts": [...]} under its name.
+        return {"posts": truth[platform].get("posts", [])}
     return {"posts": truth["posts"]}
 
 

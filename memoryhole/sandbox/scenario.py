@@ -276,6 +276,8 @@ class Scenario:
     events: tuple[EventSpec, ...] = ()
     wechat: Any = None     # wechat.WechatSpec: simulated WeChat articles (None: none)
     telegram: Any = None   # telegram.TelegramSpec: simulated Telegram channels (None: none)
+    bilibili: Any = None   # video.VideoSpec: simulated Bilibili uploaders and videos (None: none)
+    youku: Any = None      # video.VideoSpec: simulated Youku videos (None: none)
     source: str = field(default="scenario", compare=False)
 
     @property
@@ -599,6 +601,8 @@ _TOP_KEYS = (
     "events",
     "wechat",
     "telegram",
+    "bilibili",
+    "youku",
 )
 
 
@@ -695,10 +699,13 @@ def scenario_from_dict(data: dict[str, Any] | None, label: str = "scenario") -> 
     parsed = tuple(r.event(e, i, ids) for i, e in enumerate(events))
     # The other platforms' sections (imported here: their modules import this one).
     from .telegram import telegram_spec
+    from .video import video_specs
     from .wechat import wechat_spec
 
+    bilibili, youku = video_specs(top, label)
     return replace(scenario, events=parsed, wechat=wechat_spec(top.get("wechat"), label),
-                   telegram=telegram_spec(top.get("telegram"), label))
+                   telegram=telegram_spec(top.get("telegram"), label),
+                   bilibili=bilibili, youku=youku)
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario | None = None) -> Scenario:
