@@ -6,6 +6,7 @@ Removals and reasons equal the truth, true times inside the intervals, refusals 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from e2e import (
     corpus_rows,
     crawl_once,
     exported_removals,
+    memoryhole,
     scorecard,
 )
 from memoryhole.corpus.clock import parse_iso
@@ -137,6 +139,21 @@ def test_bilibili_uploaders_listing_finds_removed_videos(videos, tmp_path):
     assert first[4].video_id not in got
     card = scorecard(data, videos, "bilibili", minutes(4))
     assert (card.precision, card.recall, card.reason_accuracy) == (1.0, 1.0, 1.0)
+
+    # A release publishes the declared fields by their policy: the title (redacted text) and
+    # duration, never the av number (another id of the video) nor the uploader's raw mid.
+    key = tmp_path / "release.key"
+    key.write_bytes(b"a release key of at least 32 bytes, for tests")
+    out = tmp_path / "release"
+    memoryhole("release", "--data", str(data), "--version", "1.0.0", "--out", str(out),
+               "--key", str(key), "--author", "Tester, A")
+    released = sqlite3.connect(out / "corpus.db")
+    extras = [json.loads(e) for (e,) in released.execute("SELECT extra FROM posts")]
+    assert len(extras) == len(world.videos)
+    assert all(set(e) == {"title", "duration"} for e in extras)
+    dump = "\n".join(released.iterdump())
+    assert not any(str(mid) in dump for mid in world.uploaders)
+    assert not any(str(v.aid) in dump for v in world.videos)
 
 
 def test_youku_removals_equal_ground_truth_and_refusals_remove_nothing(videos, tmp_path):
