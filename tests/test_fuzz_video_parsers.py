@@ -137,7 +137,8 @@ def check_bilibili_listing(status: int, body: bytes) -> None:
     if page.outcome != "failed":
         assert payload(body)["code"] == 0
     for post in page.posts:
-        assert post.post_id.startswith("BV1") and post.order_key >= 0
+        assert post.post_id.startswith("BV1") and post.order_key > 0
+        assert post.account_id.isdigit() and int(post.account_id) > 0
 
 
 def check_youku_probe(status: int, body: bytes) -> None:

@@ -236,6 +236,11 @@ def parse_listing(platform: str, status: int, body: bytes) -> TimelinePage:
             return TimelinePage("failed", failure=failures.UNPARSEABLE_BODY,
                                 detail="a listed video without a bvid")
         created = _time(entry.get("created"))
+        if created is None or not _int(entry.get("mid")):
+            # The window logic needs each video's uploader and time: a listing without them
+            # (fields assumed, not verified) is no observation rather than a guess.
+            return TimelinePage("failed", failure=failures.UNPARSEABLE_BODY,
+                                detail=f"listed video {bvid} without a created time or mid")
         posts.append(video_record(platform, bvid, entry.get("mid"), entry.get("author"),
                                   entry.get("title"), entry.get("description"), created,
                                   _length(entry.get("length")), entry.get("aid")))
