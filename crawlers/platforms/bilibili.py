@@ -22,8 +22,8 @@ query plus a mixin key from `x/web-interface/nav`), `data.list.vlist[].bvid`, `d
 `pubdate`, `duration` of a video (the same object as the web page's `videoData`).
 Assumed, not verified from real answers: the listing's `created`, `length` (`mm:ss` or
 `h:mm:ss`), `author`, `mid` and `description` fields (they appear in third-party recorded examples
-of the answer, not in yt-dlp); that an uploader whose listing is empty answers code 0 with an
-empty vlist. Not built: the WBI signature. The adapter never fetches, and the signature needs the
+of the answer, not in yt-dlp: a listed video without `created` or `mid` makes the page a
+failure); that an uploader whose listing is empty answers code 0 with an empty vlist. Not built: the WBI signature. The adapter never fetches, and the signature needs the
 nav answer's keys: the listing URL goes unsigned, so the live API may answer -352 (a failure,
 never a removal) until the access layer signs requests.
 """
