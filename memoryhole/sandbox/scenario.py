@@ -27,6 +27,7 @@ Keys (defaults in the dataclasses below):
     events: [{at, do, post: {account, nth} | "<mid>", account, count, sensitive, message, text, for}]
     wechat: {...}, telegram: {...}   other platforms on the same server (memoryhole/sandbox/wechat.py,
                                      telegram.py; absent = none)
+    bilibili: {uploaders, videos}, youku: {videos}   video platforms (memoryhole/sandbox/video.py)
 
 Newer behaviours, all off unless asked for (so `{}` keeps its exact world):
 
