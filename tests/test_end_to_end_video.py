@@ -206,3 +206,16 @@ def test_a_refusal_every_time_removes_nothing(videos, tmp_path):
     [removal] = exported_removals(data)
     assert (removal["reason"], removal["message"]) == ("platform_removed", "state=-3")
     assert removal["first_missing_at"].startswith("2026-11-24T02:04:00")
+
+
+@pytest.mark.parametrize("section, problem", [
+    ({"bilibili": {"videos": 0}}, "bilibili.videos"),
+    ({"bilibili": {"uploader": 2}}, "uploader"),
+    ({"youku": {"uploaders": 1}}, "uploaders"),
+    ({"youku": []}, "youku"),
+])
+def test_a_bad_video_section_names_its_field(section, problem):
+    from memoryhole.sandbox import ScenarioError
+
+    with pytest.raises(ScenarioError, match=problem):
+        load_scenario({"seed": 1, **section})
