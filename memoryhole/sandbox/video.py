@@ -14,10 +14,12 @@ uncatalogued code). The server's `captcha` fault answers an HTML page, `login_wa
 
 Scenario sections (all keys optional; absent = no such platform):
 
-    bilibili: {uploaders: 2, videos: 6}    # videos per uploader
-    youku: {videos: 6}
+    bilibili: {uploaders: 2, videos: 6,    # videos per uploader
+               removals: {share: 0.3, delay: {min: 30s, max: 3m}},  # random fates, drawn evenly
+               restore: {share: 0.0, delay: {min: 20s, max: 1m}}}   # share of removed restored
+    youku: {videos: 6, removals: {...}, restore: {...}}
 
-Changes are scheduled by tests: `world.schedule(at, action, video)`; the truth (`truth(at)`) has
+Tests also schedule changes: `world.schedule(at, action, video)`; the truth (`truth(at)`) has
 every video's history with the cause and the message a correct parser records.
 """
 
@@ -33,7 +35,7 @@ from urllib.parse import parse_qs
 
 from . import text as textgen
 from .render import iso
-from .scenario import _Reader
+from .scenario import DelayRange, Share, _Reader
 
 BILIBILI, YOUKU = "/bilibili/", "/youku/"
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -71,19 +73,25 @@ YOUKU_ACTIONS: dict[str, tuple[str, int, str]] = {
 class VideoSpec:
     uploaders: int = 1
     videos: int = 6
+    removals: Share = Share(0.0, DelayRange(30.0, 180.0))
+    restore: Share = Share(0.0, DelayRange(20.0, 60.0))
 
 
 def video_specs(data: Any, label: str) -> tuple[VideoSpec | None, VideoSpec | None]:
     """The `bilibili:` and `youku:` sections of a scenario, checked."""
-    r, out = _Reader(label), []
-    for name, keys in (("bilibili", ("uploaders", "videos")), ("youku", ("videos",))):
+    r, out, d = _Reader(label), [], VideoSpec()
+    for name, keys in (("bilibili", ("uploaders", "videos", "removals", "restore")),
+                       ("youku", ("videos", "removals", "restore"))):
         raw = (data or {}).get(name)
         if raw is None:
             out.append(None)
             continue
         top = r.section(raw, name, keys)
-        out.append(VideoSpec(uploaders=r.integer(top, "uploaders", f"{name}.uploaders", 1, low=1),
-                             videos=r.integer(top, "videos", f"{name}.videos", 6, low=1)))
+        out.append(VideoSpec(
+            uploaders=r.integer(top, "uploaders", f"{name}.uploaders", d.uploaders, low=1),
+            videos=r.integer(top, "videos", f"{name}.videos", d.videos, low=1),
+            removals=r.share_spec(top.get("removals"), f"{name}.removals", d.removals),
+            restore=r.share_spec(top.get("restore"), f"{name}.restore", d.restore)))
     return out[0], out[1]
 
 
@@ -111,6 +119,20 @@ class _VideoWorld:
     def __init__(self) -> None:
         self.videos: list[Video] = []
         self._seq = 0
+
+    def draw_fates(self, spec: VideoSpec, start: datetime, seed: str,
+                   actions: tuple[str, ...]) -> None:
+        """Random removals (an action drawn evenly) and restorations, as the spec's shares say."""
+        fates = random.Random(seed)
+        for video in self.videos:
+            if fates.random() >= spec.removals.share:
+                continue
+            at = start + timedelta(seconds=fates.uniform(spec.removals.delay.min,
+                                                         spec.removals.delay.max))
+            self.schedule(at, fates.choice(actions), video.video_id)
+            if fates.random() < spec.restore.share:
+                self.schedule(at + timedelta(seconds=fates.uniform(
+                    spec.restore.delay.min, spec.restore.delay.max)), "restore", video.video_id)
 
     def video(self, ref: int | str) -> Video:
         if isinstance(ref, int) and 0 <= ref < len(self.videos):
@@ -184,6 +206,7 @@ class BilibiliWorld(_VideoWorld):
                     published_at=(start - timedelta(seconds=rng.uniform(600, 30 * 86400))
                                   ).replace(microsecond=0),
                     aid=rng.randint(10**8, 10**10)))
+        self.draw_fates(spec, start, f"{seed}:bilibili:fates", tuple(BILIBILI_ACTIONS))
 
     def refuse(self, code: int, count: int = 1) -> None:
         """Answer the next `count` requests with `code` (-412, -352, -799)."""
@@ -256,6 +279,7 @@ class YoukuWorld(_VideoWorld):
                 title=textgen._sentence(rng, vocab).rstrip("。！？…")[:40], description="",
                 duration=rng.randint(15, 7200),
                 published_at=(start - timedelta(days=rng.uniform(1, 90))).replace(microsecond=0)))
+        self.draw_fates(spec, start, f"{seed}:youku:fates", tuple(YOUKU_ACTIONS))
 
     def _message(self, action: str) -> str:
         return YOUKU_ACTIONS[action][2]
