@@ -99,7 +99,7 @@ def full_truth(server: Any, at: datetime) -> dict[str, Any]:
     if server.telegram is not None:
         truth["telegram"] = server.telegram.truth(at)
     if getattr(server, "bilibili", None) is not None:
-        truth["bilibili"] = truth["bilibili_videos"] = server.bilibili.truth(at)
+        truth["bilibili"] = server.bilibili.truth(at)
     if getattr(server, "youku", None) is not None:
         truth["youku"] = server.youku.truth(at)
     return truth

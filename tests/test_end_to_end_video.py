@@ -1,7 +1,7 @@
-"""End to end on the simulated video platforms: Bilibili uploaders (a listing watch), Bilibili
-videos and Youku videos (item watches), through the real CLI and Scrapy with driven clocks.
-Removals and reasons equal the truth, true times inside the intervals, refusals (-412, -352,
--799, a login wall, 5xx, cut answers) are never removals."""
+"""End to end on the simulated video platforms: Bilibili uploaders (a listing watch) and named
+Bilibili videos (items of the same platform), Youku videos (an item watch), through the real CLI
+and Scrapy with driven clocks. Removals and reasons equal the truth, true times inside the
+intervals, refusals (-412, -352, -799, a login wall, 5xx, cut answers) are never removals."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def expected_removals(truth: dict) -> dict[str, dict]:
 def test_bilibili_videos_removals_equal_ground_truth_across_refusals(videos, tmp_path):
     world = videos.bilibili
     data = tmp_path / "data"
-    plan = item_plan(tmp_path / "plan.yaml", "bilibili_videos", f"{videos.url}/bilibili",
+    plan = item_plan(tmp_path / "plan.yaml", "bilibili", f"{videos.url}/bilibili",
                      [f"https://www.bilibili.com/video/{v.video_id}/" for v in world.videos])
 
     videos.clock.set(minutes(1))
@@ -105,7 +105,7 @@ def test_bilibili_videos_removals_equal_ground_truth_across_refusals(videos, tmp
     crawl_once(plan, data, minutes(7))
     got = by_post(exported_removals(data))
     assert got[world.videos[8].video_id]["restored_at"].startswith("2026-11-24T02:07:00")
-    card = scorecard(data, videos, "bilibili_videos", minutes(7), item_watch=True)
+    card = scorecard(data, videos, "bilibili", minutes(7), item_watch=True)
     assert (card.precision, card.recall, card.reason_accuracy) == (1.0, 1.0, 1.0)
     assert card.observable == 11 and card.restorations_detected == 1
 
@@ -191,7 +191,7 @@ def test_a_refusal_every_time_removes_nothing(videos, tmp_path):
     world = videos.bilibili
     video = world.videos[0]
     data = tmp_path / "data"
-    plan = item_plan(tmp_path / "plan.yaml", "bilibili_videos", f"{videos.url}/bilibili",
+    plan = item_plan(tmp_path / "plan.yaml", "bilibili", f"{videos.url}/bilibili",
                      [video.video_id])
     videos.clock.set(minutes(1))
     crawl_once(plan, data, minutes(1))

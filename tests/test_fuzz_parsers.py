@@ -263,7 +263,7 @@ PARSERS = {"parse_timeline": check_timeline, "parse_probe": check_probe,
 # The JSON platforms; the HTML ones (WeChat, Telegram) are fuzzed in test_fuzz_html_parsers.py,
 # the video platforms (their own answer shapes) in test_fuzz_video_parsers.py.
 HTML_PLATFORMS = {"wechat", "telegram"}
-VIDEO_PLATFORMS = {"bilibili", "bilibili_videos", "youku"}
+VIDEO_PLATFORMS = {"bilibili", "youku"}
 CASES = [(platform, name) for platform in sorted(set(ADAPTERS) - HTML_PLATFORMS - VIDEO_PLATFORMS)
          for name in PARSERS]
 

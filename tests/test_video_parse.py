@@ -33,12 +33,10 @@ def check_outcome(result, expect: dict) -> None:
 
 
 @pytest.mark.parametrize("entry", BILIBILI, ids=[e["name"] for e in BILIBILI])
-@pytest.mark.parametrize("platform", ["bilibili", "bilibili_videos"])
-def test_bilibili_fixture(platform, entry):
+def test_bilibili_fixture(entry):
+    platform = "bilibili"
     adapter, expect = adapter_for(platform), entry["expect"]
     if entry["endpoint"] == "timeline":
-        if platform != "bilibili":
-            pytest.skip("item watches have no listing")
         page = adapter.parse_timeline(entry["status"], body_of("bilibili", entry), AT)
         check_outcome(page, expect)
         if expect["outcome"] == "posts":
@@ -125,7 +123,7 @@ def test_a_signature_file_cannot_confirm_by_accident(tmp_path, monkeypatch):
 
 
 def test_bilibili_and_youku_name_their_items():
-    videos, youku = adapter_for("bilibili_videos"), adapter_for("youku")
+    videos, youku = adapter_for("bilibili"), adapter_for("youku")
     assert videos.item_id("https://www.bilibili.com/video/BV1vb411879C/?p=2") == "BV1vb411879C"
     assert videos.item_id("BV1vb411879C") == "BV1vb411879C"
     with pytest.raises(ValueError, match="not a Bilibili video"):
@@ -169,3 +167,19 @@ def test_datasette_lists_each_platforms_words_with_whether_they_are_confirmed(tm
     assert (deleted["confirmed"], deleted["reason"], deleted["section"]) == (
         0, "unknown", "post_messages")
     assert all(r["confirmed"] == 1 for (platform, _), r in rows.items() if platform == "weibo")
+
+
+def test_a_bilibili_plan_watches_uploaders_and_named_videos_together():
+    """A listing platform that can name items (`item_watch`) takes `items:` watchlists beside
+    `accounts:` ones; a listing-only platform still refuses them."""
+    from memoryhole.crawlers.plan import PlanError, plan_from_dict
+
+    plan = plan_from_dict({"platform": "bilibili", "watchlists": [
+        {"name": "uploaders", "accounts": ["3845290"], "pages": 2},
+        {"name": "videos", "items": ["https://www.bilibili.com/video/BV1vb411879C"],
+         "schedule": [{"every": "1h"}]}]})
+    assert plan.members() == [("uploaders", "account", "3845290"),
+                              ("videos", "item", "BV1vb411879C")]
+    with pytest.raises(PlanError, match="watched through its listings"):
+        plan_from_dict({"platform": "weibo", "watchlists": [
+            {"name": "w", "items": ["5076757400000001"]}]})

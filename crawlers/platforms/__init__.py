@@ -17,7 +17,7 @@ from .base import (
     load_signatures,
     timestamp_order_key,
 )
-from .bilibili import BilibiliAdapter, BilibiliVideosAdapter
+from .bilibili import BilibiliAdapter
 from .telegram import TelegramAdapter
 from .wechat import WechatAdapter
 from .weibo import WeiboAdapter
@@ -25,8 +25,7 @@ from .youku import YoukuAdapter
 
 ADAPTERS: dict[str, type[PlatformAdapter]] = {
     "weibo": WeiboAdapter, "wechat": WechatAdapter, "telegram": TelegramAdapter}
-ADAPTERS.update({"bilibili": BilibiliAdapter, "bilibili_videos": BilibiliVideosAdapter,
-                 "youku": YoukuAdapter})
+ADAPTERS.update({"bilibili": BilibiliAdapter, "youku": YoukuAdapter})
 
 
 def adapter_for(platform: str) -> PlatformAdapter:

@@ -7,15 +7,17 @@ the same code runs on live responses, recorded fixtures and archived evidence.
 Two kinds of watch, one lifecycle (first_seen → missing → removed | visible → confirmed →
 restored), one set of tables:
 
-- a **listing** watch (`ListingAdapter`: a Weibo account, a Telegram channel, later an uploader or
-  a feed) pages through a source that lists items newest first. Only items inside the part of the
+- a **listing** watch (`ListingAdapter`: a Weibo account, a Telegram channel, a Bilibili uploader,
+  later a feed) pages through a source that lists items newest first. Only items inside the part of the
   listing a crawl covered can be missing (the differ's windows, over the adapter's order key).
-- an **item** watch (`ItemAdapter`: WeChat articles, a video page, a news article) has no listing
+- an **item** watch (`ItemAdapter`: WeChat articles, Youku videos, a news article) has no listing
   the public can page through: the plan names the items, and each is probed on the plan's
   schedule. A probe that says gone is a removal (through the same candidates, probes, removals,
   evidence and re-probes); a probe that fails is nothing; no window is faked. An item's first
   visible probe is its first sighting (its versioned fields and text are kept, so a removed item
-  can still be read).
+  can still be read). A listing platform may watch named items too (`item_watch = True` and an
+  `item_id`: Bilibili's uploaders are listed, and a video can be watched alone); its plans then
+  have `items:` watchlists beside `accounts:` ones, feeding the same posts.
 
 What an adapter declares (class attributes), so that no file in corpus/ or analysis/ names a
 platform:
@@ -296,6 +298,9 @@ class PlatformAdapter(ABC):
     status_failures: ClassVar[Mapping[int, str]] = {}      # HTTP status -> failure name
     failure_descriptions: ClassVar[Mapping[str, str]] = {}  # this platform's own failure names
     messages_file: ClassVar[str | None] = None              # beside the adapter's module
+    # Whether plans may name single items to probe on a schedule (`item_id`): every item
+    # watch, and a listing platform whose items can also be watched alone (Bilibili's videos).
+    item_watch: ClassVar[bool] = False
 
     @abstractmethod
     def probe_url(self, base_url: str, post_id: str) -> str:
@@ -363,6 +368,12 @@ class ListingAdapter(PlatformAdapter):
         """Read a listing page. Pure: no I/O, no clock. `next_cursor` is what the next page is
         asked with, where the platform pages by cursor (Weibo's since_id, Telegram's before)."""
 
+    def item_id(self, ref: str) -> str:
+        """A listing platform that also watches named items (`item_watch = True`) implements
+        this as `ItemAdapter.item_id` says; its plans then accept `items:` watchlists beside
+        `accounts:` ones, and both feed the same posts."""
+        raise NotImplementedError(f"{self.name} is watched through its listings only")
+
     def profile_url(self, base_url: str, account_id: str) -> str | None:
         """URL of the account's profile, asked when its listing suddenly shows nothing."""
         return None
@@ -375,6 +386,7 @@ class ItemAdapter(PlatformAdapter):
     """Items named by the plan and probed on its schedule (see the module docstring)."""
 
     watch: ClassVar[WatchKind] = "item"
+    item_watch: ClassVar[bool] = True
 
     @abstractmethod
     def item_id(self, ref: str) -> str:

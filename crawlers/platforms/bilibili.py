@@ -1,12 +1,11 @@
-"""Bilibili videos through api.bilibili.com: uploaders as a listing watch, videos as an item watch.
+"""Bilibili videos through api.bilibili.com: uploaders as a listing watch, and named videos.
 
-Two adapters over one reading of the API, because an adapter has one kind of watch:
+One adapter, both kinds of watchlist (`item_watch`):
 
-- `bilibili` (listing): an uploader's videos, newest first, from
+- `accounts:` uploaders (mids): their videos, newest first, from
   `x/space/wbi/arc/search?mid=<mid>&pn=<page>&ps=30&order=pubdate` (`data.list.vlist[]`,
   `data.page`); a video absent from the part of the listing a crawl covered is probed;
-- `bilibili_videos` (item): videos the plan names (`BV…` ids or bilibili.com/video/BV… URLs),
-  probed on its schedule.
+- `items:` videos (`BV…` ids or bilibili.com/video/BV… URLs), probed on the plan's schedule.
 
 Both probe `x/web-interface/view?bvid=<BV…>`: `{"code", "message", "data"}`. Code 0 with
 `data.state` 0 is a sighting (title, uploader, duration, publish time, description kept as the
@@ -23,9 +22,10 @@ query plus a mixin key from `x/web-interface/nav`), `data.list.vlist[].bvid`, `d
 Assumed, not verified from real answers: the listing's `created`, `length` (`mm:ss` or
 `h:mm:ss`), `author`, `mid` and `description` fields (they appear in third-party recorded examples
 of the answer, not in yt-dlp: a listed video without `created` or `mid` makes the page a
-failure); that an uploader whose listing is empty answers code 0 with an empty vlist. Not built: the WBI signature. The adapter never fetches, and the signature needs the
-nav answer's keys: the listing URL goes unsigned, so the live API may answer -352 (a failure,
-never a removal) until the access layer signs requests.
+failure); that an uploader whose listing is empty answers code 0 with an empty vlist.
+Not built: the WBI signature. The adapter never fetches, and the signature needs the nav
+answer's keys: the listing URL goes unsigned, so the live API may answer -352 (a failure, never
+a removal) until the access layer signs requests.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from urllib.parse import urlencode
 from .. import failures
 from .base import (
     ExtraColumn,
-    ItemAdapter,
     ListingAdapter,
     PostRecord,
     ProbeResult,
@@ -51,7 +50,6 @@ from .base import (
 )
 
 PLATFORM = "bilibili"
-VIDEOS = "bilibili_videos"
 REQUEST_BLOCKED = "request_blocked"
 RISK_CONTROL = "risk_control"
 OWN_FAILURES = {
@@ -251,28 +249,28 @@ def parse_listing(platform: str, status: int, body: bytes) -> TimelinePage:
     return TimelinePage("posts", posts=tuple(newest_first))
 
 
-_EXTRA = (
-    ExtraColumn("title", "The video's title.", release="text"),
-    ExtraColumn("duration", "The video's length in seconds.", release="keep"),
-    ExtraColumn("aid", "The video's numeric id (av number): another id of the same video.",
-                release="drop", post_alias=True),
-)
-_VERSIONED = ("title", "text", "screen_name", "duration")
-
-
 class BilibiliAdapter(ListingAdapter):
-    """Bilibili uploaders: a listing watch (see the module docstring)."""
+    """Bilibili uploaders (a listing watch) and named videos (see the module docstring)."""
 
     name = PLATFORM
     default_base_url = "https://api.bilibili.com"
     watch = "listing"
+    item_watch = True            # a video can be watched alone: `items:` watchlists
     order_key = "timestamp"      # publish time: av numbers are not assigned in time order
-    versioned_fields = _VERSIONED     # title, description, uploader name, duration
+    versioned_fields = ("title", "text", "screen_name", "duration")  # description is the text
     created_at_resolution = ((None, 1.0),)    # unix seconds
-    extra_columns = _EXTRA
+    extra_columns = (
+        ExtraColumn("title", "The video's title.", release="text"),
+        ExtraColumn("duration", "The video's length in seconds.", release="keep"),
+        ExtraColumn("aid", "The video's numeric id (av number): another id of the same video.",
+                    release="drop", post_alias=True),
+    )
     status_failures = {412: REQUEST_BLOCKED}
     failure_descriptions = OWN_FAILURES
     messages_file = "bilibili_messages.yaml"
+
+    def item_id(self, ref: str) -> str:
+        return video_id(ref)
 
     def timeline_url(self, base_url: str, account_id: str, page: int,
                      cursor: str | None = None, by_cursor: bool = False) -> str:
@@ -280,30 +278,6 @@ class BilibiliAdapter(ListingAdapter):
 
     def parse_timeline(self, status: int, body: bytes, fetched_at: datetime) -> TimelinePage:
         return parse_listing(self.name, status, body)
-
-    def probe_url(self, base_url: str, post_id: str) -> str:
-        return view_url(base_url, post_id)
-
-    def parse_probe(self, status: int, body: bytes, fetched_at: datetime) -> ProbeResult:
-        return parse_view(self.name, status, body)
-
-
-class BilibiliVideosAdapter(ItemAdapter):
-    """Bilibili videos named by the plan: an item watch (see the module docstring)."""
-
-    name = VIDEOS
-    default_base_url = "https://api.bilibili.com"
-    watch = "item"
-    order_key = "timestamp"
-    versioned_fields = _VERSIONED
-    created_at_resolution = ((None, 1.0),)
-    extra_columns = _EXTRA
-    status_failures = {412: REQUEST_BLOCKED}
-    failure_descriptions = OWN_FAILURES
-    messages_file = "bilibili_messages.yaml"
-
-    def item_id(self, ref: str) -> str:
-        return video_id(ref)
 
     def probe_url(self, base_url: str, post_id: str) -> str:
         return view_url(base_url, post_id)

@@ -447,8 +447,7 @@ class SandboxServer:
                 if self.telegram:
                     truth["telegram"] = self.telegram.truth(now)
                 if self.bilibili:
-                    # One world, watched two ways (uploaders' listings, named videos).
-                    truth["bilibili"] = truth["bilibili_videos"] = self.bilibili.truth(now)
+                    truth["bilibili"] = self.bilibili.truth(now)
                 if self.youku:
                     truth["youku"] = self.youku.truth(now)
                 return 200, truth
