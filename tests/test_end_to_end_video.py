@@ -187,6 +187,7 @@ def test_youku_removals_equal_ground_truth_and_refusals_remove_nothing(videos, t
     assert (card.precision, card.recall, card.reason_accuracy) == (1.0, 1.0, 1.0)
 
 
+@pytest.mark.long   # ~25 s: every attempt refused, retries spent (the per-adapter tests run in CI)
 def test_a_refusal_every_time_removes_nothing(videos, tmp_path):
     world = videos.bilibili
     video = world.videos[0]
