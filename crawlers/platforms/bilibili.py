@@ -22,7 +22,8 @@ query plus a mixin key from `x/web-interface/nav`), `data.list.vlist[].bvid`, `d
 Assumed, not verified from real answers: the listing's `created`, `length` (`mm:ss` or
 `h:mm:ss`), `author`, `mid` and `description` fields (they appear in third-party recorded examples
 of the answer, not in yt-dlp: a listed video without `created` or `mid` makes the page a
-failure); that an uploader whose listing is empty answers code 0 with an empty vlist.
+failure); that an uploader whose listing is empty answers code 0 with an empty vlist, and one
+that does not exist (any more) -404 (the listing ends; each video's probe decides).
 Not built: the WBI signature. The adapter never fetches, and the signature needs the nav
 answer's keys: the listing URL goes unsigned, so the live API may answer -352 (a failure, never
 a removal) until the access layer signs requests.
@@ -216,6 +217,8 @@ def parse_listing(platform: str, status: int, body: bytes) -> TimelinePage:
     key = f"code={code}"
     if sig := signatures().exact("not_observations", key):
         return TimelinePage("failed", failure=sig.failure, detail=f"{key} {_words(payload)}")
+    if status == 200 and signatures().exact("listing_end", key):
+        return TimelinePage("end", detail=f"{key} {_words(payload)}")
     if status != 200 or code != 0:
         return TimelinePage("failed", failure=_status_failure(status)
                             or failures.UNEXPECTED_ANSWER, detail=f"HTTP {status} {key}")
