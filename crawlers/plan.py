@@ -446,7 +446,7 @@ def _lines(file_name: str, where: str, base_dir: Path | None) -> list[tuple[int,
 
 def _watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
                adapter: Any) -> Watchlist:
-    if adapter.watch == "item":
+    if adapter.watch == "item" or (adapter.item_watch and (spec.items or spec.items_file)):
         return _item_watchlist(spec, where, base_dir, adapter)
     if spec.items or spec.items_file:
         raise PlanError(f"{where}: {adapter.name} is watched through its listings: give "

@@ -142,6 +142,9 @@ def platform_truth(truth: dict[str, Any], platform: str) -> dict[str, Any]:
         part = truth.get(platform, {})
         return {"posts": [dict(a, post_id=a["item_id"])
                           for a in part.get("articles", part.get("items", []))]}
+    if platform != "weibo" and isinstance(truth.get(platform), dict):
+        # Every other simulated platform's truth is {"posts": [...]} under its name.
+        return {"posts": truth[platform].get("posts", [])}
     return {"posts": truth["posts"]}
 
 

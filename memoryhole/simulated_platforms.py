@@ -1,6 +1,6 @@
-"""The sandbox's other platforms (Telegram channels, WeChat articles) watched on the same driven
-clock as its Weibo: their plans, one crawl cycle of each, their truth and their scorecards.
-Used by the demo and validation; the pipeline never imports this module.
+"""The sandbox's other platforms (Telegram channels, WeChat articles, Bilibili uploaders, Youku
+videos) watched on the same driven clock as its Weibo: their plans, one crawl cycle of each,
+their truth and their scorecards. Used by the demo and validation; the pipeline never imports this module.
 
 Each crawl runs in its own process (`memoryhole crawl --once`, its clock at the simulated time):
 Scrapy's Twisted reactor runs once per process, and the Weibo run owns this one.
@@ -22,7 +22,8 @@ from memoryhole.corpus.clock import iso
 
 from .scorecard import Scorecard, platform_truth, score
 
-OTHER_PLATFORMS = ("telegram", "wechat")
+OTHER_PLATFORMS = ("telegram", "wechat", "bilibili", "youku")
+ITEM_WATCHES = ("wechat", "youku")
 # WeChat articles: every 6 h in their first day, daily after.
 ITEM_SCHEDULE = ({"until": "1d", "every": "6h"}, {"every": "1d"})
 
@@ -30,7 +31,8 @@ ITEM_SCHEDULE = ({"until": "1d", "every": "6h"}, {"every": "1d"})
 def plans(server: Any, politeness: dict[str, Any],
           schedule: tuple[dict[str, Any], ...] = ITEM_SCHEDULE) -> dict[str, dict[str, Any]]:
     """Plans for the other platforms `server` simulates: every Telegram channel (a listing watch,
-    two pages by cursor) and every WeChat article (an item watch on `schedule`)."""
+    two pages by cursor), every WeChat article and Youku video (item watches on `schedule`) and
+    every Bilibili uploader (a listing watch, two pages)."""
     found: dict[str, dict[str, Any]] = {}
     if server.telegram is not None:
         found["telegram"] = {
@@ -45,6 +47,18 @@ def plans(server: Any, politeness: dict[str, Any],
             "watchlists": [{"name": "articles",
                             "items": [a.url for a in server.wechat.articles],
                             "schedule": list(schedule)}]}
+    if getattr(server, "bilibili", None) is not None:
+        found["bilibili"] = {
+            "name": "bilibili", "platform": "bilibili", "base_url": f"{server.url}/bilibili",
+            "politeness": politeness,
+            "watchlists": [{"name": "uploaders", "every": "1h", "pages": 2,
+                            "accounts": [str(mid) for mid in server.bilibili.uploaders]}]}
+    if getattr(server, "youku", None) is not None:
+        found["youku"] = {
+            "name": "youku", "platform": "youku", "base_url": f"{server.url}/youku",
+            "politeness": politeness,
+            "watchlists": [{"name": "videos", "schedule": list(schedule),
+                            "items": [v.video_id for v in server.youku.videos]}]}
     return found
 
 
@@ -88,10 +102,14 @@ def full_truth(server: Any, at: datetime) -> dict[str, Any]:
         truth["news"] = {"articles": server.news.truth(at)}
     if getattr(server, "toutiao", None) is not None:
         truth["toutiao"] = {"items": server.toutiao.truth(at)}
+    if getattr(server, "bilibili", None) is not None:
+        truth["bilibili"] = server.bilibili.truth(at)
+    if getattr(server, "youku", None) is not None:
+        truth["youku"] = server.youku.truth(at)
     return truth
 
 
 def scorecards(db: sqlite_utils.Database, truth: dict[str, Any]) -> dict[str, Scorecard]:
     """A scorecard per other platform in `truth` (WeChat's as an item watch)."""
-    return {name: score(db, platform_truth(truth, name), name, item_watch=name == "wechat")
+    return {name: score(db, platform_truth(truth, name), name, item_watch=name in ITEM_WATCHES)
             for name in OTHER_PLATFORMS if name in truth}

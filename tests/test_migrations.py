@@ -266,7 +266,11 @@ def test_an_old_corpus_opens_migrated_with_its_data(version, tmp_path, monkeypat
 def test_the_recorded_weibo_declaration_is_the_adapters():
     from memoryhole.crawlers.platforms import ADAPTERS
 
-    assert json.loads(schema._WEIBO_DECLARATION) == ADAPTERS["weibo"].declaration()
+    declared = ADAPTERS["weibo"].declaration()
+    # The words a platform uses joined the declaration later (every crawl records them since):
+    # what the table's first row holds is the rest.
+    assert declared.pop("signatures")
+    assert json.loads(schema._WEIBO_DECLARATION) == declared
 
 
 @pytest.mark.parametrize("version", range(1, schema.SCHEMA_VERSION))

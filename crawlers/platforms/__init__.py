@@ -18,15 +18,18 @@ from .base import (
     load_signatures,
     timestamp_order_key,
 )
+from .bilibili import BilibiliAdapter
 from .news import NewsAdapter
 from .telegram import TelegramAdapter
 from .toutiao import ToutiaoAdapter
 from .wechat import WechatAdapter
 from .weibo import WeiboAdapter
+from .youku import YoukuAdapter
 
 ADAPTERS: dict[str, type[PlatformAdapter]] = {
     "weibo": WeiboAdapter, "wechat": WechatAdapter, "telegram": TelegramAdapter,
-    "news": NewsAdapter, "toutiao": ToutiaoAdapter}
+    "news": NewsAdapter, "toutiao": ToutiaoAdapter, "bilibili": BilibiliAdapter,
+    "youku": YoukuAdapter}
 
 
 def adapter_for(platform: str) -> PlatformAdapter:

@@ -7,15 +7,17 @@ the same code runs on live responses, recorded fixtures and archived evidence.
 Two kinds of watch, one lifecycle (first_seen → missing → removed | visible → confirmed →
 restored), one set of tables:
 
-- a **listing** watch (`ListingAdapter`: a Weibo account, a Telegram channel, later an uploader or
-  a feed) pages through a source that lists items newest first. Only items inside the part of the
+- a **listing** watch (`ListingAdapter`: a Weibo account, a Telegram channel, a Bilibili uploader,
+  later a feed) pages through a source that lists items newest first. Only items inside the part of the
   listing a crawl covered can be missing (the differ's windows, over the adapter's order key).
-- an **item** watch (`ItemAdapter`: WeChat articles, a video page, a news article) has no listing
+- an **item** watch (`ItemAdapter`: WeChat articles, Youku videos, a news article) has no listing
   the public can page through: the plan names the items, and each is probed on the plan's
   schedule. A probe that says gone is a removal (through the same candidates, probes, removals,
   evidence and re-probes); a probe that fails is nothing; no window is faked. An item's first
   visible probe is its first sighting (its versioned fields and text are kept, so a removed item
-  can still be read).
+  can still be read). A listing platform may watch named items too (`item_watch = True` and an
+  `item_id`: Bilibili's uploaders are listed, and a video can be watched alone); its plans then
+  have `items:` watchlists beside `accounts:` ones, feeding the same posts.
 
 What an adapter declares (class attributes), so that no file in corpus/ or analysis/ names a
 platform:
@@ -214,6 +216,10 @@ class Signature:
     # and the platform's declaration lists them as unconfirmed (shown in Datasette).
     unconfirmed: bool = False
 
+    @property
+    def confirmed(self) -> bool:
+        return not self.unconfirmed
+
 
 @dataclass(frozen=True)
 class Signatures:
@@ -235,6 +241,18 @@ class Signatures:
         """The first entry of `table` whose words are in `message`."""
         rows = self.table(table) if isinstance(table, str) else table
         return next((sig for sig in rows if sig.words in message), None)
+
+    def exact(self, table: str, key: str) -> Signature | None:
+        """The entry of `table` whose words are exactly `key`: for platforms that answer with
+        codes (`-404` must not match `-4`), written as the adapter spells its keys."""
+        return next((sig for sig in self.table(table) if sig.words == key), None)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every entry with its section, as the corpus records it (the declaration's
+        `signatures`, published in Datasette as `platform_signatures`)."""
+        return [{"section": section, "words": sig.words, "reason": sig.reason,
+                 "failure": sig.failure, "confirmed": sig.confirmed, "note": sig.note}
+                for section, table in self.tables.items() for sig in table]
 
     # Weibo's sections by attribute, as its parser has always read them.
     @property
@@ -269,17 +287,18 @@ def load_signatures(package: str, filename: str, known_failures: frozenset[str] 
     for key, rows in raw.items():
         if key == "version":
             continue
-        table = tuple(Signature(r["words"], r.get("reason"), r.get("failure"), r.get("note"),
+        table = tuple(Signature(str(r["words"]), r.get("reason"), r.get("failure"), r.get("note"),
                                 bool(r.get("unconfirmed", False)))
                       for r in rows or [])
         for row in table:
-            if row.unconfirmed and row.reason not in (None, "unknown"):
-                raise ValueError(f"{filename}: {key}: {row.words!r} is unconfirmed: its reason "
-                                 "must be unknown until a recorded answer confirms it")
             if row.reason is not None and row.reason not in REASONS:
                 raise ValueError(f"{filename}: {key}: unknown reason {row.reason!r}")
             if row.failure is not None and row.failure not in known:
                 raise ValueError(f"{filename}: {key}: unknown failure {row.failure!r}")
+            if not row.confirmed and row.reason not in (None, "unknown"):
+                raise ValueError(f"{filename}: {key}: {row.words!r} is unconfirmed, so its "
+                                 f"reason must be unknown until a recorded answer confirms it "
+                                 f"(got {row.reason!r})")
         tables[key] = table
     return Signatures(version=raw["version"], tables=tables)
 
@@ -303,6 +322,9 @@ class PlatformAdapter(ABC):
     messages_file: ClassVar[str | None] = None              # beside the adapter's module
     # The plan's `options:` this platform reads, name -> what it does (README, plan errors).
     plan_options: ClassVar[Mapping[str, str]] = {}
+    # Whether plans may name single items to probe on a schedule (`item_id`): every item
+    # watch, and a listing platform whose items can also be watched alone (Bilibili's videos).
+    item_watch: ClassVar[bool] = False
 
     @abstractmethod
     def probe_url(self, base_url: str, post_id: str) -> str:
@@ -377,6 +399,8 @@ class PlatformAdapter(ABC):
             # Only platforms with words no recorded answer confirms carry the key (Datasette
             # shows them on removals.message; their removals are `unknown`).
             **({"unconfirmed_words": words} if (words := cls.unconfirmed_words()) else {}),
+            # The platform's words and what each means, confirmed or not (platform_signatures).
+            "signatures": cls().signatures().rows() if cls.messages_file else [],
         }
 
     @classmethod
@@ -418,6 +442,12 @@ class ListingAdapter(PlatformAdapter):
         A post whose `account_id` is '' (a feed's entry: the page does not name its publisher)
         belongs to the listing it was seen on."""
 
+    def item_id(self, ref: str) -> str:
+        """A listing platform that also watches named items (`item_watch = True`) implements
+        this as `ItemAdapter.item_id` says; its plans then accept `items:` watchlists beside
+        `accounts:` ones, and both feed the same posts."""
+        raise NotImplementedError(f"{self.name} is watched through its listings only")
+
     def profile_url(self, base_url: str, account_id: str) -> str | None:
         """URL of the account's profile, asked when its listing suddenly shows nothing."""
         return None
@@ -430,6 +460,7 @@ class ItemAdapter(PlatformAdapter):
     """Items named by the plan and probed on its schedule (see the module docstring)."""
 
     watch: ClassVar[WatchKind] = "item"
+    item_watch: ClassVar[bool] = True
 
     @abstractmethod
     def item_id(self, ref: str) -> str:

@@ -27,6 +27,7 @@ Keys (defaults in the dataclasses below):
     events: [{at, do, post: {account, nth} | "<mid>", account, count, sensitive, message, text, for}]
     wechat: {...}, telegram: {...}   other platforms on the same server (memoryhole/sandbox/wechat.py,
                                      telegram.py; absent = none)
+    bilibili: {uploaders, videos}, youku: {videos}   video platforms (memoryhole/sandbox/video.py)
 
 Newer behaviours, all off unless asked for (so `{}` keeps its exact world):
 
@@ -279,6 +280,8 @@ class Scenario:
     weibo_search: Any = None   # search.SearchSpec: Weibo search with blocked keywords (None: none)
     news: Any = None       # news.NewsSpec: a simulated news site and its feed (None: none)
     toutiao: Any = None    # news.ToutiaoSpec: simulated Toutiao pages (None: none)
+    bilibili: Any = None   # video.VideoSpec: simulated Bilibili uploaders and videos (None: none)
+    youku: Any = None      # video.VideoSpec: simulated Youku videos (None: none)
     source: str = field(default="scenario", compare=False)
 
     @property
@@ -605,6 +608,8 @@ _TOP_KEYS = (
     "weibo_search",
     "news",
     "toutiao",
+    "bilibili",
+    "youku",
 )
 
 
@@ -703,13 +708,16 @@ def scenario_from_dict(data: dict[str, Any] | None, label: str = "scenario") -> 
     from .news import news_spec, toutiao_spec
     from .search import search_spec
     from .telegram import telegram_spec
+    from .video import video_specs
     from .wechat import wechat_spec
 
+    bilibili, youku = video_specs(top, label)
     return replace(scenario, events=parsed, wechat=wechat_spec(top.get("wechat"), label),
                    telegram=telegram_spec(top.get("telegram"), label),
                    weibo_search=search_spec(top.get("weibo_search"), label),
                    news=news_spec(top.get("news"), label),
-                   toutiao=toutiao_spec(top.get("toutiao"), label))
+                   toutiao=toutiao_spec(top.get("toutiao"), label),
+                   bilibili=bilibili, youku=youku)
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario | None = None) -> Scenario:

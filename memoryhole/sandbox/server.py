@@ -68,6 +68,7 @@ from .scenario import FAULT_KINDS, Scenario, ScenarioError, load_scenario, parse
 from .search import PREFIX as SEARCH_PREFIX
 from .search import SearchWorld
 from .telegram import TelegramWorld
+from .video import BILIBILI, YOUKU, BilibiliWorld, YoukuWorld
 from .wechat import WechatWorld, rate_limit_page, verification_page
 from .world import CONTAINER_PREFIXES, CURSOR_PREFIX, World, nothing_here
 
@@ -178,6 +179,10 @@ class SandboxServer:
             if self.scenario.news else None
         self.toutiao = ToutiaoWorld(self.scenario.toutiao, start, self.scenario.seed) \
             if self.scenario.toutiao else None
+        self.bilibili = BilibiliWorld(self.scenario.bilibili, start, self.scenario.seed) \
+            if self.scenario.bilibili else None
+        self.youku = YoukuWorld(self.scenario.youku, start, self.scenario.seed) \
+            if self.scenario.youku else None
         self.log_requests = log_requests
         self.stats: Counter[str] = Counter()
         self._faults: list[InjectedFault] = []
@@ -331,6 +336,9 @@ class SandboxServer:
         if path == NEWS or path.startswith((NEWS + "/", TOUTIAO + "/")):
             self._feeds_platform(handler, method, path, fault)
             return
+        if path.startswith((BILIBILI, YOUKU)):
+            self._video(handler, path, parts.query, fault)
+            return
         if fault == "captcha":
             self._send(handler, 200, _dumps({"ok": -100, "errno": "-100", "msg": "", "url": CAPTCHA_URL}))
             return
@@ -407,6 +415,26 @@ class SandboxServer:
         if fault == "truncated":
             data = data[: len(data) // 2]
         self._send(handler, status, data, kind, location=location, set_cookie=cookie)
+
+    def _video(self, handler: _Handler, path: str, query: str, fault: str | None) -> None:
+        """Bilibili's and Youku's JSON answers (see video.py), faults included."""
+        world = self.bilibili if path.startswith(BILIBILI) else self.youku
+        prefix = BILIBILI if path.startswith(BILIBILI) else YOUKU
+        if fault == "slow":
+            time.sleep(self.scenario.faults.slow_seconds)
+        try:
+            if world is None:
+                status, data = 404, b'{"code":-404,"message":"no such platform in this scenario"}'
+            else:
+                status, data = world.answer(path[len(prefix) - 1:], query, self.clock.now(),
+                                            fault)
+        except Exception as err:  # a sandbox bug: answer, and say so loudly
+            sys.stderr.write(f"sandbox: error answering {path}: {err!r}\n")
+            status, data = 500, b'{"code":-500,"message":"sandbox bug"}'
+        if fault == "truncated":
+            data = data[: len(data) // 2]
+        content = HTML_TYPE if data[:1] == b"<" else JSON_TYPE
+        self._send(handler, status, data, content)
 
     def _telegram(self, path: str, query: str, now: datetime) -> tuple[int, bytes, str]:
         assert self.telegram is not None
@@ -491,6 +519,10 @@ class SandboxServer:
                     truth["news"] = {"articles": self.news.truth(now)}
                 if self.toutiao:
                     truth["toutiao"] = {"items": self.toutiao.truth(now)}
+                if self.bilibili:
+                    truth["bilibili"] = self.bilibili.truth(now)
+                if self.youku:
+                    truth["youku"] = self.youku.truth(now)
                 return 200, truth
             if name == "clock":
                 return self._clock_endpoint(method, data)
