@@ -261,10 +261,13 @@ def check_long_text(result: LongTextResult, status: int, body: bytes) -> None:
 PARSERS = {"parse_timeline": check_timeline, "parse_probe": check_probe,
            "parse_profile": check_profile, "parse_long_text": check_long_text}
 # The JSON platforms; the HTML ones (WeChat, Telegram) are fuzzed in test_fuzz_html_parsers.py,
-# the video platforms (their own answer shapes) in test_fuzz_video_parsers.py.
+# the video platforms (their own answer shapes) in test_fuzz_video_parsers.py, news and Toutiao
+# (feeds and article pages: a 404 there is a removal) in test_news_parse.py.
 HTML_PLATFORMS = {"wechat", "telegram"}
 VIDEO_PLATFORMS = {"bilibili", "youku"}
-CASES = [(platform, name) for platform in sorted(set(ADAPTERS) - HTML_PLATFORMS - VIDEO_PLATFORMS)
+FEED_PLATFORMS = {"news", "toutiao"}
+CASES = [(platform, name) for platform in sorted(set(ADAPTERS) - HTML_PLATFORMS - VIDEO_PLATFORMS
+                                                 - FEED_PLATFORMS)
          for name in PARSERS]
 
 
