@@ -17,3 +17,7 @@
 A removal is always an interval: the post was last seen at `last_seen_at` and confirmed gone at
 `first_missing_at`. Failed fetches are never removals.
 """
+
+from memoryhole.corpus import map_array_types
+
+map_array_types()   # analysis inserts numpy and pandas scalars through sqlite-utils

@@ -30,7 +30,9 @@ Targets (issue 3): diff < 2 s on 10M sightings; the cost tracks the poll, not th
 ratio to the smallest corpus, measured in the same run, stays ~1).
 
 Environment: BENCH_SIZES (default 1000000,3000000,10000000), BENCH_DIFF_ACCOUNTS (10000),
-BENCH_REPEATS (3), BENCH_CACHE (bench/.cache), BENCH_EXPLAIN=1 (print the diff's query plans).
+BENCH_REPEATS (3), BENCH_CACHE (bench/.cache), BENCH_EXPLAIN=1 (print the diff's query plans);
+BENCH_QUICK=1: corpora of 100k and 200k sightings, 1,000 accounts, one repeat (the generator
+needs at least 100 sightings an account).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CACHE_DIR, env_int, env_ints, human, median, table  # noqa: E402
+from _common import CACHE_DIR, Figure, env_int, env_ints, human, median, table  # noqa: E402
 from memoryhole.corpus.clock import iso  # noqa: E402
 from memoryhole.corpus.differ import diff_timeline, resolve_probes  # noqa: E402
 from memoryhole.corpus.schema import SCHEMA_VERSION  # noqa: E402
@@ -523,10 +525,12 @@ def explain(cached: Path, poll: list[PageObservation]) -> None:
         corpus.close()
 
 
-def main() -> dict:
-    sizes = env_ints("BENCH_SIZES", DEFAULT_SIZES)
-    accounts = env_int("BENCH_DIFF_ACCOUNTS", 10_000)
-    repeats = env_int("BENCH_REPEATS", 3)
+def main() -> list[Figure]:
+    # BENCH_QUICK=1 (`make bench BENCH=quick`, CI): small corpora that build and run in seconds.
+    quick = os.environ.get("BENCH_QUICK", "").strip() not in ("", "0")
+    sizes = env_ints("BENCH_SIZES", [100_000, 200_000] if quick else DEFAULT_SIZES)
+    accounts = env_int("BENCH_DIFF_ACCOUNTS", 1_000 if quick else 10_000)
+    repeats = 1 if quick else env_int("BENCH_REPEATS", 3)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     cached = {s: cached_corpus(s, accounts) for s in sizes}
     polls = {s: make_poll(load_history(cached[s])) for s in sizes}
@@ -563,7 +567,17 @@ def main() -> dict:
         ["corpus", "sightings", "posts", "poll sightings", "record poll s", "diff s",
          "diff / smallest", "new cand.", "seen again", "restored", "resolve s",
          "resolve / smallest", "probes", "removed"], rows))
-    return {s: median([x["diff"] for x in results[s]]) for s in sizes}
+    figures = []
+    for s in sizes:
+        figures.append(Figure(
+            f"diff after a poll of {accounts:,} accounts, {human(s)}-sighting corpus",
+            median([x["diff"] for x in results[s]]), "s", base_diff,
+            f"same diff, {human(base)} corpus", "< 2 s at 10M; ratio ~1"))
+        figures.append(Figure(
+            f"resolve_probes after the probe crawl, {human(s)}-sighting corpus",
+            median([x["resolve"] for x in results[s]]), "s", base_resolve,
+            f"same, {human(base)} corpus", "ratio ~1"))
+    return figures
 
 
 if __name__ == "__main__":

@@ -20,7 +20,11 @@ def iso(moment: datetime) -> str:
     """Format an aware datetime as the corpus's UTC text form."""
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment!r}: corpus times must carry a timezone")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(UTC)
+    if moment.year < 1000:   # strftime does not pad the year to 4 digits; isoformat does
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as the strftime above, several times faster (a sighting formats a few).
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(text: str) -> datetime:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]   # C, as json uses
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -208,10 +209,34 @@ _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",
 _CHANGED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)   # = json.dumps(..., same args)
 
 
+def canonical_json(fields: dict[str, Any]) -> str:
+    """`_CANONICAL.encode(fields)`, built directly for the flat objects of strings, integers,
+    booleans and nulls that posts carry (the encoder makes a C encoder per call, which cost more
+    than the hashing); anything else goes through the encoder. The same text, byte for byte."""
+    parts = []
+    for key in sorted(fields):
+        value = fields[key]
+        kind = type(value)
+        if kind is str:
+            text = encode_basestring(value)
+        elif value is None:
+            text = "null"
+        elif kind is int:
+            text = int.__repr__(value)
+        elif kind is bool:
+            text = "true" if value else "false"
+        else:
+            return _CANONICAL.encode(fields)
+        if type(key) is not str:
+            return _CANONICAL.encode(fields)
+        parts.append(f"{encode_basestring(key)}:{text}")
+    return "{" + ",".join(parts) + "}"
+
+
 def _extra(post: Any) -> str | None:
     """A post's platform-only fields as stored (`posts.extra`): JSON, None when it has none."""
     extra = {k: v for k, v in (post.extra or {}).items() if v is not None}
-    return _CANONICAL.encode(extra) if extra else None
+    return canonical_json(extra) if extra else None
 
 
 def _created_interval(post: Any) -> tuple[str | None, str | None]:
@@ -226,7 +251,26 @@ def _created_interval(post: Any) -> tuple[str | None, str | None]:
 
 def content_hash(fields: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a post's versioned fields (as git-history does)."""
-    return hashlib.sha256(_CANONICAL.encode(fields).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
+
+
+def only_seen_again(previous: tuple[Any, ...], post: Any, digest: str, repost_id: str | None,
+                    extra: str | None, hashed: bool) -> bool:
+    """Whether the full update of a known post (Corpus._upsert_posts) would change nothing of
+    its row but the last sighting: then only that is written (most re-sightings).
+
+    `previous` is the stored row as _upsert_posts selects it; `hashed`: the content hash covers
+    text and edit_count (then they were not selected)."""
+    _, stored_hash, _, created_missing, text, edit_count, long_text, repost_missing, \
+        stored_extra, complete_missing = previous
+    return (stored_hash == digest
+            and (hashed or (text == post.text and edit_count == post.edit_count))
+            and long_text == int(post.text_truncated)
+            and not (created_missing and (post.created_at is not None
+                                          or _created_interval(post) != (None, None)))
+            and not (repost_missing and repost_id is not None)
+            and (extra is None or extra == stored_extra)
+            and not (complete_missing and not post.text_truncated))
 
 
 def _ensure_writable(data_dir: Path) -> None:
@@ -441,30 +485,27 @@ class Corpus:
         seen: dict[tuple[str, str], tuple[Any, str, int]] = {}   # post -> (record, seen_at, page)
         # The watchlist the plan watched each account under (the first one, if several).
         watched: dict[tuple[str, str], str] = {}
-        sightings, tombstones = [], []
+        sightings, tombstones, page_rows = [], [], []
         with self.db.atomic():
             conn = self.db.conn
+            # Page ids as SQLite would pick them (max + 1; the transaction holds the write lock),
+            # so that all pages go in one executemany.
+            page_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM pages").fetchone()[0]
             for obs in pages:
                 unpinned = [p.order_key for p in obs.posts if not p.pinned]
                 ev = obs.evidence
-                page_id = conn.execute(
-                    """INSERT INTO pages (crawl_id, platform, account_id, watchlist, page, url,
-                           requested_at, fetched_at, http_status, outcome, failure, n_posts,
-                           newest_key, oldest_key, cursor, next_cursor, account_check,
-                           account_state, account_message, warc_file, warc_offset,
-                           warc_record_id)
-                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                    [crawl_id, obs.platform, obs.account_id, obs.watchlist, obs.page, obs.url,
-                     iso(obs.requested_at), iso(obs.fetched_at), obs.http_status, obs.outcome,
-                     obs.failure, len(obs.posts), max(unpinned) if unpinned else None,
-                     min(unpinned) if unpinned else None, obs.cursor, obs.next_cursor,
-                     obs.account_check, obs.account_state, obs.account_message,
-                     ev.file if ev else None, ev.offset if ev else None,
-                     ev.record_id if ev else None],
-                ).lastrowid
+                page_id += 1
+                seen_at = iso(obs.requested_at)
+                page_rows.append((
+                    page_id, crawl_id, obs.platform, obs.account_id, obs.watchlist, obs.page,
+                    obs.url, seen_at, iso(obs.fetched_at), obs.http_status, obs.outcome,
+                    obs.failure, len(obs.posts), max(unpinned) if unpinned else None,
+                    min(unpinned) if unpinned else None, obs.cursor, obs.next_cursor,
+                    obs.account_check, obs.account_state, obs.account_message,
+                    ev.file if ev else None, ev.offset if ev else None,
+                    ev.record_id if ev else None))
                 if obs.watchlist is not None:
                     watched.setdefault((obs.platform, obs.account_id), obs.watchlist)
-                seen_at = iso(obs.requested_at)
                 for position, post in enumerate(obs.posts):
                     sightings.append((crawl_id, post.platform, post.post_id, post.account_id,
                                       obs.page, position, int(post.pinned), seen_at, page_id,
@@ -482,6 +523,12 @@ class Corpus:
                         tombstones.append((crawl_id, page_id, post.platform, t.post_id,
                                            post.post_id, t.reason, t.message, seen_at))
             conn.executemany(
+                """INSERT INTO pages (id, crawl_id, platform, account_id, watchlist, page, url,
+                       requested_at, fetched_at, http_status, outcome, failure, n_posts,
+                       newest_key, oldest_key, cursor, next_cursor, account_check,
+                       account_state, account_message, warc_file, warc_offset, warc_record_id)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""", page_rows)
+            conn.executemany(
                 """INSERT INTO sightings (crawl_id, platform, post_id, account_id, page,
                        position, pinned, seen_at, page_id, via_post_id)
                    VALUES (?,?,?,?,?,?,?,?,?,?)""", sightings)
@@ -496,23 +543,29 @@ class Corpus:
         An account keeps the first watchlist it was watched under (`watched`); authors of
         reposted originals, never watched themselves, have none."""
         conn = self.db.conn
-        # post -> (rowid, content_hash, version, created_at is null)
-        known: dict[tuple[str, str], tuple[int, str | None, int | None, int]] = {}
+        # post -> (rowid, content_hash, version, created_at is null, text, edit_count (both
+        #          None when the hash covers them), is_long_text, repost_of is null, extra,
+        #          text_complete is null)
+        known: dict[tuple[str, str], tuple[Any, ...]] = {}
         ids_of: dict[str, list[str]] = {}
         for platform, post_id in seen:
             ids_of.setdefault(platform, []).append(post_id)
+        hashed: dict[str, bool] = {}   # platform -> its content hash covers text and edit_count
         for platform, ids in ids_of.items():
+            hashed[platform] = {"text", "edit_count"} <= set(self.versioned_fields(platform))
+            stored = "NULL, NULL" if hashed[platform] else "text, edit_count"
             # One primary-key probe per id: `post_id IN (...)` (an OR of pairs plans slower).
             for i in range(0, len(ids), 900):
                 chunk = ids[i:i + 900]
                 for row in conn.execute(
-                        f"SELECT post_id, rowid, content_hash, version, created_at IS NULL "
-                        f"FROM posts "
+                        f"SELECT post_id, rowid, content_hash, version, created_at IS NULL, "
+                        f"{stored}, is_long_text, repost_of IS NULL, extra, "
+                        f"text_complete IS NULL FROM posts "
                         f"WHERE platform = ? AND post_id IN ({','.join('?' * len(chunk))})",
                         [platform, *chunk]):
                     known[(platform, row[0])] = row[1:]
         post_rows, updates, versions, events, accounts = [], [], [], [], {}
-        seen_only = []
+        seen_again = []   # known posts this batch changes nothing of but when they were seen
         for key, (post, seen_at, page_id) in seen.items():
             names = self.versioned_fields(post.platform)
             fields = post.versioned(names)
@@ -527,7 +580,7 @@ class Corpus:
                 # A listing that shows only that the post is there, none of its versioned
                 # content (a feed's headline of an article whose body a probe reads): it was
                 # seen; its content and versions stay as the last full sighting left them.
-                seen_only.append((previous[0], seen_at, crawl_id))
+                seen_again.append((previous[0], seen_at, crawl_id))
                 continue
             version = previous[2] if previous else None
             if previous is None and not shown:
@@ -541,17 +594,22 @@ class Corpus:
                 versions.append((post.platform, post.post_id, version, digest,
                                  _CHANGED.encode(changed), seen_at, crawl_id, page_id))
             if previous is not None:
+                repost_id = post.repost_of.post_id if post.repost_of else (
+                    post.original_tombstone.post_id if post.original_tombstone else None)
+                extra = _extra(post)
+                if only_seen_again(previous, post, digest, repost_id, extra,
+                                   hashed[post.platform]):
+                    seen_again.append((previous[0], seen_at, crawl_id))
+                    continue
                 # A known post: the upsert's DO UPDATE below, as an UPDATE by rowid (no insert
                 # attempt, no second primary-key search). created_at is COALESCEd, so it is
                 # formatted only when the stored one is missing.
                 updates.append((
                     previous[0], post.text, int(post.text_truncated), post.edit_count, version,
-                    digest, None if post.text_truncated else 1,
-                    post.repost_of.post_id if post.repost_of else (
-                        post.original_tombstone.post_id if post.original_tombstone else None),
+                    digest, None if post.text_truncated else 1, repost_id,
                     iso(post.created_at) if previous[3] and post.created_at else None,
                     seen_at, crawl_id, *(_created_interval(post) if previous[3] else (None, None)),
-                    _extra(post)))
+                    extra))
                 continue
             events.append((post.platform, post.post_id, "first_seen", None, seen_at, crawl_id))
             # Positional rows (?NNN below): binding by name costs a dict per row and a lookup
@@ -567,8 +625,8 @@ class Corpus:
             ))
         conn.executemany(
             """UPDATE posts SET last_seen_at = MAX(last_seen_at, ?2),
-                   last_seen_crawl_id = MAX(last_seen_crawl_id, ?3) WHERE rowid = ?1""",
-            seen_only)
+                   last_seen_crawl_id = MAX(last_seen_crawl_id, ?3)
+               WHERE rowid = ?1""", seen_again)
         conn.executemany(
             """UPDATE posts SET text = ?2, is_long_text = ?3, edit_count = ?4, version = ?5,
                    text_complete = CASE WHEN content_hash = ?6

@@ -59,6 +59,10 @@ DECHUNKED = "Memoryhole-Dechunked-Transfer-Encoding"
 
 _FILE_NAME = re.compile(r"^crawl-(\d+)-(\d+)\.warc\.gz$")
 
+# The gzip level of each record's member. warcio's 9 costs CPU for next to nothing on the pages
+# crawled (JSON timelines: 25.6% of their size at 9, 26.6% at 1); the bytes inside are the same.
+GZIP_LEVEL = 1
+
 
 class EvidenceError(Exception):
     """Archived evidence that cannot be read; the message names the file and offset."""
@@ -112,6 +116,34 @@ def status_line(status: int) -> str:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"{status} "
+
+
+class _GzipMember:
+    """One record's gzip member at GZIP_LEVEL, written into the file's buffer (warcio's wrapper
+    also flushes the file after every record; CrawlArchive.append flushes once per exchange)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self.out = out
+
+    def write(self, data: bytes) -> None:
+        self.out.write(self.compressor.compress(data))
+
+    def flush(self) -> None:
+        self.out.write(self.compressor.flush())
+
+
+class _Writer(WARCWriter):
+    """warcio's WARC writer with each record gzipped by _GzipMember (warcio hard-codes level 9)."""
+
+    def _write_warc_record(self, out: Any, record: Any) -> None:
+        if not self.gzip:
+            return super()._write_warc_record(out, record)
+        self.gzip = False   # warcio would wrap `out` in its own level-9 gzip
+        try:
+            super()._write_warc_record(_GzipMember(out), record)
+        finally:
+            self.gzip = True
 
 
 class CrawlArchive:
@@ -181,7 +213,7 @@ class CrawlArchive:
             except FileExistsError:
                 continue
         self.path = path
-        self._writer = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
+        self._writer = _Writer(self._file, gzip=True, warc_version=WARC_VERSION)
         self._writer.write_record(self._writer.create_warcinfo_record(path.name, self.info))
         self._file.flush()
 

@@ -12,6 +12,17 @@ DOWNLOAD_DELAY = 1.0
 DOWNLOAD_TIMEOUT = 30
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Per-response machinery sized to what a callback yields (one observation and at most one next
+# request): Scrapy's default of 100 starts 100 tasks per response to drain 1-2 outputs, which
+# cost more than the parsing. Pipelines here are synchronous, so 1 loses no overlap.
+CONCURRENT_ITEMS = 1
+# A development lint that re-reads each callback's source per response (its cache is keyed by
+# the bound method, made anew each time); tests/test_layout.py-style checks belong in CI.
+WARN_ON_GENERATOR_RETURN_VALUE = False
+# Scrapy's remote control (on by default in Scrapy 2.19: an HTTP server on localhost that runs any
+# Python code sent with its token, written to the user's profile) has no place in a measurement
+# crawler; disabled by path so that its module (and aiohttp, 0.1 s) is not even imported.
+EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}
 
 # Every answer reaches the spider, which decides what is an observation and what is a failure
 # (rule 1), records each failed attempt, and retries it through Scrapy's retry bookkeeping.
