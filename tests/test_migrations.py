@@ -136,8 +136,34 @@ def seed_v3(db: sqlite_utils.Database) -> dict[str, list[dict]]:
     return rows
 
 
+def seed_v4(db: sqlite_utils.Database) -> dict[str, list[dict]]:
+    """Version 3's rows as version 4 holds them (Weibo's bid and source in posts.extra), with
+    what version 4 added: the platform's declaration and the watchlist's members."""
+    scratch = sqlite_utils.Database(memory=True)
+    kept = schema.MIGRATIONS, schema.SCHEMA_VERSION
+    try:
+        schema.MIGRATIONS, schema.SCHEMA_VERSION = schema.MIGRATIONS[:3], 3
+        schema.migrate(scratch)
+    finally:
+        schema.MIGRATIONS, schema.SCHEMA_VERSION = kept
+    rows = seed_v3(scratch)
+    for row in rows["posts"]:
+        row["extra"] = json.dumps({"bid": row.pop("bid"), "source": row.pop("source")},
+                                  ensure_ascii=False, separators=(",", ":"))
+    rows["platforms"] = [{"platform": "weibo", "watch": "listing", "order_key": "id",
+                          "declaration": schema._WEIBO_DECLARATION, "recorded_at": t(0)}]
+    rows["watchlist_members"] = [{"platform": "weibo", "watchlist": "w", "kind": "account",
+                                  "member_id": "1001", "first_crawl_id": 1, "last_crawl_id": 3}]
+    for table in ("crawls", *(t for t in rows if t != "crawls")):
+        for row in rows[table]:
+            db.execute(f"INSERT INTO {table} ({', '.join(row)}) "
+                       f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    db.conn.commit()
+    return rows
+
+
 SEEDS: dict[int, Callable[[sqlite_utils.Database], dict[str, list[dict]]]] = {
-    1: seed_v1, 2: seed_v2, 3: seed_v3}
+    1: seed_v1, 2: seed_v2, 3: seed_v3, 4: seed_v4}
 
 # Values that a migration from an earlier version gives the columns it adds to old rows.
 ADDED_DEFAULTS: dict[int, dict[str, dict[str, object]]] = {
