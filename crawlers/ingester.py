@@ -143,7 +143,10 @@ class Ingester:
         ids = [m.id for m in messages]
         done = {row[0] for row in _select_in(db, "SELECT key FROM worker_receipts WHERE key IN",
                                              [f"answer:{i}" for i in ids])}
-        messages = [m for m in messages if f"answer:{m.id}" not in done]
+        # Once each: an answer taken before (an ingester stopped before it deleted its batch),
+        # or pushed twice (a worker's transaction retried after a lost reply).
+        messages = list({m.id: m for m in reversed(messages)
+                         if f"answer:{m.id}" not in done}.values())[::-1]
         wanted = [x for m in messages for x, _ in m.exchanges]
         refs: dict[str, WarcRef] = {row[0]: WarcRef(*row[1:]) for row in _select_in(
             db, "SELECT exchange_id, warc_file, warc_offset, warc_record_id FROM "
@@ -384,10 +387,9 @@ class Campaign:
                 self._give_up(spider, queue, dropped, ingester)
                 stats["requests_given_up"] += len(dropped)
             if self.redis(lambda: workqueue.outstanding(self.server, spider.name)) == (0, 0, 0, 0):
-                settled += 1
-                if settled >= 3:
+                settled += 1   # twice in a row: nothing in a worker's hands between the reads
+                if settled >= 2:
                     break
-                time.sleep(POLL_SECONDS)
             else:
                 settled = 0
         ingester.close_crawl(crawl_id)

@@ -4,9 +4,10 @@ what the campaign queued in Redis and sending every answer back through Redis.
 `memoryhole worker --redis redis://HOST:6379/0` runs the campaign's own spiders (the plan comes
 from Redis) with the same adapters and politeness as a single-process crawl, but:
 
-- work comes from the Redis queue (memoryhole.crawlers.workqueue.LeasedQueue), never from the
-  spider's `start()`: scrapy-redis's RedisMixin (whose `start_requests()` Scrapy 2.13+ deprecates
-  in favour of `async start()`) is not used, so Scrapy warns about nothing;
+- work comes from the Redis queue (memoryhole.crawlers.workqueue.LeasedQueue) through
+  scrapy-redis's scheduler, never from the spider's `start()`. scrapy-redis's RedisMixin is not
+  used: it implements only `start_requests()`, which the pinned Scrapy (2.19) no longer calls at
+  all (no warning: its first batch is silently not read; it reads only when the spider idles);
 - each response is kept as a WARC exchange (RelayArchiveMiddleware) instead of being archived
   here; the ingester archives it in the campaign's WARC files and points the rows at it;
 - each callback's output (observations, failures, follow-up requests) leaves in one Redis
@@ -29,7 +30,6 @@ import signal
 import socket
 import time
 import uuid
-import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,7 +42,9 @@ from scrapy.crawler import Crawler, CrawlerRunner
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.utils.log import configure_logging
+from scrapy.utils.misc import load_object
 from scrapy.utils.reactor import install_reactor
+from scrapy_redis.scheduler import Scheduler
 
 from . import workqueue
 from .middlewares import RECEIVED_AT, WARC_REF, exchange_of
@@ -133,6 +135,37 @@ class WorkerQueue(workqueue.LeasedQueue):
         return request
 
 
+class WorkerScheduler(Scheduler):
+    """scrapy-redis's scheduler (queue, dupefilter, persistence) without the Scrapy APIs that
+    2.19 deprecates and scrapy-redis 0.9.1 still calls (`Spider.log`, the `spider` argument of
+    `StatsCollector.inc_value`): their warnings are not the researcher's concern."""
+
+    def open(self, spider: Spider) -> None:
+        self.spider = spider
+        self.queue = load_object(self.queue_cls)(
+            server=self.server, spider=spider, key=self.queue_key % {"spider": spider.name},
+            serializer=self.serializer)
+        if not self.df:
+            self.df = load_object(self.dupefilter_cls).from_spider(spider)
+        if self.flush_on_start:
+            self.flush()
+
+    def enqueue_request(self, request: Request) -> bool:
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        self.queue.push(request)
+        return True
+
+    def next_request(self) -> Request | None:
+        request = self.queue.pop(self.idle_before_close)
+        if request and self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
+
+
 class WorkerSpider:
     """Mixed into a campaign spider on a worker: no start requests, answers relayed to Redis."""
 
@@ -189,6 +222,12 @@ class WorkerSpider:
             version=software_version())
         self.outbox.send(self.name, lease, message.dumps(), follow_ups)
         self.leases.discard(lease)
+        if follow_ups:
+            # Queued behind Scrapy's back (in the transaction above): ask the engine to look
+            # at the queue now rather than at its next heartbeat.
+            slot = getattr(getattr(self.crawler, "engine", None), "_slot", None)
+            if slot is not None:
+                slot.nextcall.schedule()
         return []
 
 
@@ -300,7 +339,9 @@ class WorkerExtension:
         if time.monotonic() - self.checked > 2.0:
             self.checked = time.monotonic()
             try:
-                if spider.plan_digest != plan_digest(spider.server):
+                digest = plan_digest(spider.server)
+                # None: Redis forgot it (restarted empty); the campaign publishes it again.
+                if digest is not None and digest != spider.plan_digest:
                     log.warning("the campaign's plan changed: reloading it")
                     return
             except (redis.ConnectionError, redis.TimeoutError):
@@ -326,7 +367,7 @@ def worker_settings(redis_url: str, log_level: str) -> Any:
 
     settings = scrapy_settings(RunOptions(log_level=log_level))
     settings.setdict({
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER": f"{__name__}.WorkerScheduler",   # scrapy-redis's, see there
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,   # never flush the campaign's queue when a worker stops
         "SCHEDULER_QUEUE_CLASS": f"{__name__}.WorkerQueue",
@@ -372,9 +413,6 @@ def run_worker(redis_url: str, name: str | None = None, address: str | None = No
     from twisted.internet import defer, reactor, task
 
     configure_logging(settings)
-    # scrapy-redis's modules import Scrapy's deprecated names on some versions; not the
-    # researcher's concern.
-    warnings.filterwarnings("ignore", module="scrapy_redis")
     runner = CrawlerRunner(settings)
     state: dict[str, Any] = {"stopping": False, "spiders": [], "error": None}
 
@@ -414,6 +452,8 @@ def run_worker(redis_url: str, name: str | None = None, address: str | None = No
                                             signal=signals.spider_opened, weak=False)
                     runs.append(runner.crawl(crawler, plan=plan, data="-", worker=(
                         server, name, address, digest, state["stopping"])))
+                for run in runs:   # the spiders of one plan close together, then reload it
+                    run.addBoth(_close_siblings, state)
                 yield defer.DeferredList(runs)
                 waited = time.monotonic()
         except Exception as exc:
@@ -446,3 +486,8 @@ def run_worker(redis_url: str, name: str | None = None, address: str | None = No
     if state["error"] is not None:
         raise state["error"]
 
+
+def _close_siblings(result: Any, state: dict[str, Any]) -> Any:
+    for spider in state["spiders"]:
+        spider.stopping = True
+    return result

@@ -77,7 +77,9 @@ def inject_faults(server) -> None:
 
 
 def env_at(now: datetime, tmp_path: Path) -> dict[str, str]:
-    return dict(os.environ, MEMORYHOLE_NOW=iso(now), WORKER_LOG_DIR=str(tmp_path))
+    # Every warning shown once per place, as a researcher's terminal would show it.
+    return dict(os.environ, MEMORYHOLE_NOW=iso(now), WORKER_LOG_DIR=str(tmp_path),
+                PYTHONWARNINGS="default")
 
 
 def campaign(plan: Path, data: Path, url: str, now: datetime, tmp_path: Path,
@@ -89,7 +91,12 @@ def campaign(plan: Path, data: Path, url: str, now: datetime, tmp_path: Path,
 
 
 def finished(process: subprocess.Popen, timeout: float = 120) -> str:
-    _, err = process.communicate(timeout=timeout)
+    try:
+        _, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"the campaign did not finish in {timeout} s:\n{err}") from None
     assert process.returncode == 0, err
     return err
 
@@ -188,6 +195,9 @@ def test_two_workers_and_the_ingester_store_what_one_process_stores(redis_server
         assert workers and {w for w, _ in workers} <= {"alpha", "beta"}, table
         assert all(address.startswith("198.51.100.") for _, address in workers), table
     assert rows(single, "SELECT COUNT(*) FROM pages WHERE worker_name IS NOT NULL") == [(0,)]
+    # scrapy-redis under the pinned Scrapy: no deprecation warning reaches the researcher.
+    for log in tmp_path.glob("worker-*.log"):
+        assert "DeprecationWarning" not in log.read_text(), log.read_text()
     # `memoryhole evidence` finds the archived answer behind a removal.
     removed = a["removals"][0][0]
     assert "HTTP" in memoryhole("evidence", removed, "--data", str(double)).stdout or \
