@@ -24,6 +24,7 @@ Environment: BENCH_QUICK=1 (tiny sizes), BENCH_DIST_ACCOUNTS (default 200), BENC
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -78,6 +79,12 @@ def _timeline_rate(data: Path) -> tuple[int, float]:
     return pages, pages / seconds
 
 
+def _children_cpu() -> float:
+    """CPU seconds of the child processes waited for so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def _sandbox_capacity(base_url: str, accounts: list[str], seconds: float) -> float:
     from memoryhole.crawlers.platforms import adapter_for
 
@@ -121,11 +128,14 @@ def crawl_figures(root: Path, accounts_n: int, worker_counts: list[int]) -> list
             plan_path = _plan(root / "plan.yaml", sandbox.url, accounts)
             capacity = _sandbox_capacity(sandbox.url, accounts, 1.0 if QUICK else 3.0)
             single = root / "single"
+            cpu = _children_cpu()
             subprocess.run([sys.executable, "-m", "memoryhole.cli", "crawl", str(plan_path),
                             "--data", str(single), "--cycles", "2"], env=env, check=True,
                            capture_output=True, timeout=1800)
             base_pages, base_rate = _timeline_rate(single)
-            rows.append(("single process", 0, base_pages, base_rate))
+            # CPU per timeline page over both cycles (start-up included).
+            per_page = 1000 * (_children_cpu() - cpu) / (2 * base_pages)
+            rows.append(("single process", 0, base_pages, base_rate, per_page, None))
             for count in worker_counts:
                 client = redis_server.client()
                 client.flushdb()
@@ -140,17 +150,21 @@ def crawl_figures(root: Path, accounts_n: int, worker_counts: list[int]) -> list
                             raise RuntimeError("the workers did not start")
                         time.sleep(0.1)
                     data = root / f"workers-{count}"
+                    cpu = _children_cpu()
                     subprocess.run([sys.executable, "-m", "memoryhole.cli", "crawl",
                                     str(plan_path), "--data", str(data), "--cycles", "2",
                                     "--redis", redis_server.url], env=env, check=True,
                                    capture_output=True, timeout=1800)
+                    campaign_cpu = _children_cpu() - cpu
                 finally:
                     for worker in workers:
                         worker.terminate()
                     for worker in workers:
                         worker.wait(60)
+                workers_cpu = _children_cpu() - cpu - campaign_cpu
                 pages, rate = _timeline_rate(data)
-                rows.append((f"{count} worker{'s' * (count > 1)}", count, pages, rate))
+                rows.append((f"{count} worker{'s' * (count > 1)}", count, pages, rate,
+                             1000 * workers_cpu / (2 * pages), 1000 * campaign_cpu / (2 * pages)))
                 figures.append(Figure(
                     f"distributed timeline pages/s, {count} worker(s), {accounts_n} accounts x "
                     f"{PAGES} pages", rate, "pages/s", base_rate, "single process",
@@ -159,7 +173,10 @@ def crawl_figures(root: Path, accounts_n: int, worker_counts: list[int]) -> list
         redis_server.stop()
     print(table(f"(a) timeline crawl, {accounts_n} accounts x {PAGES} pages (sandbox alone "
                 f"serves {capacity:.0f} pages/s to 16 threads)",
-                ["fetched by", "workers", "pages", "pages/s"], rows))
+                ["fetched by", "workers", "pages", "pages/s", "fetch CPU ms/page",
+                 "campaign+ingest CPU ms/page"], rows))
+    print(f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}: pages/s cannot pass "
+          "CPUs x 1000 / the CPU ms a page costs in all processes together)")
     return figures
 
 

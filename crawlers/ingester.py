@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 BATCH = 500                      # answers per ingest transaction
 REDIS_PATIENCE_SECONDS = 600.0   # how long a cycle waits for an unreachable Redis
+INGESTER_SECONDS = 300           # the ingester's claim on its Redis database, renewed
 _TABLES = {PageObservation: "pages", ProbeObservation: "probes",
            LongTextObservation: "long_texts", FetchFailure: "fetch_failures"}
 
@@ -134,7 +135,16 @@ class Ingester:
                 pipe.lmove(workqueue.RESULTS, workqueue.INGESTING, "LEFT", "RIGHT")
             pipe.execute()
         raw = server.lrange(workqueue.INGESTING, 0, -1)
-        self.ingest([workqueue.Message.loads(data) for data in raw])
+        messages = []
+        for data in raw:
+            try:
+                messages.append(workqueue.Message.loads(data))
+            except Exception as exc:   # another memoryhole version, or not ours: kept aside
+                server.rpush(workqueue.UNREADABLE, data)
+                log.error("an answer that cannot be read (%s: %s) is kept in Redis under %s; "
+                          "do the workers run this memoryhole version (%s)?",
+                          type(exc).__name__, exc, workqueue.UNREADABLE, software_version())
+        self.ingest(messages)
         server.delete(workqueue.INGESTING)
         return len(raw)
 
@@ -329,10 +339,23 @@ class Campaign:
 
     # --- cycles ------------------------------------------------------------------------------
 
+    def claim(self) -> None:
+        """Be this Redis database's one ingester (renewed as the campaign goes)."""
+        if self.redis(lambda: self.server.set(workqueue.INGESTER, self.epoch, nx=True,
+                                              ex=INGESTER_SECONDS)):
+            return
+        if self.redis(lambda: self.server.get(workqueue.INGESTER)) != self.epoch.encode():
+            raise DistributedError(
+                f"another campaign ingests from {self.where} (one Redis database per campaign, "
+                f"one `memoryhole crawl --redis` each; it is free {INGESTER_SECONDS} s after "
+                "that one stops)")
+        self.redis(lambda: self.server.expire(workqueue.INGESTER, INGESTER_SECONDS))
+
     def start(self, ingester: Ingester) -> None:
         """Before the first cycle: answers a previous campaign process left in Redis are
         archived in their crawls' WARC files (the recovery of dead crawls then stores them)."""
         self.redis(self.server.ping)
+        self.claim()
         while self.redis(lambda: ingester.take(0.01)):
             pass
         self.redis(self.reset)
@@ -379,6 +402,7 @@ class Campaign:
                 self.redis(self.reset)
                 self.redis(self.publish)
                 self.redis(enqueue)
+            self.claim()
             stats["answers"] += self.redis(ingester.take)
             requeued, dropped = self.redis(lambda: workqueue.requeue_expired(self.server,
                                                                              spider.name))
@@ -502,10 +526,16 @@ def run_distributed(plan: CrawlPlan, data_dir: str | Path, distributed: Distribu
                 wait = min(wait, max(0.0, options.duration - (time.monotonic() - started)))
             deadline = time.monotonic() + wait
             while not campaign.stopping and time.monotonic() < deadline:
+                campaign.claim()
                 time.sleep(min(0.5, deadline - time.monotonic()))
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
         ingester.close()
         corpus.close()
+        try:
+            if campaign.server.get(workqueue.INGESTER) == campaign.epoch.encode():
+                campaign.server.delete(workqueue.INGESTER)
+        except redis.RedisError:
+            pass
     return reports

@@ -402,7 +402,8 @@ def run_worker(redis_url: str, name: str | None = None, address: str | None = No
         server.ping()
         if not register(server, name, address):
             raise WorkerError(f"another worker named {name!r} is running on "
-                              f"{workqueue.shown(redis_url)}; give this one --name")
+                              f"{workqueue.shown(redis_url)} (or stopped less than "
+                              f"{REGISTRATION_SECONDS} s ago); give this one another --name")
     except redis.AuthenticationError as exc:
         raise WorkerError(f"{workqueue.shown(redis_url)}: Redis refused the password ({exc})"
                           ) from None

@@ -33,6 +33,8 @@ from scrapy_redis.queue import Base
 QUEUE_KEY = "%(spider)s:requests"
 RESULTS = "memoryhole:results"          # answers from workers, oldest first
 INGESTING = "memoryhole:ingesting"      # taken by the ingester, not yet committed
+UNREADABLE = "memoryhole:unreadable"    # answers the ingester could not unpickle, kept
+INGESTER = "memoryhole:ingester"        # the one campaign ingesting from this database
 CONFIG = "memoryhole:config"            # hash: lease, host_rate, epoch
 PLAN = "memoryhole:plan"                # the campaign's plan, pickled
 WORKER = "memoryhole:worker:%s"         # a live worker's registration (expires)

@@ -315,3 +315,29 @@ def test_the_ingester_takes_each_answer_and_each_observation_once(redis_server, 
     assert sum(1 for p in crawl_files(tmp_path / "data", crawl_id)
                for _ in iter_responses(tmp_path / "data", p)) == 2
     corpus.close()
+
+
+def test_one_campaign_ingests_from_a_redis_database(redis_server, tmp_path):
+    from memoryhole.crawlers.ingester import Campaign, DistributedError, DistributedOptions
+    from memoryhole.crawlers.plan import load_plan
+    from memoryhole.crawlers.scheduler import RunOptions
+
+    plan = load_plan(write_plan(tmp_path / "plan.yaml", "http://127.0.0.1:9", ["1001"]))
+    options = DistributedOptions(redis_url=redis_server.url)
+    first = Campaign(plan, tmp_path / "a", RunOptions(), options)
+    first.claim()
+    first.claim()   # renewing its own claim
+    with pytest.raises(DistributedError, match="another campaign ingests from"):
+        Campaign(plan, tmp_path / "b", RunOptions(), options).claim()
+
+
+def test_worker_errors_name_the_problem_in_one_line():
+    bad = memoryhole("worker", "--redis", "http://127.0.0.1:6379/0", check=False)
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == ("Error: --redis: 'http://127.0.0.1:6379/0': not a Redis URL "
+                                  "(redis://[:PASSWORD@]HOST:6379/0)")
+    closed = "redis://:secret@127.0.0.1:9/0"   # nothing listens on port 9
+    down = memoryhole("worker", "--redis", closed, check=False)
+    assert down.returncode == 1 and len(down.stderr.strip().splitlines()) == 1
+    assert "cannot reach Redis at redis://***@127.0.0.1:9/0" in down.stderr
+    assert "secret" not in down.stderr
