@@ -354,7 +354,12 @@ class Campaign:
     def start(self, ingester: Ingester) -> None:
         """Before the first cycle: answers a previous campaign process left in Redis are
         archived in their crawls' WARC files (the recovery of dead crawls then stores them)."""
-        self.redis(self.server.ping)
+        try:
+            self.server.ping()   # a wrong URL is said at once; later outages are waited out
+        except redis.AuthenticationError as exc:
+            raise DistributedError(f"{self.where}: Redis refused the password ({exc})") from None
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise DistributedError(f"cannot reach Redis at {self.where} ({exc})") from None
         self.claim()
         while self.redis(lambda: ingester.take(0.01)):
             pass

@@ -341,3 +341,58 @@ def test_worker_errors_name_the_problem_in_one_line():
     assert down.returncode == 1 and len(down.stderr.strip().splitlines()) == 1
     assert "cannot reach Redis at redis://***@127.0.0.1:9/0" in down.stderr
     assert "secret" not in down.stderr
+
+
+@pytest.mark.long
+def test_three_workers_one_killed_each_cycle_store_what_one_process_stores(redis_server,
+                                                                          tmp_path):
+    """Three cycles with three workers; in every cycle one of them is killed (kill -9) while
+    its requests are at the platform: the corpus is the single-process one all the same."""
+    single, double = tmp_path / "single", tmp_path / "distributed"
+    with SandboxServer(scenario(), clock=ManualClock(T0)) as one, \
+            SandboxServer(scenario(), clock=ManualClock(T0)) as two:
+        plan_one = write_plan(tmp_path / "one.yaml", one.url, ACCOUNTS, pages=3)
+        plan_two = write_plan(tmp_path / "two.yaml", two.url, ACCOUNTS, pages=3)
+        client = redis_server.client()
+        for cycle, at in enumerate((minutes(1), minutes(5), minutes(9))):
+            if cycle == 1:
+                for server in (one, two):
+                    schedule_removals(server)
+            for server in (one, two):
+                server.clock.set(at)
+            crawl_once(plan_one, single, at)
+            env = env_at(at, tmp_path)
+            two.inject_fault("slow", "value=", 2)
+            doomed = start_worker(redis_server.url, f"doomed{cycle}", env)
+            run = campaign(plan_two, double, redis_server.url, at, tmp_path)
+            others = []
+            try:
+                deadline = time.monotonic() + 60
+                while client.zcard(workqueue.keys("weibo_timeline")["leases"]) < 1:
+                    assert time.monotonic() < deadline and run.poll() is None
+                    time.sleep(0.05)
+                time.sleep(0.5)
+                stop(doomed, signal.SIGKILL)
+                others = [start_worker(redis_server.url, f"w{cycle}{k}", env) for k in (1, 2)]
+                finished(run, timeout=300)
+            finally:
+                stop(doomed, signal.SIGKILL)
+                for worker in others:
+                    stop(worker)
+                if run.poll() is None:
+                    stop(run)
+    a, b = corpus_shape(single), corpus_shape(double)
+    for key in a:
+        assert b[key] == a[key], key
+    assert {r[1] for r in a["removals"]} == {"author_deleted", "platform_removed",
+                                             "restricted", "account_suspended"}
+
+
+def test_a_campaign_whose_redis_cannot_be_reached_says_so_at_once(tmp_path):
+    plan = write_plan(tmp_path / "plan.yaml", "http://127.0.0.1:9", ["1001"])
+    result = memoryhole("crawl", str(plan), "--data", str(tmp_path / "data"), "--once",
+                        "--redis", "redis://:secret@127.0.0.1:9/0", check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(
+        "Error: cannot reach Redis at redis://***@127.0.0.1:9/0 (")
+    assert len(result.stderr.strip().splitlines()) == 1 and "secret" not in result.stderr
