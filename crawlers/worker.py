@@ -366,20 +366,23 @@ def worker_settings(redis_url: str, log_level: str) -> Any:
     from .scheduler import RunOptions, scrapy_settings
 
     settings = scrapy_settings(RunOptions(log_level=log_level))
+    # Merged into the project's own: the access middlewares (sessions, cool-downs) apply per
+    # worker as they do in one process.
+    middlewares = {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
+                   "memoryhole.crawlers.middlewares.WarcArchiveMiddleware": None,
+                   f"{__name__}.RelayArchiveMiddleware": 950,
+                   f"{__name__}.HostBudgetMiddleware": 980}
+    pipelines = {**settings.getdict("ITEM_PIPELINES"),
+                 "memoryhole.crawlers.pipelines.CorpusPipeline": None}
     settings.setdict({
         "SCHEDULER": f"{__name__}.WorkerScheduler",   # scrapy-redis's, see there
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,   # never flush the campaign's queue when a worker stops
         "SCHEDULER_QUEUE_CLASS": f"{__name__}.WorkerQueue",
         "REDIS_URL": redis_url,
-        "ITEM_PIPELINES": {},        # observations go to the ingester, not a local corpus
-        "DOWNLOADER_MIDDLEWARES": {
-            "memoryhole.crawlers.middlewares.WarcArchiveMiddleware": None,
-            f"{__name__}.RelayArchiveMiddleware": 950,
-            f"{__name__}.HostBudgetMiddleware": 980,
-            "memoryhole.crawlers.middlewares.RequestTimeMiddleware": 990,
-        },
-        "EXTENSIONS": {f"{__name__}.WorkerExtension": 500},
+        "ITEM_PIPELINES": pipelines,   # observations go to the ingester, not a local corpus
+        "DOWNLOADER_MIDDLEWARES": middlewares,
+        "EXTENSIONS": {**settings.getdict("EXTENSIONS"), f"{__name__}.WorkerExtension": 500},
         "LOGSTATS_INTERVAL": 0,
     }, priority="cmdline")
     return settings
