@@ -207,9 +207,16 @@ def _garbage_in_the_middle(data: Path) -> None:
                         [page(1, [post(i) for i in range(400, 0, -1)], T0)])
     corpus.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     corpus.close()
+    # The posts table's own pages (every command reads them), wherever the schema puts them:
+    # the file's middle moved with each new table and sometimes missed what a command reads.
+    conn = sqlite3.connect(data / "corpus.db")
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    roots = [r for (r,) in conn.execute(
+        "SELECT rootpage FROM sqlite_master WHERE tbl_name = 'posts' AND rootpage > 1")]
+    conn.close()
     raw = bytearray((data / "corpus.db").read_bytes())
-    middle = len(raw) // 2
-    raw[middle:middle + 8192] = os.urandom(8192)
+    for root in roots:
+        raw[(root - 1) * size:root * size] = os.urandom(size)
     (data / "corpus.db").write_bytes(bytes(raw))
 
 
