@@ -108,6 +108,9 @@ def _crawl_distributed(plan, data_dir: Path, redis_url: str, lease: str, host_ra
         seconds = parse_duration(lease)
     except ValueError as exc:
         raise click.ClickException(f"--lease: {exc}") from None
+    if seconds < 1:
+        raise click.ClickException(f"--lease: {lease!r} is shorter than a request can take; "
+                                   "give at least 1s (default 2m)")
     try:
         return run_distributed(plan, data_dir, DistributedOptions(
             redis_url=redis_url, lease=seconds, host_rate=host_rate), options)
@@ -129,6 +132,7 @@ def _crawl_distributed(plan, data_dir: Path, redis_url: str, lease: str, host_ra
 def worker(redis_url: str, name: str | None, address: str | None, log_level: str) -> None:
     """Fetch a distributed campaign's queued requests until SIGINT/SIGTERM.
 
+    \b
         memoryhole worker --redis redis://:PASSWORD@10.0.0.5:6379/0 --name vm-tokyo-1
     """
     from memoryhole.crawlers.worker import WorkerError, run_worker
