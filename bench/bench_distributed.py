@@ -168,7 +168,7 @@ def crawl_figures(root: Path, accounts_n: int, worker_counts: list[int]) -> list
                 figures.append(Figure(
                     f"distributed timeline pages/s, {count} worker(s), {accounts_n} accounts x "
                     f"{PAGES} pages", rate, "pages/s", base_rate, "single process",
-                    "grows with workers up to the sandbox's capacity"))
+                    "grows with machines until the one ingester core caps it"))
     finally:
         redis_server.stop()
     print(table(f"(a) timeline crawl, {accounts_n} accounts x {PAGES} pages (sandbox alone "
