@@ -396,3 +396,16 @@ def test_a_campaign_whose_redis_cannot_be_reached_says_so_at_once(tmp_path):
     assert result.stderr.strip().startswith(
         "Error: cannot reach Redis at redis://***@127.0.0.1:9/0 (")
     assert len(result.stderr.strip().splitlines()) == 1 and "secret" not in result.stderr
+
+
+def test_the_host_budget_holds_across_workers(redis_server):
+    """Two workers' connections booking the same host at 10 requests/s get slots 100 ms apart
+    in the order they asked, whoever asks; another host has its own budget."""
+    one, two = redis_server.client(), redis_server.client()
+    waits = [workqueue.reserve(client, "m.weibo.cn", 10.0) for _ in range(5)
+             for client in (one, two)]
+    assert waits[0] == pytest.approx(0.0, abs=0.02)
+    # Each booking waits 100 ms longer than the one before (less the time the calls took).
+    for before, after in zip(waits, waits[1:], strict=False):
+        assert 0.07 <= after - before <= 0.1 + 1e-9
+    assert workqueue.reserve(one, "other.example", 10.0) == pytest.approx(0.0, abs=0.02)
