@@ -509,9 +509,34 @@ V_SEARCH_BLOCKING = """
         );
 """
 
+# Distributed campaigns (memoryhole.crawlers.worker): which worker fetched each page, probe,
+# long text and failure (NULL: the campaign's own process), and what the ingester has taken in
+# (each answer once, each request's observation once, each exchange archived once).
+V_WORKERS = """
+        ALTER TABLE pages ADD COLUMN worker_name TEXT;
+        ALTER TABLE pages ADD COLUMN worker_address TEXT;   -- the address it fetched from
+        ALTER TABLE probes ADD COLUMN worker_name TEXT;
+        ALTER TABLE probes ADD COLUMN worker_address TEXT;
+        ALTER TABLE long_texts ADD COLUMN worker_name TEXT;
+        ALTER TABLE long_texts ADD COLUMN worker_address TEXT;
+        ALTER TABLE fetch_failures ADD COLUMN worker_name TEXT;
+        ALTER TABLE fetch_failures ADD COLUMN worker_address TEXT;
+        CREATE TABLE worker_receipts (     -- answers and observations ingested, by key
+            key TEXT PRIMARY KEY,
+            crawl_id INTEGER REFERENCES crawls(id)
+        ) WITHOUT ROWID;
+        CREATE TABLE worker_exchanges (    -- a worker's exchange id -> its WARC record
+            exchange_id TEXT PRIMARY KEY,
+            crawl_id INTEGER REFERENCES crawls(id),
+            warc_file TEXT NOT NULL,
+            warc_offset INTEGER NOT NULL,
+            warc_record_id TEXT NOT NULL
+        ) WITHOUT ROWID;
+"""
+
 # Each entry takes the corpus from version N-1 to N: a SQL script, or a function for data moves.
 MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [V1, V2, V3, V_PLATFORMS,
-                                                                   V_SEARCH_BLOCKING]
+                                                                   V_SEARCH_BLOCKING, V_WORKERS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

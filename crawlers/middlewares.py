@@ -75,29 +75,8 @@ class WarcArchiveMiddleware:
         archive = self._archive()
         if archive is None:
             return response
-        spider = self.crawler.spider
-        requested_at = request.meta.get(REQUESTED_AT)
-        # No callback means the spider's `parse`, as in Scrapy.
-        callback = getattr(request.callback, "__name__", None) if request.callback else "parse"
-        extra = {
-            warc.CRAWL_ID: str(archive.crawl_id),
-            warc.CRAWL_KIND: str(getattr(spider, "kind", "") or ""),
-            warc.SPIDER: spider.name,
-            warc.META: json.dumps(plain_meta(request.meta), ensure_ascii=True, sort_keys=True,
-                                  separators=(",", ":")),
-        }
-        if callback:
-            extra[warc.CALLBACK] = callback
-        if requested_at is not None:
-            extra[warc.REQUESTED_AT] = clock.iso(requested_at)
-        request.meta[WARC_REF] = archive.append(warc.Exchange(
-            url=response.url, method=request.method,
-            request_headers=_header_pairs(request.headers, host=_host(request.url)),
-            request_body=request.body, status=response.status,
-            response_headers=_header_pairs(response.headers), body=response.body,
-            received_at=received_at, protocol=response.protocol or "HTTP/1.1",
-            requested_at=requested_at, extra=extra,
-        ))
+        request.meta[WARC_REF] = archive.append(exchange_of(request, response, self.crawler.spider,
+                                                            archive.crawl_id, received_at))
         return response
 
     def _archive(self) -> warc.CrawlArchive | None:
@@ -131,7 +110,37 @@ class WarcArchiveMiddleware:
             self.archive = None
 
 
-_SKIPPED_META = {REQUESTED_AT, RECEIVED_AT, WARC_REF}
+def exchange_of(request: Request, response: Response, spider: Spider, crawl_id: int,
+                received_at: Any) -> warc.Exchange:
+    """A request and its response as the WARC archive records them, with the Memoryhole-*
+    headers a reparse needs (the single-process archive and distributed workers share it)."""
+    requested_at = request.meta.get(REQUESTED_AT)
+    # No callback means the spider's `parse`, as in Scrapy.
+    callback = getattr(request.callback, "__name__", None) if request.callback else "parse"
+    extra = {
+        warc.CRAWL_ID: str(crawl_id),
+        warc.CRAWL_KIND: str(getattr(spider, "kind", "") or ""),
+        warc.SPIDER: spider.name,
+        warc.META: json.dumps(plain_meta(request.meta), ensure_ascii=True, sort_keys=True,
+                              separators=(",", ":")),
+    }
+    if callback:
+        extra[warc.CALLBACK] = callback
+    if requested_at is not None:
+        extra[warc.REQUESTED_AT] = clock.iso(requested_at)
+    return warc.Exchange(
+        url=response.url, method=request.method,
+        request_headers=_header_pairs(request.headers, host=_host(request.url)),
+        request_body=request.body, status=response.status,
+        response_headers=_header_pairs(response.headers), body=response.body,
+        received_at=received_at, protocol=response.protocol or "HTTP/1.1",
+        requested_at=requested_at, extra=extra,
+    )
+
+
+# The distributed worker's bookkeeping (memoryhole.crawlers.workqueue) is not the request's.
+_SKIPPED_META = {REQUESTED_AT, RECEIVED_AT, WARC_REF, "memoryhole_lease", "memoryhole_crawl",
+                 "memoryhole_exchange"}
 
 
 def plain_meta(meta: dict[str, Any]) -> dict[str, Any]:

@@ -50,8 +50,17 @@ def cli() -> None:
 @click.option("--duration", help="Stop starting new cycles after this long (e.g. 3m, 12h).")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="Scrapy log level.")
+@click.option("--redis", "redis_url", metavar="redis://[:PASSWORD@]HOST:6379/0",
+              help="Distributed: queue the work in this Redis for `memoryhole worker`s and "
+                   "ingest their answers here.")
+@click.option("--lease", default="2m", show_default=True,
+              help="With --redis: how long a worker may hold a request before it is queued again.")
+@click.option("--host-rate", type=click.FloatRange(min=0, min_open=True),
+              help="With --redis: requests per second per host across all workers "
+                   "(default: the plan's politeness, as one process would ask).")
 def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, duration: str | None,
-          log_level: str) -> None:
+          log_level: str, redis_url: str | None = None, lease: str = "2m",
+          host_rate: float | None = None) -> None:
     """Snapshot the plan's watchlists, find posts that vanished, probe them, record removals.
 
     Without --once it keeps the plan's cadence until SIGINT/SIGTERM, then stops cleanly.
@@ -76,12 +85,17 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
     def report(cycle) -> None:
         click.echo(cycle.summary(), err=True)
 
-    try:
-        reports = run(plan, data_dir, RunOptions(once=once, cycles=cycles, duration=seconds,
-                                                 log_level=log_level, on_cycle=report,
-                                                 on_recovery=lambda line: click.echo(line, err=True)))
-    except (CrawlStoreError, CorpusError) as exc:
-        raise click.ClickException(str(exc)) from None
+    if redis_url:
+        reports = _crawl_distributed(plan, data_dir, redis_url, lease, host_rate, RunOptions(
+            once=once, cycles=cycles, duration=seconds, log_level=log_level, on_cycle=report,
+            on_recovery=lambda line: click.echo(line, err=True)))
+    else:
+        try:
+            reports = run(plan, data_dir, RunOptions(once=once, cycles=cycles, duration=seconds,
+                                                     log_level=log_level, on_cycle=report,
+                                                     on_recovery=lambda line: click.echo(line, err=True)))
+        except (CrawlStoreError, CorpusError) as exc:
+            raise click.ClickException(str(exc)) from None
     if fetched_nothing(reports):
         judged = [r for r in reports if r.diff is not None]
         # Listings named by their own URLs (feeds) are fetched there, not from base_url.
@@ -93,6 +107,53 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
             f"nothing could be fetched from {where} in {len(judged)} "
             f"cycle{'s' if len(judged) > 1 else ''} ({failed_pages(judged)}"
             + f"); check {check} and the network (each failure is in fetch_failures)")
+
+
+def _crawl_distributed(plan, data_dir: Path, redis_url: str, lease: str, host_rate: float | None,
+                       options) -> list:
+    from memoryhole.crawlers.ingester import DistributedError, DistributedOptions, run_distributed
+    from memoryhole.crawlers.plan import parse_duration
+    from memoryhole.crawlers.scheduler import CrawlStoreError
+
+    try:
+        seconds = parse_duration(lease)
+    except ValueError as exc:
+        raise click.ClickException(f"--lease: {exc}") from None
+    if seconds < 1:
+        raise click.ClickException(f"--lease: {lease!r} is shorter than a request can take; "
+                                   "give at least 1s (default 2m)")
+    try:
+        return run_distributed(plan, data_dir, DistributedOptions(
+            redis_url=redis_url, lease=seconds, host_rate=host_rate), options)
+    except ValueError as exc:
+        raise click.ClickException(f"--redis: {exc}") from None
+    except (DistributedError, CrawlStoreError, CorpusError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@click.option("--redis", "redis_url", required=True, metavar="redis://[:PASSWORD@]HOST:6379/0",
+              help="The campaign's Redis (the one `memoryhole crawl --redis` uses).")
+@click.option("--name", help="This worker's name, recorded on every row it fetched "
+                             "[default: the host name].")
+@click.option("--address", help="The public address this worker's requests leave from, recorded "
+                                "on every row [default: the local address that reaches Redis].")
+@click.option("--log-level", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="Scrapy log level.")
+def worker(redis_url: str, name: str | None, address: str | None, log_level: str) -> None:
+    """Fetch a distributed campaign's queued requests until SIGINT/SIGTERM.
+
+    \b
+        memoryhole worker --redis redis://:PASSWORD@10.0.0.5:6379/0 --name vm-tokyo-1
+    """
+    from memoryhole.crawlers.worker import WorkerError, run_worker
+
+    try:
+        run_worker(redis_url, name=name, address=address, log_level=log_level)
+    except ValueError as exc:
+        raise click.ClickException(f"--redis: {exc}") from None
+    except WorkerError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.group()

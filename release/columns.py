@@ -9,11 +9,13 @@ DROP_COLUMNS = frozenset({
     "url", "plan_path", "stats_json", "response_headers", "response_body", "order_key",
     "newest_key", "oldest_key", "cursor", "next_cursor", "content_hash", "text_sha256",
     "text_hash", "tokens",      # derived from raw text: recompute from the released text instead
+    "worker_address",           # the campaign's own machines (distributed crawling)
 })
 
 
-# Tables derived word by word from raw text (identifiers split into words escape redaction).
-DROP_TABLES = frozenset({"post_tokens"})
+# Tables derived word by word from raw text (identifiers split into words escape redaction), and
+# a distributed campaign's ingest bookkeeping (its keys embed account and post ids).
+DROP_TABLES = frozenset({"post_tokens", "worker_receipts", "worker_exchanges"})
 
 
 KEEP_TEXT_COLUMNS = frozenset({"base_url"})

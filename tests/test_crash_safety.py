@@ -206,15 +206,17 @@ def _garbage_in_the_middle(data: Path) -> None:
     corpus.record_pages(corpus.start_crawl("timeline", "weibo", {"watchlists": []}),
                         [page(1, [post(i) for i in range(400, 0, -1)], T0)])
     corpus.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    # The middle of the posts table, where post 200 is (every command below reads it), not the
-    # middle of the file: new tables move that anywhere, even into pages nothing here reads.
-    pages = [row[0] for row in corpus.db.execute(
-        "SELECT pageno FROM dbstat WHERE name = 'posts' AND pagetype = 'leaf' ORDER BY pageno")]
-    size = corpus.db.execute("PRAGMA page_size").fetchone()[0]
     corpus.close()
+    # The posts table's own pages (every command reads them), wherever the schema puts them:
+    # the file's middle moved with each new table and sometimes missed what a command reads.
+    conn = sqlite3.connect(data / "corpus.db")
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    roots = [r for (r,) in conn.execute(
+        "SELECT rootpage FROM sqlite_master WHERE tbl_name = 'posts' AND rootpage > 1")]
+    conn.close()
     raw = bytearray((data / "corpus.db").read_bytes())
-    middle = (pages[len(pages) // 2] - 1) * size
-    raw[middle:middle + 8192] = os.urandom(8192)
+    for root in roots:
+        raw[(root - 1) * size:root * size] = os.urandom(size)
     (data / "corpus.db").write_bytes(bytes(raw))
 
 

@@ -154,14 +154,20 @@ def seed_v4(db: sqlite_utils.Database) -> dict[str, list[dict]]:
     return {table: rows[table] for table in seeded}
 
 
+# The migrations after v4 only add tables and columns: version 4's rows are theirs too (a
+# migration that moves or rewrites rows needs a seed of its own here).
 SEEDS: dict[int, Callable[[sqlite_utils.Database], dict[str, list[dict]]]] = {
-    1: seed_v1, 2: seed_v2, 3: seed_v3, 4: seed_v4}
+    1: seed_v1, 2: seed_v2, 3: seed_v3,
+    **{version: seed_v4 for version in range(4, schema.SCHEMA_VERSION)}}
 
 # Values that a migration from an earlier version gives the columns it adds to old rows.
 ADDED_DEFAULTS: dict[int, dict[str, dict[str, object]]] = {
     2: {"probes": {"purpose": "classify", "warc_file": None},
         "accounts": {"state": "active"}, "candidates": {"cause": "window"},
         "removals": {"probes": 1, "confirmed_at": None}, "sightings": {"page_id": None}},
+    schema.MIGRATIONS.index(schema.V_WORKERS) + 1: {
+        table: {"worker_name": None, "worker_address": None}
+        for table in ("pages", "probes", "long_texts", "fetch_failures")},
 }
 
 
