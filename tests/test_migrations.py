@@ -88,6 +88,10 @@ def seed_v1(db: sqlite_utils.Database) -> dict[str, list[dict]]:
                       "first_missing_at": t(11.5), "detected_crawl_id": 3, "probe_id": 1,
                       "restored_at": None, "restored_crawl_id": None}],
     }
+    if "bid" not in db["posts"].columns_dict:   # v4 on: Weibo's bid and source in extra
+        for row in rows["posts"]:
+            row["extra"] = json.dumps({"bid": row.pop("bid"), "source": row.pop("source")},
+                                      ensure_ascii=False, separators=(",", ":"))
     for table, table_rows in rows.items():
         for row in table_rows:
             columns = ", ".join(row)
@@ -136,8 +140,27 @@ def seed_v3(db: sqlite_utils.Database) -> dict[str, list[dict]]:
     return rows
 
 
+def seed_v4(db: sqlite_utils.Database) -> dict[str, list[dict]]:
+    """Version 3's rows as version 4 holds them (bid and source in posts.extra), with the
+    platform's declaration and the watchlist's member as a crawl of version 4 records them."""
+    rows = seed_v3(db)
+    extra: dict[str, list[dict]] = {
+        "platforms": [{"platform": "weibo", "watch": "listing", "order_key": "id",
+                       "declaration": schema._WEIBO_DECLARATION, "recorded_at": t(0),
+                       "recorded_crawl_id": 1}],
+        "watchlist_members": [{"platform": "weibo", "watchlist": "w", "kind": "account",
+                               "member_id": "1001", "first_crawl_id": 1, "last_crawl_id": 3}],
+    }
+    for table, table_rows in extra.items():
+        for row in table_rows:
+            db.execute(f"INSERT INTO {table} ({', '.join(row)}) "
+                       f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    db.conn.commit()
+    return {**rows, **extra}
+
+
 SEEDS: dict[int, Callable[[sqlite_utils.Database], dict[str, list[dict]]]] = {
-    1: seed_v1, 2: seed_v2, 3: seed_v3}
+    1: seed_v1, 2: seed_v2, 3: seed_v3, 4: seed_v4}
 
 # Values that a migration from an earlier version gives the columns it adds to old rows.
 ADDED_DEFAULTS: dict[int, dict[str, dict[str, object]]] = {

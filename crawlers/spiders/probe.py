@@ -17,7 +17,7 @@ from memoryhole.corpus import clock
 from memoryhole.corpus.store import Corpus, LongTextObservation, ProbeObservation
 
 from ..middlewares import evidence_of
-from ..plan import CrawlPlan, probe_interval
+from ..plan import CrawlPlan
 from .base import PlanSpider
 
 
@@ -26,8 +26,17 @@ class ProbeSpider(PlanSpider):
 
     kind = "probe"
 
+    def __init__(self, *args: Any, work: dict[str, list[dict]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The scheduler's admitted probes (as probe_work gives them); None: all that is due.
+        self.work = work
+
     async def start(self) -> AsyncIterator[Any]:
-        work = probe_work(self.data_dir, self.platform, self.plan.long_texts, self.plan)
+        work = self.work
+        if work is None:
+            work = probe_work(self.data_dir, self.platform, self.plan.long_texts, self.plan)
+        work = {"watch": [], "candidates": [], "reprobes": [], "long_texts": [], **work}
         for purpose, rows in (("watch", work["watch"]), ("classify", work["candidates"]),
                               (None, work["reprobes"])):
             for row in rows:
@@ -98,26 +107,10 @@ class ProbeSpider(PlanSpider):
 
 
 def due_items(corpus: Corpus, plan: CrawlPlan) -> list[dict[str, Any]]:
-    """The watched items (item watches) whose schedule says probe now: never answered, or last
-    answered longer ago than the schedule's interval at the item's age. Items that are
-    candidates or removed are left to the re-probe policy. An item on several watchlists is
-    asked once, on the densest schedule."""
-    at = clock.now()
-    schedules: dict[str, list] = {}
-    for watchlist in plan.watchlists:
-        for item in watchlist.items:
-            schedules.setdefault(item, []).append(watchlist.schedule)
-    due = []
-    for post_id, facts in corpus.item_facts(plan.platform, schedules).items():
-        if facts["busy"]:
-            continue
-        if facts["last_probe"] is not None:
-            age = (at - clock.parse_iso(facts["born"])).total_seconds() if facts["born"] else 0.0
-            every = min(probe_interval(s, age) for s in schedules[post_id])
-            if (at - clock.parse_iso(facts["last_probe"])).total_seconds() < every:
-                continue
-        due.append({"post_id": post_id, "account_id": facts["account_id"]})
-    return due
+    """The watched items due now (memoryhole.crawlers.cadence.due_items)."""
+    from ..cadence import due_items as due
+
+    return due(corpus, plan, clock.now())[0]
 
 
 def probe_work(data_dir: str, platform: str, long_texts: bool = True,
