@@ -14,7 +14,8 @@ Each host (a base_url's host:port; platforms served from one host share it) gets
 its ticks admitted, or made when Scrapy counted more, in the hour before `now` is spent; the
 rest is admitted in this order: re-probes, candidate probes, then polls and watched items, most
 overdue first (never polled first), then long texts. A poll costs its watchlist's `pages`,
-anything else one request. What does not fit stays due and its watchlist is *behind*: its load
+anything else one request, and each crawl one more for robots.txt (when the plan obeys it).
+What does not fit stays due and its watchlist is *behind*: its load
 (`WatchlistLoad.behind`, `lag_seconds`) is recorded on the tick and said in a log line; nothing
 is silently stretched. Retries of failed fetches and the profile check of an emptied page 1 are
 not known in advance: they are counted when the crawl ends (`schedule_ticks.requests_made`) and
@@ -135,8 +136,9 @@ class PlanWork:
         host = self.host
         lines = [f"{self.plan.platform} watchlist {w.watchlist!r} is falling behind its cadence: "
                  f"{w.behind:,} of {w.due:,} due {w.kind}s wait for the budget of {host} "
-                 f"({self.plan.requests_per_hour:,} requests/h), the oldest "
-                 f"{_span(w.lag_seconds)} overdue" for w in self.watchlists if w.behind > 0]
+                 f"({self.plan.requests_per_hour:,} requests/h)"
+                 + (f", the oldest {_span(w.lag_seconds)} overdue" if w.lag_seconds else "")
+                 for w in self.watchlists if w.behind > 0]
         if self.probes_behind:
             lines.append(f"{self.plan.platform}: {self.probes_behind:,} probes of candidates and "
                          f"removals wait for the budget of {host}")
@@ -296,10 +298,17 @@ def due_work(corpus: Corpus, plans: Sequence[CrawlPlan], now: datetime | None = 
         budget = hosts[host]
         queue.sort(key=lambda entry: entry[:2])
         full = False
+        started: set[tuple[int, bool]] = set()
         for tier, due_at, cost, what, work, kind in queue:
+            # A crawl asks for robots.txt once, when the plan obeys it: the first poll (timeline
+            # crawl) or probe (probe crawl) of a plan pays for it.
+            crawl = (id(work), kind == "polls")
+            if work.plan.politeness.obey_robots_txt and crawl not in started:
+                cost += 1
             budget.due += cost
             work.requests_due += cost
             if not full and cost <= budget.left:
+                started.add(crawl)
                 budget.admitted += cost
                 work.requests_admitted += cost
                 if kind == "polls":

@@ -116,6 +116,7 @@ class RunOptions:
     on_recovery: Callable[[str], None] | None = None   # a line per dead crawl recovered
     on_tick: Callable[[Any], None] | None = None       # the tick's cadence.DueWork, before it runs
     on_response: Callable[[], None] | None = None      # each response received (progress bars)
+    on_tick_end: Callable[[list[CycleReport]], None] | None = None   # driven clocks move here
 
 
 def fetched_nothing(reports: list[CycleReport]) -> bool:
@@ -316,6 +317,8 @@ def run(plan: CrawlPlan | Sequence[CrawlPlan], data_dir: str | Path,
                 # restored, long posts found): ask again, within what was admitted and what the
                 # budget has left.
                 left = work.budget_left
+                if not any(probes.values()):   # a probe crawl not paid for: its robots.txt
+                    left = max(0, left - int(plan.politeness.obey_robots_txt))
                 fresh = {"reprobes": corpus.due_reprobes(plan.platform, work.at),
                          "candidates": corpus.open_candidates(plan.platform),
                          "long_texts": corpus.long_texts_needed(plan.platform)
@@ -344,6 +347,10 @@ def run(plan: CrawlPlan | Sequence[CrawlPlan], data_dir: str | Path,
                         "'watch' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
                         [report.probe_crawl_id]).fetchall())
                 if not resolution.opened:
+                    break
+                # Another crawl: robots.txt again (when obeyed), then the gone accounts' posts.
+                left -= int(plan.politeness.obey_robots_txt)
+                if left <= 0:
                     break
                 fresh = corpus.open_candidates(plan.platform)
                 probes = {"candidates": fresh[:left]}
@@ -375,6 +382,8 @@ def run(plan: CrawlPlan | Sequence[CrawlPlan], data_dir: str | Path,
                     reports.append(report)
                     if options.on_cycle:
                         options.on_cycle(report)
+                if options.on_tick_end is not None:
+                    options.on_tick_end(results)
                 if options.once or (options.cycles and number >= options.cycles):
                     break
                 if options.duration is not None and time.monotonic() - started >= options.duration:

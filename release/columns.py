@@ -13,7 +13,10 @@ DROP_COLUMNS = frozenset({
 
 
 # Tables derived word by word from raw text (identifiers split into words escape redaction).
-DROP_TABLES = frozenset({"post_tokens"})
+DROP_TABLES = frozenset({"post_tokens",
+                         # the scheduler's working state (crawlers/cadence.py), not observations
+                         "schedule_members", "schedule_folded", "schedule_ticks",
+                         "schedule_watchlists"})
 
 
 KEEP_TEXT_COLUMNS = frozenset({"base_url"})
