@@ -169,6 +169,23 @@ def test_status_of_a_healthy_campaign(campaign):
     assert status["platforms"][0]["requests_hour"] <= status["platforms"][0]["budget"]
 
 
+def test_status_is_a_page_in_datasette(campaign, tight):
+    import asyncio
+
+    from memoryhole.analysis.publish import make_datasette
+
+    for (data, _), health in ((campaign, "on schedule"), (tight, "falling behind")):
+        ds = make_datasette(data)
+        response = asyncio.run(ds.client.get("/corpus/campaign_status.json?_shape=array"))
+        assert response.status_code == 200, response.text[:500]
+        rows = {r["watchlist"]: r for r in response.json()}
+        row = rows["fast"] if "fast" in rows else rows["many"]
+        assert row["health"].startswith(health) and row["pages_last_hour"] > 0
+        if "fast" in rows:
+            assert rows["slow"]["plan_version"] == 2 and rows["fast"]["lag_seconds"] == 0
+            assert rows["fresh"]["removals_found"] > 0
+
+
 # --- the budget -------------------------------------------------------------------------------
 
 BUDGET = 40
