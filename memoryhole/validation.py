@@ -71,6 +71,8 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
                         "pages": pages}],
         "politeness": {"delay": 0, "concurrency": 16, "timeout": "10s", "retries": 3},
         "reprobe": {"confirm_after": "1h", "recheck_after": ["6h", "24h"]},
+        # Hours of campaign compressed into minutes: no hourly request budget stands in for it.
+        "requests_per_hour": 1_000_000_000,
         **(plan_extra or {}),
     }
     previous_now = os.environ.get("MEMORYHOLE_NOW")

@@ -186,6 +186,27 @@ def test_status_is_a_page_in_datasette(campaign, tight):
             assert rows["fresh"]["removals_found"] > 0
 
 
+def test_one_process_runs_several_platforms_each_at_its_cadence(tmp_path):
+    weibo = {"platform": "weibo", "politeness": QUICK,
+             "watchlists": [{"name": "w", "accounts": [1001, 1002], "every": "10m"}]}
+    telegram = {"platform": "telegram", "base_url": "{sandbox}/telegram",
+                "pagination": "cursor", "politeness": QUICK,
+                "watchlists": [{"name": "channels", "every": "30m",
+                                "accounts": ["mhchannel1", "mhchannel2"]}]}
+    world = scenario(2, telegram={"channels": 2, "posts": 30, "delete": {"share": 0},
+                                  "edits": {"share": 0}})
+    record = drive(tmp_path, {"scenario": world, "ticks": 10, "step": 300,
+                              "plans": [weibo, telegram]})
+    found = polls(tmp_path / "data")
+    minutes = {key: [round((t - T0).total_seconds() / 60) for t in times]
+               for key, times in found.items()}
+    assert minutes["w", "1001"] == [0, 10, 20, 30, 40]
+    assert minutes["channels", "mhchannel1"] == [0, 30]
+    both = [t for t in record["ticks"] if {c[0] for c in t["crawls"] if c[1]} == {"weibo",
+                                                                                "telegram"}]
+    assert [t["number"] for t in both] == [1, 7]      # side by side in the same ticks
+
+
 # --- the budget -------------------------------------------------------------------------------
 
 BUDGET = 40
