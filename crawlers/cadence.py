@@ -12,8 +12,11 @@
 Each host (a base_url's host:port; platforms served from one host share it) gets
 `requests_per_hour` requests per trailing hour (the smallest budget of the plans on it). What
 its ticks admitted, or made when Scrapy counted more, in the hour before `now` is spent; the
-rest is admitted in this order: re-probes, candidate probes, then polls and watched items, most
-overdue first (never polled first), then long texts. A poll costs its watchlist's `pages`,
+rest is admitted in this order: re-probes, candidate probes, then polls and watched items (the
+latest relative to its own interval first, never polled first), then long texts. Polls, items
+and long texts leave a tenth of the budget (PROBE_RESERVE) to the probes of the candidates
+their crawl opens, so a removal does not wait for the next hour's budget to be asked about.
+A poll costs its watchlist's `pages`,
 anything else one request, and each crawl one more for robots.txt (when the plan obeys it).
 What does not fit stays due and its watchlist is *behind*: its load
 (`WatchlistLoad.behind`, `lag_seconds`) is recorded on the tick and said in a log line; nothing
@@ -46,6 +49,7 @@ from memoryhole.corpus.store import Corpus
 from .plan import CrawlPlan, Watchlist, probe_interval
 
 HOUR = 3600.0
+PROBE_RESERVE = 0.1   # share of each host's budget polls leave to probes
 
 
 def host_of(base_url: str) -> str:
@@ -89,6 +93,7 @@ class Poll:
     account: str
     pages: int
     due_at: float   # epoch seconds it fell due (-inf: never polled)
+    interval: float = 0.0   # its poll interval now
 
 
 @dataclass
@@ -123,6 +128,13 @@ class HostBudget:
     @property
     def left(self) -> int:
         return max(0, self.budget - self.used - self.admitted)
+
+    @property
+    def left_for_polls(self) -> int:
+        """What polls may take: all but PROBE_RESERVE of the budget, kept for the candidates
+        the polls open (a removal waits for its probe; its interval grows meanwhile)."""
+        reserve = max(1, int(self.budget * PROBE_RESERVE))
+        return max(0, self.budget - reserve - self.used - self.admitted)
 
 
 @dataclass
@@ -219,7 +231,7 @@ def _account_loads(db: sqlite_utils.Database, platform: str, watchlist: Watchlis
         polled, newest = state.get(account, (None, None))
         if polled is None or everything:
             polls.append(Poll(watchlist.name, account, watchlist.pages,
-                              -float("inf") if polled is None else now))
+                              -float("inf") if polled is None else now, watchlist.every))
             if polled is not None and (last is None or polled > last):
                 last = polled
             continue
@@ -233,7 +245,7 @@ def _account_loads(db: sqlite_utils.Database, platform: str, watchlist: Watchlis
                     break
         if polled <= cutoffs[interval]:
             polls.append(Poll(watchlist.name, account, watchlist.pages,
-                              _epoch(polled) + interval))
+                              _epoch(polled) + interval, interval))
         elif interval not in waiting or polled < waiting[interval]:
             waiting[interval] = polled
     next_due = min((_epoch(p) + i for i, p in waiting.items()), default=None)
@@ -245,6 +257,16 @@ def _account_loads(db: sqlite_utils.Database, platform: str, watchlist: Watchlis
     if next_due is not None:
         load.next_run_at = clock.iso(datetime.fromtimestamp(next_due, UTC))
     return load, polls, next_due
+
+
+def _lateness(now: float, due_at: float, interval: float) -> float:
+    """Queue order among polls and items: the most late relative to its own interval first
+    (never asked: first of all). Under a budget too small for everything, an account due every
+    2 minutes and one due every 20 are both polled at a share of their cadence, rather than in
+    turn."""
+    if due_at == -float("inf") or interval <= 0:
+        return -float("inf")
+    return -(now - due_at) / interval
 
 
 def due_items(corpus: Corpus, plan: CrawlPlan, at: datetime | None = None,
@@ -269,8 +291,12 @@ def due_items(corpus: Corpus, plan: CrawlPlan, at: datetime | None = None,
             if due_at > at.timestamp():
                 next_due = due_at if next_due is None else min(next_due, due_at)
                 continue
+        every = 0.0
+        if facts["last_probe"] is not None:
+            age = (at - clock.parse_iso(facts["born"])).total_seconds() if facts["born"] else 0.0
+            every = min(probe_interval(s, age) for s in schedules[post_id])
         due.append({"post_id": post_id, "account_id": facts["account_id"],
-                    "last_probe": facts["last_probe"]})
+                    "last_probe": facts["last_probe"], "every": every})
     return due, next_due
 
 
@@ -304,9 +330,9 @@ def due_work(corpus: Corpus, plans: Sequence[CrawlPlan], now: datetime | None = 
         queue = queued.setdefault(host, [])
         # Tier 0 and 1: the measurement itself (re-probes, candidates), first come first served.
         for n, row in enumerate(corpus.due_reprobes(plan.platform, now)):
-            queue.append((0, n, 1, row, work, "reprobes"))
+            queue.append((0, n, 1, row, work, "reprobes", at))
         for n, row in enumerate(corpus.open_candidates(plan.platform)):
-            queue.append((1, n, 1, row, work, "candidates"))
+            queue.append((1, n, 1, row, work, "candidates", at))
         nexts = []
         for watchlist in plan.watchlists:
             if not watchlist.accounts:
@@ -314,7 +340,8 @@ def due_work(corpus: Corpus, plans: Sequence[CrawlPlan], now: datetime | None = 
             load, polls, next_due = _account_loads(db, plan.platform, watchlist, at, everything)
             work.watchlists.append(load)
             nexts.append(next_due)
-            queue.extend((2, p.due_at, p.pages, p, work, "polls") for p in polls)
+            queue.extend((2, _lateness(at, p.due_at, p.interval), p.pages, p, work, "polls",
+                          p.due_at) for p in polls)
         items = [w for w in plan.watchlists if w.items]
         if items:
             due, next_due = due_items(corpus, plan, now, everything)
@@ -326,10 +353,12 @@ def due_work(corpus: Corpus, plans: Sequence[CrawlPlan], now: datetime | None = 
                     len(watchlist.items), due=sum(1 for d in due if d["post_id"] in mine)))
             for row in due:
                 last = _epoch(row["last_probe"])
-                queue.append((2, -float("inf") if last is None else last, 1, row, work, "watch"))
+                due_at = -float("inf") if last is None else last + row["every"]
+                queue.append((2, _lateness(at, due_at, row["every"]), 1, row, work, "watch",
+                              due_at))
         if plan.long_texts:
             for n, row in enumerate(corpus.long_texts_needed(plan.platform)):
-                queue.append((3, n, 1, row, work, "long_texts"))
+                queue.append((3, n, 1, row, work, "long_texts", at))
         known = [n for n in nexts if n is not None]
         work.next_due_at = min(known) if known else None
     for host, queue in queued.items():
@@ -337,7 +366,7 @@ def due_work(corpus: Corpus, plans: Sequence[CrawlPlan], now: datetime | None = 
         queue.sort(key=itemgetter(0, 1))
         full = False
         started: set[tuple[int, bool]] = set()
-        for tier, due_at, cost, what, work, kind in queue:
+        for tier, _, cost, what, work, kind, due_at in queue:
             # A crawl asks for robots.txt once, when the plan obeys it: the first poll (timeline
             # crawl) or probe (probe crawl) of a plan pays for it.
             crawl = (id(work), kind == "polls")
@@ -345,7 +374,7 @@ def due_work(corpus: Corpus, plans: Sequence[CrawlPlan], now: datetime | None = 
                 cost += 1
             budget.due += cost
             work.requests_due += cost
-            if not full and cost <= budget.left:
+            if not full and cost <= (budget.left if tier < 2 else budget.left_for_polls):
                 started.add(crawl)
                 budget.admitted += cost
                 work.requests_admitted += cost

@@ -317,11 +317,12 @@ def test_due_work_takes_the_most_overdue_first_and_keeps_the_rest_due(tmp_path):
                                            "every": "20m", "pages": 2, "schedule": "fresh"}]})
     try:
         work = cadence.due_work(corpus, [plan], now)
-        # Due: 5 (never polled), 3 (2 h ago), 1 (25 min > 20 min), 2 (5 min > 2 min: a post
-        # under an hour old); 4 was polled 3 min ago, young too, and is due. Seven requests fit
-        # three polls of two pages: never polled first, then by how long each has been due.
+        # Due: 5 (never polled), 3 (2 h ago: 5 intervals late), 1 (25 min: a quarter interval
+        # late), 2 (5 min, a post under an hour old: 1.5 of its 2-minute intervals late), 4 (3
+        # min, young too: half an interval late). Seven requests, one kept for probes, fit three
+        # polls of two pages: never polled first, then the latest for its own cadence.
         (load,) = work.plans[0].watchlists
-        assert [p.account for p in work.plans[0].polls] == ["5", "3", "1"]
+        assert [p.account for p in work.plans[0].polls] == ["5", "3", "2"]
         assert (load.due, load.admitted, load.behind) == (5, 3, 2)
         assert work.plans[0].requests_admitted == 6 <= plan.requests_per_hour
         assert "falling behind" in work.behind_lines()[0] and "2 of 5" in work.behind_lines()[0]
