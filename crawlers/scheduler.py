@@ -386,6 +386,8 @@ def run(plan: CrawlPlan | Sequence[CrawlPlan], data_dir: str | Path,
                     options.on_tick_end(results)
                 if options.once or (options.cycles and number >= options.cycles):
                     break
+                if state["stopping"]:   # a signal during the tick: no sleep, no next tick
+                    break
                 if options.duration is not None and time.monotonic() - started >= options.duration:
                     break
                 wait = 0.0

@@ -291,6 +291,47 @@ def test_a_killed_campaign_resumes_without_repeating_or_skipping_due_work(tmp_pa
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_a_second_ctrl_c_changes_nothing(tmp_path):
+    world = load_scenario({"seed": 3, "start": iso(T0), "duration": 0, "faults": {"rate": 0},
+                           "accounts": {"count": 8, "first_uid": 1001, "initial_posts": 12,
+                                        "posts_per_hour": 0}})
+    plan_path, data = tmp_path / "plan.yaml", tmp_path / "data"
+    with SandboxServer(world, clock=ManualClock(T0)) as server:
+        plan_path.write_text(yaml.safe_dump({
+            "platform": "weibo", "base_url": server.url,
+            "politeness": {"delay": "250ms", "concurrency": 1, "timeout": "5s", "retries": 1},
+            "watchlists": [{"name": "w", "accounts": list(range(1001, 1009)), "every": "10m"}]}))
+        process = subprocess.Popen([sys.executable, "-m", "memoryhole.cli", "schedule",
+                                    str(plan_path), "--data", str(data)],
+                                   env=dict(os.environ, MEMORYHOLE_NOW=iso(T0)),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while server.stats["requests"] < 3 and time.monotonic() < deadline:
+                time.sleep(0.02)   # waiting on another process's progress
+            process.send_signal(signal.SIGINT)
+            err = ""
+            for line in process.stderr:   # the first is taken: now the impatient second one
+                err += line
+                if "finishing the requests in flight" in line:
+                    break
+            second = process.poll() is None
+            if second:
+                process.send_signal(signal.SIGINT)
+            err += process.communicate(timeout=60)[1]
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, err
+    assert second and "still finishing the requests in flight" in err
+    assert "Traceback" not in err
+    db = sqlite3.connect(data / "corpus.db")
+    assert [r[0] for r in db.execute("SELECT status FROM crawls")] == ["interrupted"]
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    stored = db.execute("SELECT COUNT(*) FROM pages").fetchone()[0]
+    assert 0 < stored < 8     # what was fetched before the stop is kept, nothing more asked
+
+
 # --- due_work itself, and status when things go wrong ------------------------------------------
 
 
