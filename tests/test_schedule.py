@@ -407,3 +407,17 @@ def test_status_of_an_empty_corpus_is_one_line(tmp_path):
     Corpus(tmp_path / "data").close()
     out = memoryhole("status", "--data", str(tmp_path / "data")).stdout
     assert out.strip().endswith("no scheduled crawl yet (`memoryhole schedule PLAN --data DIR`)")
+
+
+@pytest.mark.long
+def test_adaptive_cadence_narrows_the_intervals_of_young_posts_removals(tmp_path):
+    """bench/bench_cadence.py, small: at one budget, removals of posts under an hour old get
+    narrower intervals with `schedule: fresh` than with the densest fixed cadence."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from bench_cadence import measure
+
+    found = measure(accounts=20, hours=8, budget=300, fixed_every="5m", root=tmp_path)
+    fixed, adaptive = found["fixed"], found["adaptive"]
+    assert adaptive["young"] >= 3 and fixed["young"] >= 3
+    assert adaptive["median_young"] < fixed["median_young"]
+    assert adaptive["worst_hour"] <= 300 and fixed["worst_hour"] <= 300
