@@ -220,7 +220,7 @@ def tight(tmp_path_factory):
             "requests_per_hour": BUDGET,
             "watchlists": [{"name": "many", "accounts": list(range(1001, 1009)), "every": "10m",
                             "pages": 2}]}
-    record = drive(tmp, {"scenario": scenario(8), "ticks": 60, "step": STEP, "plans": [plan]})
+    record = drive(tmp, {"scenario": scenario(8), "ticks": 40, "step": STEP, "plans": [plan]})
     return tmp / "data", record
 
 
