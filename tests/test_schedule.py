@@ -346,7 +346,7 @@ def _corpus_with_members(tmp_path: Path, polled: dict[str, datetime],
     return corpus
 
 
-def test_due_work_takes_the_most_overdue_first_and_keeps_the_rest_due(tmp_path):
+def test_due_work_takes_the_latest_for_their_cadence_first_and_keeps_the_rest_due(tmp_path):
     now = T0 + timedelta(hours=5)
     polled = {"1": now - timedelta(minutes=25), "2": now - timedelta(minutes=5),
               "3": now - timedelta(hours=2), "4": now - timedelta(minutes=3)}
