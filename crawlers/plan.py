@@ -182,7 +182,7 @@ class CrawlPlan:
 
     @property
     def every(self) -> float:
-        """The shortest cadence of any watchlist: how often a cycle runs."""
+        """The shortest cadence of any watchlist (the scheduler keeps each its own)."""
         return min(w.every for w in self.watchlists)
 
 
