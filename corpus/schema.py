@@ -534,9 +534,77 @@ V_WORKERS = """
         ) WITHOUT ROWID;
 """
 
+
+# The campaign scheduler's state (crawlers/cadence.py): when each watched account was last polled
+# and how young its newest post is, what each tick admitted against the hourly budget per host,
+# each watchlist's load, and the versions of each plan. Derived from crawls and their pages
+# (`fold`), so a restart after a crash continues where the corpus says it stopped.
+V_SCHEDULE = """
+        ALTER TABLE crawls ADD COLUMN plan_hash TEXT;   -- plan_versions.plan_hash of plan_json
+        CREATE INDEX crawls_plan_hash ON crawls (plan_hash);
+        CREATE INDEX crawls_started ON crawls (started_at);
+        CREATE INDEX fetch_failures_crawl ON fetch_failures (crawl_id);
+        CREATE TABLE plan_versions (
+            plan_hash TEXT PRIMARY KEY,      -- sha256 (16 hex) of the plan as recorded on crawls
+            plan_key TEXT NOT NULL,          -- the plan's name, else its platform
+            version INTEGER NOT NULL,        -- 1, 2, ... in order of first use, per plan_key
+            platform TEXT NOT NULL,
+            first_crawl_id INTEGER REFERENCES crawls(id),
+            first_used_at TEXT NOT NULL,
+            plan_json TEXT NOT NULL,
+            UNIQUE (plan_key, version)
+        );
+        CREATE TABLE schedule_members (     -- a watched account's polls (listing watches)
+            platform TEXT NOT NULL,
+            watchlist TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            last_polled_at TEXT NOT NULL,    -- page 1 of its last poll was requested then
+            last_crawl_id INTEGER REFERENCES crawls(id),
+            polls INTEGER NOT NULL DEFAULT 1,
+            newest_post_at TEXT,             -- its newest post seen (created_at, else first seen)
+            PRIMARY KEY (platform, watchlist, member_id)
+        );
+        CREATE TABLE schedule_folded (      -- crawls whose polls are in schedule_members
+            crawl_id INTEGER PRIMARY KEY REFERENCES crawls(id)
+        );
+        CREATE TABLE schedule_ticks (       -- one per platform per scheduler tick with work
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            host TEXT NOT NULL,
+            plan_hash TEXT,
+            budget INTEGER NOT NULL,         -- requests per host per hour
+            used_before INTEGER NOT NULL,    -- requests of the host's ticks in the hour before
+            requests_due INTEGER NOT NULL,   -- requests the due work needed
+            requests_admitted INTEGER NOT NULL,
+            requests_made INTEGER,           -- counted by Scrapy, once the crawls ended
+            timeline_crawl_id INTEGER REFERENCES crawls(id),
+            probe_crawl_id INTEGER REFERENCES crawls(id)
+        );
+        CREATE INDEX schedule_ticks_host ON schedule_ticks (host, at);
+        CREATE TABLE schedule_watchlists (  -- each watchlist's load at the latest tick
+            platform TEXT NOT NULL,
+            watchlist TEXT NOT NULL,
+            plan_hash TEXT,
+            kind TEXT NOT NULL,              -- account | item
+            every REAL NOT NULL,             -- seconds: the watchlist's own cadence
+            schedule TEXT,                   -- JSON: its steps by age of the newest post
+            members INTEGER NOT NULL,
+            due INTEGER NOT NULL,            -- members due at the tick
+            admitted INTEGER NOT NULL,       -- ... and polled (within the budget)
+            behind INTEGER NOT NULL,         -- ... left for later: the budget was spent
+            lag_seconds REAL NOT NULL,       -- how long the most overdue member left waits
+            last_run_at TEXT,
+            next_run_at TEXT,
+            tick_at TEXT NOT NULL,
+            tick_id INTEGER REFERENCES schedule_ticks(id),
+            PRIMARY KEY (platform, watchlist)
+        );
+"""
+
 # Each entry takes the corpus from version N-1 to N: a SQL script, or a function for data moves.
-MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [V1, V2, V3, V_PLATFORMS,
-                                                                   V_SEARCH_BLOCKING, V_WORKERS]
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [
+    V1, V2, V3, V_PLATFORMS, V_SEARCH_BLOCKING, V_WORKERS, V_SCHEDULE]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

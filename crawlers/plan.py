@@ -23,7 +23,23 @@ instead of accounts, and says when each is probed:
           - {until: 1d, every: 1h}       # probed every 1h while younger than 1d (its age from
           - {every: 1d}                  # publication, else from its first sighting), then daily
 
-A plan is recorded verbatim (with defaults filled in) on every crawl it drives.
+A listing watchlist may state a schedule too, in the same syntax: an account is then polled
+more often while its newest post is young (its age from publication), and at `every` once no
+step holds. `schedule: fresh` is the default schedule of fresh posts (FRESH_POSTS, from Zhu et
+al. 2013: ~30% of censored posts are gone within 5-30 minutes, ~90% within a day):
+
+    watchlists:
+      - name: journalists
+        accounts_file: journalists.txt
+        every: 6h                        # when no step holds (newest post older than 7d)
+        schedule:                        # = schedule: fresh
+          - {until: 1h, every: 2m}
+          - {until: 24h, every: 20m}
+          - {until: 7d, every: 1d}
+    requests_per_hour: 3600              # budget per host (default); never exceeded
+
+A plan is recorded verbatim (with defaults filled in) on every crawl it drives, and its hash
+(`crawls.plan_hash`, `plan_versions`) tells the versions of an edited plan apart.
 
 Every field is type-checked by a strict pydantic schema (`_PlanSpec` and its parts): no coercion
 (`'1001'` is not a list of accounts, `'false'` is not false), no NaN or infinite durations, no
@@ -78,9 +94,12 @@ class Watchlist:
     pages: int            # timeline pages per account per poll
     public_figures: tuple[str, ...] = ()  # accounts whose ids and names a release keeps
     items: tuple[str, ...] = ()           # item watches: post ids (adapter.item_id of the refs)
-    # Item watches: when each item is probed. Listing watches (optional): when each post the
-    # watchlist's listings showed is probed too, whether or not it is still listed.
+    # Item watches: when each item is probed. Listing watches (optional): how often an account
+    # is polled, by the age of its newest post (crawlers/cadence.py).
     schedule: tuple[ScheduleStep, ...] = ()
+    # A listing watch's posts probed on a schedule of their own (feeds: edits, removals after
+    # an entry rolled off); () for none.
+    probe_schedule: tuple[ScheduleStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +113,13 @@ class ScheduleStep:
 # Dense in the first day, sparse after.
 DEFAULT_SCHEDULE = (ScheduleStep(every=3600.0, until=86400.0), ScheduleStep(every=86400.0))
 
+# Fresh posts (`schedule: fresh`), from Zhu et al. 2013 ("The Velocity of Censorship"): ~30% of
+# censored posts are gone within 5-30 minutes and ~90% within a day, so look every 2 minutes in
+# the first hour, every 20 minutes in the first day, and daily to a week.
+FRESH_POSTS = (ScheduleStep(every=120.0, until=3600.0), ScheduleStep(every=1200.0, until=86400.0),
+               ScheduleStep(every=86400.0, until=7 * 86400.0))
+DEFAULT_REQUESTS_PER_HOUR = 3600   # per host: one a second on average, as the default delay
+
 
 def probe_interval(schedule: tuple[ScheduleStep, ...], age: float) -> float:
     """Seconds between probes of an item `age` seconds old, by the first step that holds."""
@@ -101,6 +127,16 @@ def probe_interval(schedule: tuple[ScheduleStep, ...], age: float) -> float:
         if step.until is None or age < step.until:
             return step.every
     return schedule[-1].every
+
+
+def poll_interval(watchlist: Watchlist, age: float | None) -> float:
+    """Seconds between polls of a listing watchlist's account whose newest post is `age` seconds
+    old (None: no post known): the first schedule step that holds, never sparser than `every`."""
+    if age is not None:
+        for step in watchlist.schedule:
+            if step.until is None or age < step.until:
+                return min(step.every, watchlist.every)
+    return watchlist.every
 
 
 @dataclass(frozen=True)
@@ -157,6 +193,7 @@ class CrawlPlan:
     search: SearchPlan | None = None   # a keyword list tested for search blocking
     # The platform's own options (its adapter's `plan_options`: Toutiao's ttwid session).
     options: dict[str, Any] = field(default_factory=dict)
+    requests_per_hour: int = DEFAULT_REQUESTS_PER_HOUR   # budget per host, never exceeded
 
     def as_record(self) -> dict[str, Any]:
         """The plan as recorded on each crawl: every value, defaults included."""
@@ -171,7 +208,7 @@ class CrawlPlan:
 
     @property
     def every(self) -> float:
-        """The shortest cadence of any watchlist: how often a cycle runs."""
+        """The shortest cadence of any watchlist (the scheduler keeps each its own)."""
         return min(w.every for w in self.watchlists)
 
 
@@ -239,7 +276,9 @@ class _WatchlistSpec(BaseModel):
     public_figures: list[AccountId] = []
     items: list[str] = []
     items_file: str | None = None
-    schedule: list[_ScheduleSpec] | None = None
+    schedule: list[_ScheduleSpec] | Literal["fresh"] | None = None
+    # Listing watches: every post the listing showed is also probed on this schedule (feeds).
+    probe_schedule: list[_ScheduleSpec] | Literal["fresh"] | None = None
 
 
 class _PolitenessSpec(BaseModel):
@@ -288,6 +327,7 @@ class _PlanSpec(BaseModel):
     pagination: Literal["page", "cursor"] = "page"
     name: str | None = None
     options: dict[str, str | bool | int] | None = None
+    requests_per_hour: int = Field(DEFAULT_REQUESTS_PER_HOUR, ge=1, le=10**9)
 
 
 # What to write instead, by field name: the fix half of every error message.
@@ -303,7 +343,10 @@ _FIX = {
     "public_figures": "a list of ids from the watchlist's accounts, e.g. public_figures: [1642634100]",
     "items": "a list of item URLs or ids (platforms with item watches), e.g. items: [URL]",
     "items_file": "a file name (one item URL or id per line), e.g. items_file: articles.txt",
-    "schedule": "a list of steps, e.g. schedule: [{until: 1d, every: 1h}, {every: 1d}]",
+    "schedule": "fresh, or a list of steps, e.g. schedule: [{until: 1d, every: 1h}, {every: 1d}]",
+    "probe_schedule": "fresh, or a list of steps, e.g. probe_schedule: [{until: 1d, every: 1h}, "
+                      "{every: 1d}]",
+    "requests_per_hour": "a whole number of requests per host per hour, e.g. requests_per_hour: 1800",
     "until": "a duration, e.g. until: 1d (leave it out on the last step)",
     "politeness": "a mapping with delay, concurrency, timeout, retries, obey_robots_txt, user_agent",
     "delay": "a duration from 0 to 1d, e.g. delay: 1s",
@@ -325,7 +368,7 @@ _FIX = {
     "options": "a mapping of the platform's options, e.g. options: {ttwid: register} (toutiao)",
 }
 _SPECS = {"watchlists": _WatchlistSpec, "politeness": _PolitenessSpec, "reprobe": _ReprobeSpec,
-          "schedule": _ScheduleSpec, "search": _SearchSpec}
+          "schedule": _ScheduleSpec, "probe_schedule": _ScheduleSpec, "search": _SearchSpec}
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -401,7 +444,8 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
                      reprobe=ReprobePolicy(confirm_after=reprobe.confirm_after,
                                            recheck_after=tuple(sorted(reprobe.recheck_after))),
                      long_texts=spec.long_texts, pagination=spec.pagination, name=spec.name,
-                     path=source, search=search, options=dict(spec.options or {}))
+                     path=source, search=search, options=dict(spec.options or {}),
+                     requests_per_hour=spec.requests_per_hour)
 
 
 def _search(spec: _SearchSpec | None, where: str, base_dir: Path | None,
@@ -481,24 +525,13 @@ def _watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
     if strangers:
         raise PlanError(f"{where}.public_figures: {strangers[0]!r} is not one of the "
                         "watchlist's accounts")
-    # A listing watch's optional schedule: every post it has sighted is also probed on it (a
-    # feed's articles, whose bodies change and which vanish after rolling off the feed).
-    schedule = _schedule(spec, where) if spec.schedule else ()
+    # A listing watch's optional probe schedule: every post it has sighted is also probed on it
+    # (a feed's articles, whose bodies change and which vanish after rolling off the feed).
+    probe_schedule = _schedule(spec, where, DEFAULT_SCHEDULE, "probe_schedule") \
+        if spec.probe_schedule else ()
     return Watchlist(name=spec.name, accounts=tuple(dict.fromkeys(accounts)), every=spec.every,
                      pages=spec.pages, public_figures=tuple(dict.fromkeys(public)),
-                     schedule=schedule)
-
-
-def _schedule(spec: _WatchlistSpec, where: str) -> tuple[ScheduleStep, ...]:
-    schedule = tuple(ScheduleStep(every=s.every, until=s.until) for s in spec.schedule or ())
-    schedule = schedule or DEFAULT_SCHEDULE
-    untils = [s.until for s in schedule]
-    if None in untils[:-1] or untils != sorted(untils, key=lambda u: math.inf if u is None else u):
-        raise PlanError(f"{where}.schedule: steps go from young to old (`until` increasing), "
-                        "only the last without `until`")
-    if any(s.every <= 0 for s in schedule):
-        raise PlanError(f"{where}.schedule: every step needs an `every` above 0")
-    return schedule
+                     schedule=_schedule(spec, where, ()), probe_schedule=probe_schedule)
 
 
 def _item_watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
@@ -519,4 +552,23 @@ def _item_watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
     if not items:
         raise PlanError(f"{where}.items: list at least one item URL or id (or an items_file)")
     return Watchlist(name=spec.name, accounts=(), every=spec.every, pages=spec.pages,
-                     items=tuple(dict.fromkeys(items)), schedule=_schedule(spec, where))
+                     items=tuple(dict.fromkeys(items)),
+                     schedule=_schedule(spec, where, DEFAULT_SCHEDULE))
+
+
+def _schedule(spec: _WatchlistSpec, where: str, default: tuple[ScheduleStep, ...],
+              key: str = "schedule") -> tuple[ScheduleStep, ...]:
+    """A watchlist's schedule (or probe_schedule): its steps, `fresh` (FRESH_POSTS), or
+    `default` when none."""
+    steps = getattr(spec, key)
+    if steps == "fresh":
+        return FRESH_POSTS
+    schedule = tuple(ScheduleStep(every=s.every, until=s.until) for s in steps or ())
+    schedule = schedule or default
+    untils = [s.until for s in schedule]
+    if None in untils[:-1] or untils != sorted(untils, key=lambda u: math.inf if u is None else u):
+        raise PlanError(f"{where}.{key}: steps go from young to old (`until` increasing), "
+                        "only the last without `until`")
+    if any(s.every <= 0 for s in schedule):
+        raise PlanError(f"{where}.{key}: every step needs an `every` above 0")
+    return schedule

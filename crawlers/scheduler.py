@@ -1,12 +1,15 @@
-"""The crawl scheduler: cycles of snapshot → diff → probe → resolve, at the plan's cadence.
+"""The crawl scheduler: ticks of snapshot → diff → probe → resolve, each watchlist at its cadence.
 
-One cycle runs the platform's listing spider over every watchlist, diffs what it saw against the
-corpus, probes the open candidates and turns their answers into removals. A platform with item
-watches has no listing: its cycle is the probe pass alone (the watched items its schedule says
-are due, with the candidates and re-probes), then resolution. `run()` keeps cycles
-going inside one Twisted reactor until `once`, `cycles` or `duration` says stop, or SIGINT/SIGTERM
-arrives: then the crawl in flight closes cleanly (its items are flushed and its crawl row marked
-`interrupted`) and no new cycle starts.
+Each tick asks `cadence.due_work` what is due (each watchlist's accounts at their own cadence,
+denser while their newest post is young; watched items on their schedule; candidates and
+re-probes) within each host's hourly request budget, records the tick in the corpus, then runs
+each plan's cycle over its share: the platform's listing spider over the due accounts, the diff
+against the corpus, the probe spider over the admitted probes, the resolution into removals. A
+platform with item watches has no listing: its cycle is the probe pass alone. Several plans (one
+per platform) run side by side in one reactor. `run()` keeps ticking until `once`, `cycles` or
+`duration` says stop, or SIGINT/SIGTERM arrives: then the crawls in flight close cleanly (their
+items are flushed and their crawl rows marked `interrupted`) and no new tick starts; a second
+signal changes nothing. A plan file edited meanwhile is read at the next tick.
 
 Before the first cycle, crawls of the corpus that a dead process left `running` (kill -9, power
 loss, a batch that could not be stored) are recovered from their WARC files and marked `crashed`
@@ -20,25 +23,29 @@ import logging
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from memoryhole.corpus import clock
 from memoryhole.corpus.differ import ProbeResolution, TimelineDiff, diff_timeline, resolve_probes
 from memoryhole.corpus.store import Corpus
+from scrapy import signals
 from scrapy.crawler import CrawlerRunner
 from scrapy.utils.log import configure_logging
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.reactor import install_reactor
 
-from . import failures
-from .plan import CrawlPlan
+from . import cadence, failures
+from .plan import CrawlPlan, PlanError, load_plan
 from .platforms import ADAPTERS
 from .spiders import probe_spider, timeline_spider
-from .spiders.probe import probe_work
 
 log = logging.getLogger(__name__)
+
+
+MIN_SLEEP, MAX_SLEEP = 1.0, 60.0   # seconds between ticks: the next due poll, within these
 
 
 class CrawlStoreError(Exception):
@@ -48,6 +55,9 @@ class CrawlStoreError(Exception):
 @dataclass
 class CycleReport:
     number: int
+    platform: str = ""
+    behind: list[str] = field(default_factory=list)   # watchlists falling behind, in words
+    idle: bool = False                                 # nothing was due for this plan
     timeline_crawl_id: int | None = None
     probe_crawl_id: int | None = None
     diff: TimelineDiff | None = None
@@ -74,7 +84,9 @@ class CycleReport:
 
     def summary(self) -> str:
         d, r = self.diff, self.resolution
-        parts = [f"cycle {self.number}"]
+        parts = [f"cycle {self.number}" + (f" {self.platform}" if self.platform else "")]
+        if self.idle:
+            parts.append("nothing due")
         if self.fetched_nothing:
             parts.append(f"nothing could be fetched ({failed_pages([self])})")
         if d:
@@ -102,6 +114,9 @@ class RunOptions:
     settings: dict[str, Any] = field(default_factory=dict)
     on_cycle: Callable[[CycleReport], None] | None = None
     on_recovery: Callable[[str], None] | None = None   # a line per dead crawl recovered
+    on_tick: Callable[[Any], None] | None = None       # the tick's cadence.DueWork, before it runs
+    on_response: Callable[[], None] | None = None      # each response received (progress bars)
+    on_tick_end: Callable[[list[CycleReport]], None] | None = None   # driven clocks move here
 
 
 def fetched_nothing(reports: list[CycleReport]) -> bool:
@@ -175,10 +190,65 @@ def scrapy_settings(options: RunOptions):
     return settings
 
 
-def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
-        ) -> list[CycleReport]:
-    """Run crawl cycles in this process; returns a report per cycle. Call once per process."""
+def _reloaded(plan: CrawlPlan, seen: dict[str, str]) -> CrawlPlan:
+    """The plan as its file says now: an edit is taken at the next tick (a new plan version on
+    the crawls it drives); an edit that does not load is said in a log line and the plan runs
+    on as it was."""
+    if not plan.path or not Path(plan.path).is_file():
+        return plan
+    try:
+        text = Path(plan.path).read_text("utf-8")
+    except OSError:
+        return plan
+    if seen.setdefault(plan.path, text) == text:
+        return plan
+    seen[plan.path] = text
+    try:
+        edited = load_plan(plan.path)
+    except PlanError as exc:
+        log.warning("the edited plan is not taken, the campaign keeps the one it had: %s", exc)
+        return plan
+    if edited.platform != plan.platform:
+        log.warning("%s: the edited plan changes its platform (%s to %s); not taken",
+                    plan.path, plan.platform, edited.platform)
+        return plan
+    before = {m for m in plan.members()}
+    after = {m for m in edited.members()}
+    log.warning("%s: plan edited: %d watched added, %d removed; taken from this tick on",
+                plan.path, len(after - before), len(before - after))
+    return edited
+
+
+def prepare_tick(data_dir: str | Path, plans: Sequence[CrawlPlan], everything: bool = False
+                 ) -> tuple[cadence.DueWork, dict[str, int]]:
+    """Fold the crawls that ended, decide what is due now, record the tick: (work, tick ids)."""
+    corpus = Corpus(data_dir)
+    try:
+        corpus.write(lambda: cadence.fold(corpus.db))
+        work = cadence.due_work(corpus, plans, clock.now(), everything=everything)
+        ticks = corpus.write(lambda: cadence.record_tick(corpus.db, work))
+    finally:
+        corpus.close()
+    return work, ticks
+
+
+def run(plan: CrawlPlan | Sequence[CrawlPlan], data_dir: str | Path,
+        options: RunOptions | None = None) -> list[CycleReport]:
+    """Run ticks in this process, for one plan or several (one platform each, side by side in
+    one reactor); returns a report per plan per tick. Call once per process.
+
+    Each tick folds the crawls that ended into the schedule state, asks `cadence.due_work` what
+    is due within each host's budget, records the tick, then runs each plan's cycle over its
+    share: a timeline crawl of the due accounts, the diff, a probe crawl of the admitted probes,
+    their resolution. With `once` everything is due (the budget still holds). Between ticks it
+    sleeps until the next poll falls due (paced), at most a minute, so an edited plan is read
+    within a minute.
+    """
     options = options or RunOptions()
+    plans = [plan] if isinstance(plan, CrawlPlan) else list(plan)
+    platforms = [p.platform for p in plans]
+    if len(set(platforms)) != len(platforms):
+        raise ValueError(f"one plan per platform in a run, got {', '.join(platforms)}")
     Corpus(data_dir).close()   # fail early, before the reactor, on an unusable data dir
     from memoryhole.crawlers.reparse import recover_dead_crawls
 
@@ -196,24 +266,41 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
             logging.getLogger(name).addFilter(NetworkErrorTracebacks())
     runner = CrawlerRunner(settings)
     reports: list[CycleReport] = []
-    state: dict[str, Any] = {"stopping": False, "sleep": None, "error": None}
-    listing = ADAPTERS[plan.platform].watch == "listing"
-    timeline_cls = timeline_spider(plan.platform) if listing else None
-    probe_cls = probe_spider(plan.platform)
+    state: dict[str, Any] = {"stopping": False, "sleep": None, "error": None, "signals": 0}
+    seen_plans: dict[str, str] = {}
     data = str(data_dir)
 
+    def made(crawler) -> int:
+        return int(crawler.stats.get_value("downloader/request_count", 0) or 0)
+
+    def watch(crawler) -> None:
+        if options.on_response is not None:
+            crawler.signals.connect(lambda *a, **k: options.on_response(),
+                                    signal=signals.response_received, weak=False)
+
     @defer.inlineCallbacks
-    def cycle(number: int):
-        report = CycleReport(number)
+    def cycle(number: int, work: cadence.PlanWork, tick_id: int | None):
+        plan = work.plan
+        report = CycleReport(number, platform=plan.platform, behind=work.behind_lines(),
+                             idle=work.idle)
+        if work.idle:
+            return report
         began = time.monotonic()
-        if timeline_cls is not None:
-            crawler = runner.create_crawler(timeline_cls)
-            yield runner.crawl(crawler, plan=plan, data=data)
-            report.timeline_crawl_id = crawler.spider.crawl_id
+        listing = ADAPTERS[plan.platform].watch == "listing"
         corpus = Corpus(data)
+
+        def count(crawler) -> None:
+            if tick_id is not None:
+                corpus.write(lambda: cadence.count_requests(corpus.db, tick_id, made(crawler)))
+
         try:
-            if timeline_cls is not None:
+            if listing and work.polls:
+                crawler = runner.create_crawler(timeline_spider(plan.platform))
+                watch(crawler)
+                yield runner.crawl(crawler, plan=plan, data=data, polls=work.polls)
+                report.timeline_crawl_id = crawler.spider.crawl_id
                 _stored(corpus, report.timeline_crawl_id)
+                count(crawler)
                 if state["stopping"]:
                     report.interrupted = True
                     return report
@@ -224,15 +311,34 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
                         "SELECT failure, COUNT(*) FROM pages WHERE crawl_id = ? AND outcome = "
                         "'failed' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
                         [report.timeline_crawl_id]).fetchall())
-            work = probe_work(data, plan.platform, plan.long_texts, plan)
+            probes = dict(work.probes)
+            if report.diff is not None:
+                # The poll changed what needs asking (candidates opened or seen again, removals
+                # restored, long posts found): ask again, within what was admitted and what the
+                # budget has left.
+                left = work.budget_left
+                if not any(probes.values()):   # a probe crawl not paid for: its robots.txt
+                    left = max(0, left - int(plan.politeness.obey_robots_txt))
+                fresh = {"reprobes": corpus.due_reprobes(plan.platform, work.at),
+                         "candidates": corpus.open_candidates(plan.platform),
+                         "long_texts": corpus.long_texts_needed(plan.platform)
+                         if plan.long_texts else []}
+                for kind, rows in fresh.items():
+                    admitted = len(probes[kind])
+                    probes[kind] = rows[:admitted + left]
+                    left -= max(0, len(probes[kind]) - admitted)
+            else:
+                left = work.budget_left
             # A second pass only when the first found accounts gone: their posts are asked now.
             for _ in range(2):
-                if not any(work.values()) or state["stopping"]:
+                if not any(probes.values()) or state["stopping"]:
                     break
-                crawler = runner.create_crawler(probe_cls)
-                yield runner.crawl(crawler, plan=plan, data=data)
+                crawler = runner.create_crawler(probe_spider(plan.platform))
+                watch(crawler)
+                yield runner.crawl(crawler, plan=plan, data=data, work=probes)
                 report.probe_crawl_id = crawler.spider.crawl_id
                 _stored(corpus, report.probe_crawl_id)
+                count(crawler)
                 resolution = corpus.write(lambda: _resolve(corpus, report.probe_crawl_id))
                 report.resolution = _add(report.resolution, resolution)
                 if report.diff is None and resolution.watched == 0 and resolution.watch_failed:
@@ -242,7 +348,13 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
                         [report.probe_crawl_id]).fetchall())
                 if not resolution.opened:
                     break
-                work = {"candidates": corpus.open_candidates(plan.platform)}
+                # Another crawl: robots.txt again (when obeyed), then the gone accounts' posts.
+                left -= int(plan.politeness.obey_robots_txt)
+                if left <= 0:
+                    break
+                fresh = corpus.open_candidates(plan.platform)
+                probes = {"candidates": fresh[:left]}
+                left -= min(left, len(fresh))
             report.interrupted = state["stopping"]
         finally:
             corpus.close()
@@ -251,21 +363,38 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
 
     @defer.inlineCallbacks
     def loop():
+        nonlocal plans
         started = time.monotonic()
         number = 0
         try:
             while not state["stopping"]:
                 number += 1
-                began = time.monotonic()
-                report = yield cycle(number)
-                reports.append(report)
-                if options.on_cycle:
-                    options.on_cycle(report)
+                plans = [_reloaded(p, seen_plans) for p in plans]
+                work, ticks = prepare_tick(data, plans, everything=options.once)
+                for line in work.behind_lines():
+                    log.warning(line)
+                if options.on_tick is not None:
+                    options.on_tick(work)
+                results = yield defer.gatherResults(
+                    [cycle(number, w, ticks.get(w.plan.platform)) for w in work.plans],
+                    consumeErrors=True)
+                for report in results:
+                    reports.append(report)
+                    if options.on_cycle:
+                        options.on_cycle(report)
+                if options.on_tick_end is not None:
+                    options.on_tick_end(results)
                 if options.once or (options.cycles and number >= options.cycles):
+                    break
+                if state["stopping"]:   # a signal during the tick: no sleep, no next tick
                     break
                 if options.duration is not None and time.monotonic() - started >= options.duration:
                     break
-                wait = max(0.0, plan.every - (time.monotonic() - began)) if options.paced else 0.0
+                wait = 0.0
+                if options.paced:
+                    after = clock.now().timestamp()
+                    due = work.next_due_at
+                    wait = min(MAX_SLEEP, max(MIN_SLEEP, (due - after) if due else MAX_SLEEP))
                 if options.duration is not None:
                     wait = min(wait, max(0.0, options.duration - (time.monotonic() - started)))
                 state["sleep"] = deferLater(reactor, wait, lambda: None)
@@ -273,6 +402,8 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
                     yield state["sleep"]
                 except defer.CancelledError:
                     break
+        except defer.FirstError as exc:  # a plan's cycle failed: its own error
+            state["error"] = exc.subFailure.value
         except Exception as exc:  # surfaced after the reactor stops
             state["error"] = exc
         finally:
@@ -280,10 +411,14 @@ def run(plan: CrawlPlan, data_dir: str | Path, options: RunOptions | None = None
 
     def request_stop(signum, _frame):
         def stop():
+            state["signals"] += 1
             if state["stopping"]:
+                log.warning("received signal %s again: still finishing the requests in flight "
+                            "(nothing is lost if this process is killed: the next start "
+                            "recovers its crawl)", signum)
                 return
             state["stopping"] = True
-            log.warning("received signal %s: finishing the crawl in flight", signum)
+            log.warning("received signal %s: finishing the requests in flight", signum)
             if state["sleep"] is not None and not state["sleep"].called:
                 state["sleep"].cancel()
             runner.stop()

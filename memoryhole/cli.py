@@ -63,46 +63,88 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
           host_rate: float | None = None) -> None:
     """Snapshot the plan's watchlists, find posts that vanished, probe them, record removals.
 
-    Without --once it keeps the plan's cadence until SIGINT/SIGTERM, then stops cleanly.
+    With --once: one cycle of every watchlist now, whatever their cadence. Without it, the
+    same as `memoryhole schedule PLAN.yaml`: each watchlist at its cadence until SIGINT/SIGTERM.
 
         memoryhole crawl plan.yaml --data ~/research/weibo --once
     """
+    _campaign((plan_path,), data_dir, once, cycles, duration, log_level, redis_url, lease,
+              host_rate)
+
+
+@cli.command()
+@click.argument("plan_paths", metavar="PLAN.yaml...", nargs=-1, required=True,
+                type=click.Path(path_type=Path))
+@DATA_OPTION
+@click.option("--cycles", type=click.IntRange(min=1), help="Stop after this many ticks.")
+@click.option("--duration", help="Stop starting new ticks after this long (e.g. 3m, 12h).")
+@click.option("--log-level", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="Scrapy log level.")
+def schedule(plan_paths: tuple[Path, ...], data_dir: Path, cycles: int | None,
+             duration: str | None, log_level: str) -> None:
+    """Run a campaign until stopped: every watchlist of every plan (one plan per platform, all
+    in this one process) at its own cadence, within each host's request budget.
+
+    Its state is in the corpus: after a crash, a reboot or kill -9 the same command continues
+    where it left off. An edited plan is taken at the next tick. SIGINT/SIGTERM finish the
+    requests in flight; `memoryhole status --data DIR` shows how the campaign is doing.
+
+        memoryhole schedule weibo.yaml telegram.yaml --data ~/research/campaign
+    """
+    _campaign(plan_paths, data_dir, False, cycles, duration, log_level)
+
+
+def _campaign(plan_paths: tuple[Path, ...], data_dir: Path, once: bool, cycles: int | None,
+              duration: str | None, log_level: str, redis_url: str | None = None,
+              lease: str = "2m", host_rate: float | None = None) -> None:
     from memoryhole.crawlers.plan import PlanError, load_plan, parse_duration
     from memoryhole.crawlers.scheduler import CrawlStoreError, RunOptions, failed_pages, fetched_nothing, run
 
     try:
-        plan = load_plan(plan_path)
-        if not plan.watchlists:
-            raise PlanError(f"{plan_path}: no watchlists to crawl, only a search list; run "
-                            f"`memoryhole keywords watch {plan_path} --data {data_dir}`")
+        plans = [load_plan(path) for path in plan_paths]
+        for plan, path in zip(plans, plan_paths, strict=True):
+            if not plan.watchlists:
+                raise PlanError(f"{path}: no watchlists to crawl, only a search list; run "
+                                f"`memoryhole keywords watch {path} --data {data_dir}`")
         seconds = parse_duration(duration) if duration else None
         Corpus(data_dir).close()
     except (PlanError, CorpusError) as exc:
         raise click.ClickException(str(exc)) from None
     except ValueError as exc:
         raise click.ClickException(f"--duration: {exc}") from None
+    platforms = [p.platform for p in plans]
+    twice = sorted({p for p in platforms if platforms.count(p) > 1})
+    if twice:
+        raise click.ClickException(f"{', '.join(twice)}: one plan per platform (put its "
+                                   "watchlists in one plan file)")
+    progress = _TickProgress()
 
     def report(cycle) -> None:
-        click.echo(cycle.summary(), err=True)
+        progress.done()
+        if not cycle.idle:
+            click.echo(cycle.summary(), err=True)
 
+    options = RunOptions(once=once, cycles=cycles, duration=seconds, log_level=log_level,
+                         on_cycle=report, on_recovery=lambda line: click.echo(line, err=True))
     if redis_url:
-        reports = _crawl_distributed(plan, data_dir, redis_url, lease, host_rate, RunOptions(
-            once=once, cycles=cycles, duration=seconds, log_level=log_level, on_cycle=report,
-            on_recovery=lambda line: click.echo(line, err=True)))
+        if len(plans) > 1:
+            raise click.ClickException("--redis: one plan per distributed campaign")
+        reports = _crawl_distributed(plans[0], data_dir, redis_url, lease, host_rate, options)
     else:
+        options.on_tick, options.on_response = progress.start, progress.step
         try:
-            reports = run(plan, data_dir, RunOptions(once=once, cycles=cycles, duration=seconds,
-                                                     log_level=log_level, on_cycle=report,
-                                                     on_recovery=lambda line: click.echo(line, err=True)))
+            reports = run(plans, data_dir, options)
         except (CrawlStoreError, CorpusError) as exc:
             raise click.ClickException(str(exc)) from None
+        finally:
+            progress.done()
     if fetched_nothing(reports):
         judged = [r for r in reports if r.diff is not None]
         # Listings named by their own URLs (feeds) are fetched there, not from base_url.
-        hosts = sorted({urlsplit(a).netloc for w in plan.watchlists for a in w.accounts
-                        if "://" in a})
-        where, check = (", ".join(hosts), "the feeds' URLs") if hosts else (plan.base_url,
-                                                                           "base_url")
+        hosts = sorted({urlsplit(a).netloc for plan in plans for w in plan.watchlists
+                        for a in w.accounts if "://" in a})
+        where, check = (", ".join(hosts), "the feeds' URLs") if hosts else (
+            ", ".join(p.base_url for p in plans), "base_url")
         raise click.ClickException(
             f"nothing could be fetched from {where} in {len(judged)} "
             f"cycle{'s' if len(judged) > 1 else ''} ({failed_pages(judged)}"
@@ -154,6 +196,58 @@ def worker(redis_url: str, name: str | None, address: str | None, log_level: str
         raise click.ClickException(f"--redis: {exc}") from None
     except WorkerError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+class _TickProgress:
+    """A progress bar of each tick's admitted requests, on a terminal only (never in logs)."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.tty = sys.stderr.isatty()
+
+    def start(self, work) -> None:
+        self.done()
+        total = sum(p.requests_admitted for p in work.plans)
+        if self.tty and total > 1:
+            self.bar = click.progressbar(length=total, label=f"tick: {total:,} requests",
+                                         file=sys.stderr)
+            self.bar.__enter__()
+
+    def step(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def done(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@cli.command()
+@DATA_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(data_dir: Path, as_json: bool) -> None:
+    """How the campaign is doing, per watchlist and platform: last and next run, lag behind
+    cadence, pages and probes in the last hour and day, failures by kind, cool-downs, posts
+    watched, removals found; what is wrong, in words. Exit 0 when healthy, 3 when not.
+
+        memoryhole status --data ~/research/campaign
+    """
+    import json
+
+    from memoryhole.crawlers.status import campaign_status, format_status, status_record
+
+    corpus = _open(data_dir)
+    try:
+        found = campaign_status(corpus.db)
+    finally:
+        corpus.close()
+    if as_json:
+        click.echo(json.dumps(status_record(found), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_status(found))
+    if not found.healthy:
+        sys.exit(3)
 
 
 @cli.group()

@@ -26,7 +26,7 @@ from memoryhole.corpus.store import Corpus
 
 MARKER = ".memoryhole-demo"
 # Telegram's channels and WeChat's articles (campaign.yaml's telegram:/wechat: sections) are
-# crawled once a simulated day, each crawl its own process: one Twisted reactor per process.
+# crawled once a simulated day, beside Weibo in the same scheduler (one reactor, each at its cadence).
 OTHERS_EVERY_HOURS = 24.0
 PLATFORM_TITLES = {"telegram": "Telegram channels", "wechat": "WeChat articles"}
 CAMPAIGN_SCENARIO = Path(__file__).parent / "sandbox" / "scenarios" / "campaign.yaml"

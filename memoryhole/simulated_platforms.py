@@ -2,8 +2,9 @@
 videos) watched on the same driven clock as its Weibo: their plans, one crawl cycle of each,
 their truth and their scorecards. Used by the demo and validation; the pipeline never imports this module.
 
-Each crawl runs in its own process (`memoryhole crawl --once`, its clock at the simulated time):
-Scrapy's Twisted reactor runs once per process, and the Weibo run owns this one.
+Validation and the demo crawl them beside Weibo in one scheduler (one reactor, each plan at its
+cadence); `crawl_once` runs one cycle of each in its own process (`memoryhole crawl --once`, its
+clock at the simulated time) for tests that drive them alone.
 """
 
 from __future__ import annotations
@@ -29,44 +30,49 @@ ITEM_SCHEDULE = ({"until": "1d", "every": "6h"}, {"every": "1d"})
 
 
 def plans(server: Any, politeness: dict[str, Any],
-          schedule: tuple[dict[str, Any], ...] = ITEM_SCHEDULE) -> dict[str, dict[str, Any]]:
+          schedule: tuple[dict[str, Any], ...] = ITEM_SCHEDULE, every: Any = "1h",
+          extra: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Plans for the other platforms `server` simulates: every Telegram channel (a listing watch,
-    two pages by cursor), every WeChat article and Youku video (item watches on `schedule`) and
-    every Bilibili uploader (a listing watch, two pages)."""
+    two pages by cursor, polled `every`), every WeChat article and Youku video (item watches on
+    `schedule`) and every Bilibili uploader (a listing watch, two pages); `extra` is laid over
+    each plan."""
     found: dict[str, dict[str, Any]] = {}
     if server.telegram is not None:
         found["telegram"] = {
             "name": "telegram", "platform": "telegram", "base_url": f"{server.url}/telegram",
             "pagination": "cursor", "politeness": politeness,
             "watchlists": [{"name": "channels", "accounts": list(server.telegram.channels),
-                            "every": "1h", "pages": 2}]}
+                            "every": every, "pages": 2}], **(extra or {})}
     if server.wechat is not None:
         found["wechat"] = {
             "name": "wechat", "platform": "wechat", "base_url": f"{server.url}/wechat",
             "politeness": politeness,
             "watchlists": [{"name": "articles",
                             "items": [a.url for a in server.wechat.articles],
-                            "schedule": list(schedule)}]}
+                            "schedule": list(schedule)}], **(extra or {})}
     if getattr(server, "bilibili", None) is not None:
         found["bilibili"] = {
             "name": "bilibili", "platform": "bilibili", "base_url": f"{server.url}/bilibili",
             "politeness": politeness,
-            "watchlists": [{"name": "uploaders", "every": "1h", "pages": 2,
-                            "accounts": [str(mid) for mid in server.bilibili.uploaders]}]}
+            "watchlists": [{"name": "uploaders", "every": every, "pages": 2,
+                            "accounts": [str(mid) for mid in server.bilibili.uploaders]}],
+            **(extra or {})}
     if getattr(server, "youku", None) is not None:
         found["youku"] = {
             "name": "youku", "platform": "youku", "base_url": f"{server.url}/youku",
             "politeness": politeness,
             "watchlists": [{"name": "videos", "schedule": list(schedule),
-                            "items": [v.video_id for v in server.youku.videos]}]}
+                            "items": [v.video_id for v in server.youku.videos]}],
+            **(extra or {})}
     return found
 
 
 def write_plans(server: Any, politeness: dict[str, Any], directory: Path,
-                schedule: tuple[dict[str, Any], ...] = ITEM_SCHEDULE) -> list[Path]:
+                schedule: tuple[dict[str, Any], ...] = ITEM_SCHEDULE, every: Any = "1h",
+                extra: dict[str, Any] | None = None) -> list[Path]:
     """The plans as files `<directory>/<platform>-plan.yaml`."""
     paths = []
-    for name, plan in plans(server, politeness, schedule).items():
+    for name, plan in plans(server, politeness, schedule, every, extra).items():
         paths.append(directory / f"{name}-plan.yaml")
         paths[-1].write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False),
                              encoding="utf-8")

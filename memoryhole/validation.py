@@ -71,6 +71,8 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
                         "pages": pages}],
         "politeness": {"delay": 0, "concurrency": 16, "timeout": "10s", "retries": 3},
         "reprobe": {"confirm_after": "1h", "recheck_after": ["6h", "24h"]},
+        # Hours of campaign compressed into minutes: no hourly request budget stands in for it.
+        "requests_per_hour": 1_000_000_000,
         **(plan_extra or {}),
     }
     previous_now = os.environ.get("MEMORYHOLE_NOW")
@@ -81,23 +83,21 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
         plan_path.write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False))
         os.environ["MEMORYHOLE_NOW"] = iso(clock.now())
 
-        # Every WeChat article is probed at every one of these crawls.
+        # The other platforms beside Weibo, in the same scheduler: Telegram's channels polled
+        # and every WeChat article probed every `others_every` cycles.
         others = simulated_platforms.write_plans(
-            server, plan["politeness"], data_dir, schedule=({"every": every * others_every},)
-        ) if others_every > 0 else []
-        done = {"cycles": 0}
+            server, plan["politeness"], data_dir, schedule=({"every": every * others_every},),
+            every=every * others_every,
+            extra={"requests_per_hour": plan["requests_per_hour"]}) if others_every > 0 else []
 
-        def tick(report) -> None:
-            done["cycles"] += 1
-            if others and (done["cycles"] - 1) % others_every == 0:
-                simulated_platforms.crawl_once(others, data_dir, clock.now(), log_level)
+        def tick_end(reports: list[Any]) -> None:
             clock.advance(every)
             os.environ["MEMORYHOLE_NOW"] = iso(clock.now())
             if on_cycle is not None:
-                on_cycle(report)
+                on_cycle(next(r for r in reports if r.platform == "weibo"))
 
-        run(load_plan(plan_path), data_dir,
-            RunOptions(cycles=cycles, paced=False, on_cycle=tick, log_level=log_level))
+        run([load_plan(p) for p in (plan_path, *others)], data_dir,
+            RunOptions(cycles=cycles, paced=False, on_tick_end=tick_end, log_level=log_level))
         truth = simulated_platforms.full_truth(server, clock.now())
         stats = dict(getattr(server, "stats", {}) or {})
     finally:

@@ -13,9 +13,12 @@ DROP_COLUMNS = frozenset({
 })
 
 
-# Tables derived word by word from raw text (identifiers split into words escape redaction), and
-# a distributed campaign's ingest bookkeeping (its keys embed account and post ids).
-DROP_TABLES = frozenset({"post_tokens", "worker_receipts", "worker_exchanges"})
+# Tables derived word by word from raw text (identifiers split into words escape redaction), a
+# distributed campaign's ingest bookkeeping (its keys embed account and post ids), and the
+# scheduler's working state (crawlers/cadence.py), which is not observations.
+DROP_TABLES = frozenset({"post_tokens", "worker_receipts", "worker_exchanges",
+                         "schedule_members", "schedule_folded", "schedule_ticks",
+                         "schedule_watchlists"})
 
 
 KEEP_TEXT_COLUMNS = frozenset({"base_url"})

@@ -45,7 +45,7 @@ def news_plan(path: Path, server: SandboxServer, schedule: bool = True) -> Path:
     watchlist = {"name": "site", "accounts": [f"{server.url}/news/feed.xml"], "every": "10s",
                  "pages": 1}
     if schedule:
-        watchlist["schedule"] = [{"every": "1m"}]
+        watchlist["probe_schedule"] = [{"every": "1m"}]
     path.write_text(yaml.safe_dump({
         "platform": "news", "watchlists": [watchlist],
         "reprobe": {"confirm_after": "1m", "recheck_after": ["1h"]},
@@ -274,7 +274,7 @@ def test_news_over_hours_of_random_fates_and_faults_scores_perfectly(tmp_path):
     with SandboxServer(scenario, clock=ManualClock(T0)) as server:
         plan = news_plan(tmp_path / "plan.yaml", server)
         raw = yaml.safe_load(plan.read_text("utf-8"))
-        raw["watchlists"][0]["schedule"] = [{"every": "15m"}]
+        raw["watchlists"][0]["probe_schedule"] = [{"every": "15m"}]
         raw["reprobe"] = {"confirm_after": "30m", "recheck_after": ["2h"]}
         plan.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
         end = 0

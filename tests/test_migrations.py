@@ -88,6 +88,10 @@ def seed_v1(db: sqlite_utils.Database) -> dict[str, list[dict]]:
                       "first_missing_at": t(11.5), "detected_crawl_id": 3, "probe_id": 1,
                       "restored_at": None, "restored_crawl_id": None}],
     }
+    if "bid" not in db["posts"].columns_dict:   # v4 on: Weibo's bid and source in extra
+        for row in rows["posts"]:
+            row["extra"] = json.dumps({"bid": row.pop("bid"), "source": row.pop("source")},
+                                      ensure_ascii=False, separators=(",", ":"))
     for table, table_rows in rows.items():
         for row in table_rows:
             columns = ", ".join(row)

@@ -269,8 +269,8 @@ def test_a_news_plan_names_feeds_by_url_one_page_each():
                                          "accounts": ["https://www.example.com/rss.xml"]}]))
     scheduled = plan_from_dict(plan(watchlists=[{
         "name": "w", "accounts": ["https://www.example.com/rss.xml"],
-        "schedule": [{"until": "1d", "every": "1h"}, {"every": "1d"}]}]))
-    assert [s.every for s in scheduled.watchlists[0].schedule] == [3600.0, 86400.0]
+        "probe_schedule": [{"until": "1d", "every": "1h"}, {"every": "1d"}]}]))
+    assert [s.every for s in scheduled.watchlists[0].probe_schedule] == [3600.0, 86400.0]
     # A recorded plan reads back the same (reparse).
     assert plan_from_dict(json.loads(json.dumps(scheduled.as_record()))).watchlists == \
         scheduled.watchlists

@@ -7,7 +7,7 @@ service the researcher runs (RSSHub's `/toutiao/user/<token>` and the like). A f
 its id, so the probe is the article itself). Feeds roll over: an entry that left the feed is
 never missing by itself. An entry absent from the part of the feed a crawl covered (its window,
 over publication times) becomes a candidate, and only the article's own answer decides. With a
-`schedule:` on the watchlist, every article the feed ever showed is also probed on it: a
+`probe_schedule:` on the watchlist, every article the feed ever showed is also probed on it: a
 changed main text is a new version, and removals after the entry rolled off are seen too.
 
 An article's answer:

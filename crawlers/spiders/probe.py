@@ -19,7 +19,7 @@ from memoryhole.corpus.store import Corpus, LongTextObservation, ProbeObservatio
 
 from .. import failures
 from ..middlewares import evidence_of
-from ..plan import CrawlPlan, probe_interval
+from ..plan import CrawlPlan
 from .base import PlanSpider
 
 
@@ -28,8 +28,16 @@ class ProbeSpider(PlanSpider):
 
     kind = "probe"
 
+    def __init__(self, *args: Any, work: dict[str, list[dict]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The scheduler's admitted probes (as probe_work gives them); None: all that is due.
+        self.work = work
+
     async def start(self) -> AsyncIterator[Any]:
-        self.work = probe_work(self.data_dir, self.platform, self.plan.long_texts, self.plan)
+        if self.work is None:
+            self.work = probe_work(self.data_dir, self.platform, self.plan.long_texts, self.plan)
+        self.work = {"watch": [], "candidates": [], "reprobes": [], "long_texts": [], **self.work}
         session = self.adapter.session_request(self.plan.base_url, self.plan.options)
         if session is not None and any(self.work.values()):
             # A visitor session first (Toutiao's ttwid); its answer sends the probes.
@@ -140,42 +148,10 @@ class ProbeSpider(PlanSpider):
 
 
 def due_items(corpus: Corpus, plan: CrawlPlan) -> list[dict[str, Any]]:
-    """The watched items (item watches) whose schedule says probe now: never answered, or last
-    answered longer ago than the schedule's interval at the item's age. Items that are
-    candidates or removed are left to the re-probe policy. An item on several watchlists is
-    asked once, on the densest schedule."""
-    at = clock.now()
-    schedules: dict[str, list] = {}
-    for watchlist in plan.watchlists:
-        for item in watchlist.items:
-            schedules.setdefault(item, []).append(watchlist.schedule)
-        if watchlist.accounts and watchlist.schedule:
-            # A listing watch with a schedule: every post its listings ever showed.
-            for post_id in _listed_posts(corpus, plan.platform, watchlist.accounts):
-                schedules.setdefault(post_id, []).append(watchlist.schedule)
-    due = []
-    for post_id, facts in corpus.item_facts(plan.platform, schedules).items():
-        if facts["busy"]:
-            continue
-        if facts["last_probe"] is not None:
-            age = (at - clock.parse_iso(facts["born"])).total_seconds() if facts["born"] else 0.0
-            every = min(probe_interval(s, age) for s in schedules[post_id])
-            if (at - clock.parse_iso(facts["last_probe"])).total_seconds() < every:
-                continue
-        due.append({"post_id": post_id, "account_id": facts["account_id"]})
-    return due
+    """The watched items due now (memoryhole.crawlers.cadence.due_items)."""
+    from ..cadence import due_items as due
 
-
-def _listed_posts(corpus: Corpus, platform: str, accounts: tuple[str, ...]) -> list[str]:
-    """The posts of `platform` the listings of `accounts` have shown (sighted on a page)."""
-    found: list[str] = []
-    for start in range(0, len(accounts), 900):
-        chunk = list(accounts[start:start + 900])
-        found += [row[0] for row in corpus.db.execute(
-            f"SELECT post_id FROM posts WHERE platform = ? AND account_id IN "
-            f"({','.join('?' * len(chunk))}) ORDER BY first_seen_at, post_id",
-            [platform, *chunk])]
-    return found
+    return due(corpus, plan, clock.now())[0]
 
 
 def probe_work(data_dir: str, platform: str, long_texts: bool = True,

@@ -27,7 +27,16 @@ class TimelineSpider(PlanSpider):
 
     kind = "timeline"
 
+    def __init__(self, *args: Any, polls: list[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The scheduler's due polls (crawlers.cadence.Poll); None: every account of the plan.
+        self.polls = polls
+
     async def start(self) -> AsyncIterator[Any]:
+        if self.polls is not None:
+            for poll in self.polls:
+                yield self.page_request(poll.account, poll.watchlist, poll.pages, 1, None)
+            return
         for watchlist in self.plan.watchlists:
             for account in watchlist.accounts:
                 yield self.page_request(account, watchlist.name, watchlist.pages, 1, None)
