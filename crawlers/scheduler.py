@@ -323,6 +323,10 @@ def run(plan: CrawlPlan | Sequence[CrawlPlan], data_dir: str | Path,
                          "candidates": corpus.open_candidates(plan.platform),
                          "long_texts": corpus.long_texts_needed(plan.platform)
                          if plan.long_texts else []}
+                if any(w.probe_schedule for w in plan.watchlists):
+                    # Posts a listing showed that are probed on a schedule (a feed's articles):
+                    # the ones this poll found are due now.
+                    fresh["watch"] = cadence.due_items(corpus, plan, work.at)[0]
                 for kind, rows in fresh.items():
                     admitted = len(probes[kind])
                     probes[kind] = rows[:admitted + left]
