@@ -66,6 +66,13 @@ def crawl(plan_path: Path, data_dir: Path, once: bool, cycles: int | None, durat
         raise click.ClickException(str(exc)) from None
     except ValueError as exc:
         raise click.ClickException(f"--duration: {exc}") from None
+    if plan.access.cookies is not None:
+        from memoryhole.crawlers.sessions import SessionError, researcher_cookies
+
+        try:
+            researcher_cookies(plan)   # names the file or variable, never a value
+        except SessionError as exc:
+            raise click.ClickException(f"{plan_path}: {exc}") from None
 
     def report(cycle) -> None:
         click.echo(cycle.summary(), err=True)

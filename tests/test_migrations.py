@@ -136,8 +136,29 @@ def seed_v3(db: sqlite_utils.Database) -> dict[str, list[dict]]:
     return rows
 
 
+def seed_v4(db: sqlite_utils.Database) -> dict[str, list[dict]]:
+    """Version 3's rows carried through the real v4 migration (platforms, posts.extra,
+    watchlist_members), copied as version 4 holds them."""
+    old, migrations = sqlite_utils.Database(memory=True), schema.MIGRATIONS
+    with pytest.MonkeyPatch.context() as m:
+        for version in (3, 4):
+            m.setattr(schema, "MIGRATIONS", migrations[:version])
+            m.setattr(schema, "SCHEMA_VERSION", version)
+            schema.migrate(old)
+            if version == 3:
+                tables = list(seed_v3(old))
+    rows = {}
+    for table in [*tables, "platforms", "watchlist_members"]:
+        rows[table] = list(old.query(f"SELECT * FROM {table} ORDER BY rowid"))
+        for row in rows[table]:
+            db.execute(f"INSERT INTO {table} ({', '.join(row)}) "
+                       f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    db.conn.commit()
+    return rows
+
+
 SEEDS: dict[int, Callable[[sqlite_utils.Database], dict[str, list[dict]]]] = {
-    1: seed_v1, 2: seed_v2, 3: seed_v3}
+    1: seed_v1, 2: seed_v2, 3: seed_v3, 4: seed_v4}
 
 # Values that a migration from an earlier version gives the columns it adds to old rows.
 ADDED_DEFAULTS: dict[int, dict[str, dict[str, object]]] = {

@@ -33,7 +33,11 @@ platform:
 - `status_failures` / `failure_descriptions`: HTTP statuses and failure names only this platform
   uses (the generic ones are in memoryhole.crawlers.failures);
 - `messages_file`: the platform's words (a YAML signature file beside the adapter, each entry
-  backed by a recorded fixture), read with `load_signatures`.
+  backed by a recorded fixture), read with `load_signatures`;
+- `gate_failures`: this platform's failure names that mean "the platform is blocking us" (a
+  cool-down, crawlers/cooldown.py; the generic ones are `failures.GATE`); `visitor_flow`: the
+  name of the visitor-session flow the platform offers anonymous clients (crawlers/sessions.py),
+  or None.
 
 To add a platform: subclass `ListingAdapter` or `ItemAdapter` in crawlers/platforms/<name>.py, ship
 its messages beside it, and register it in `memoryhole.crawlers.platforms.ADAPTERS`. Spiders, plans, the
@@ -276,6 +280,8 @@ class PlatformAdapter(ABC):
     status_failures: ClassVar[Mapping[int, str]] = {}      # HTTP status -> failure name
     failure_descriptions: ClassVar[Mapping[str, str]] = {}  # this platform's own failure names
     messages_file: ClassVar[str | None] = None              # beside the adapter's module
+    gate_failures: ClassVar[frozenset[str]] = frozenset()   # own failures that mean blocked
+    visitor_flow: ClassVar[str | None] = None                # crawlers/sessions.py FLOWS
 
     @abstractmethod
     def probe_url(self, base_url: str, post_id: str) -> str:
@@ -309,6 +315,12 @@ class PlatformAdapter(ABC):
         if status in self.status_failures:
             return self.status_failures[status]
         return failures.failure_for_status(status)
+
+    def is_gate_failure(self, failure: str | None) -> bool:
+        """Whether a failure means the platform is blocking this client (a cool-down)."""
+        from .. import failures
+
+        return failure in failures.GATE or failure in self.gate_failures
 
     @classmethod
     def declaration(cls) -> dict[str, Any]:
