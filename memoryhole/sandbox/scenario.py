@@ -27,6 +27,8 @@ Keys (defaults in the dataclasses below):
     events: [{at, do, post: {account, nth} | "<mid>", account, count, sensitive, message, text, for}]
     wechat: {...}, telegram: {...}   other platforms on the same server (memoryhole/sandbox/wechat.py,
                                      telegram.py; absent = none)
+    gate: {...}               cookies, visitor sessions and rate limits on the Weibo paths
+                              (memoryhole/sandbox/gate.py; absent = everyone is answered)
 
 Newer behaviours, all off unless asked for (so `{}` keeps its exact world):
 
@@ -276,6 +278,7 @@ class Scenario:
     events: tuple[EventSpec, ...] = ()
     wechat: Any = None     # wechat.WechatSpec: simulated WeChat articles (None: none)
     telegram: Any = None   # telegram.TelegramSpec: simulated Telegram channels (None: none)
+    gate: Any = None       # gate.GateSpec: cookies, visitor sessions, rate limits (None: none)
     source: str = field(default="scenario", compare=False)
 
     @property
@@ -599,6 +602,7 @@ _TOP_KEYS = (
     "events",
     "wechat",
     "telegram",
+    "gate",
 )
 
 
@@ -694,11 +698,13 @@ def scenario_from_dict(data: dict[str, Any] | None, label: str = "scenario") -> 
     ids = set(scenario.account_ids) | set(scenario.outside_account_ids)
     parsed = tuple(r.event(e, i, ids) for i, e in enumerate(events))
     # The other platforms' sections (imported here: their modules import this one).
+    from .gate import gate_spec
     from .telegram import telegram_spec
     from .wechat import wechat_spec
 
     return replace(scenario, events=parsed, wechat=wechat_spec(top.get("wechat"), label),
-                   telegram=telegram_spec(top.get("telegram"), label))
+                   telegram=telegram_spec(top.get("telegram"), label),
+                   gate=gate_spec(top.get("gate"), label))
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario | None = None) -> Scenario:
