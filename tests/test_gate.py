@@ -191,3 +191,19 @@ def test_without_cool_downs_long_bans_cost_recall(tmp_path, monkeypatch):
     assert on["cooldowns"] and on["recall"] >= 0.99
     assert on["gate"]["blocked"] < off["gate"]["blocked"]
     assert off["false_removals"] == on["false_removals"] == 0
+
+
+def test_ignoring_robots_txt_is_said_once(tmp_path, caplog):
+    from memoryhole.crawlers.plan import plan_from_dict
+    from memoryhole.crawlers.spiders import TIMELINE_SPIDERS
+    from scrapy.crawler import Crawler
+    from scrapy.settings import Settings
+
+    plan = plan_from_dict({"platform": "weibo", "name": f"robots-{tmp_path.name}",
+                           "watchlists": [{"name": "w", "accounts": [1001]}],
+                           "politeness": {"obey_robots_txt": False}})
+    spider_cls = TIMELINE_SPIDERS["weibo"]
+    for _ in range(2):
+        spider_cls.from_crawler(Crawler(spider_cls, Settings()), plan=plan, data=str(tmp_path))
+    said = [r for r in caplog.records if "not to obey robots.txt" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "WARNING"

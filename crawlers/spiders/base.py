@@ -23,6 +23,7 @@ from ..platforms import adapter_for
 from ..sessions import gate_blocked
 
 log = logging.getLogger(__name__)
+_ROBOTS_WARNED: set[str] = set()
 
 
 class PlanSpider(scrapy.Spider):
@@ -60,9 +61,11 @@ class PlanSpider(scrapy.Spider):
         settings.set("RETRY_TIMES", p.retries, priority="spider")
         settings.set("ROBOTSTXT_OBEY", p.obey_robots_txt, priority="spider")
         settings.set("USER_AGENT", p.user_agent, priority="spider")
-        if not p.obey_robots_txt:
+        where = spider.plan.path or spider.plan.name or "plan"
+        if not p.obey_robots_txt and where not in _ROBOTS_WARNED:
+            _ROBOTS_WARNED.add(where)   # once per plan and process, not every crawl
             log.warning("%s: the plan says not to obey robots.txt (politeness.obey_robots_txt: "
-                        "false)", spider.plan.path or spider.plan.name or "plan")
+                        "false)", where)
         return spider
 
     # --- shared answer handling -------------------------------------------------------------
