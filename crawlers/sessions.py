@@ -25,6 +25,10 @@ here (the simulated platform, memoryhole/sandbox/gate.py, serves the same exchan
 - RSSHub, lib/routes/weibo/utils.ts (`getCookies`, `tryWithCookies`): renews visitor cookies
   when the API answers HTTP 432 or `ok: -100`, one renewal at a time, with a rest between
   renewals; researcher-supplied cookies are never renewed ("Cookies expired. Please update").
+Unconfirmed here: RSSHub's comment says m.weibo.cn redirects to visitor.passport.weibo.cn
+(yt-dlp's URLs are passport.weibo.com), and for which domain the real incarnate answer sets
+SUB (weibo.com or weibo.cn); the flow asks the host the redirect names and sends the SUB/SUBP it
+is given to the plan's host.
 Against a mirror or the simulated platform (a `base_url` other than the platform's own) the
 visitor paths are asked on `base_url`'s host, unless the platform's redirect names another.
 """
@@ -233,7 +237,7 @@ class WeiboVisitorFlow:
         """A redirect to the visitor page (`passport.weibo.com/visitor/visitor?...`)."""
         parts = urlsplit(location)
         return parts.path.rstrip("/").endswith("/visitor/visitor") or (
-            parts.netloc.startswith("passport.") and "/visitor" in parts.path)
+            "passport." in parts.netloc and "visitor" in parts.netloc + parts.path)
 
     def genvisitor(self, passport: str) -> Request:
         return Request(f"{passport}/visitor/genvisitor", method="POST",

@@ -207,3 +207,38 @@ def test_ignoring_robots_txt_is_said_once(tmp_path, caplog):
         spider_cls.from_crawler(Crawler(spider_cls, Settings()), plan=plan, data=str(tmp_path))
     said = [r for r in caplog.records if "not to obey robots.txt" in r.getMessage()]
     assert len(said) == 1 and said[0].levelname == "WARNING"
+
+
+def test_the_weibo_visitor_flow_as_public_clients_run_it():
+    """The steps yt-dlp takes (crawlers/sessions.py names the sources), on their own: which
+    redirects mean "visitor cookies needed", the genvisitor POST, the incarnate URL made from
+    its JSONP answer, and SUB/SUBP from the answer's Set-Cookie headers."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from memoryhole.crawlers.sessions import WeiboVisitorFlow
+    from scrapy.http import Response
+
+    flow = WeiboVisitorFlow()
+    assert flow.is_visitor_page("https://passport.weibo.com/visitor/visitor?entry=miniblog"
+                                "&a=enter&url=https%3A%2F%2Fm.weibo.cn%2F")
+    assert not flow.is_visitor_page("https://m.weibo.cn/status/4189191225395228")
+    assert not flow.is_visitor_page("https://passport.weibo.com/signin/login")
+    assert flow.passport("https://m.weibo.cn") == "https://passport.weibo.com"
+    assert flow.passport("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
+    first = flow.genvisitor("https://passport.weibo.com")
+    assert (first.method, first.url) == ("POST", "https://passport.weibo.com/visitor/genvisitor")
+    assert parse_qs(first.body.decode())["cb"] == ["gen_callback"]
+    answer = (b'window.gen_callback && gen_callback({"retcode":20000000,"msg":"succ",'
+              b'"data":{"tid":"abc=","new_tid":false,"confidence":95}});')
+    second = flow.incarnate("https://passport.weibo.com", answer)
+    query = parse_qs(urlsplit(second.url).query)
+    assert {k: query[k] for k in ("a", "t", "w", "c", "cb", "from")} == {
+        "a": ["incarnate"], "t": ["abc="], "w": ["2"], "c": ["095"], "cb": ["cross_domain"],
+        "from": ["weibo"]}
+    done = Response(second.url, headers=[("Set-Cookie", "SUB=_2A25x; path=/; domain=.weibo.com"),
+                                         ("Set-Cookie", "SUBP=0033W; path=/")],
+                    body=b'window.cross_domain && cross_domain({"retcode":20000000});')
+    assert [(c.name, c.value) for c in flow.session_cookies(done)] == [
+        ("SUB", "_2A25x"), ("SUBP", "0033W")]
+    with pytest.raises(ValueError):
+        flow.session_cookies(Response(second.url, body=b'cross_domain({"retcode":20003000})'))
