@@ -44,7 +44,7 @@ from memoryhole.corpus import clock
 from memoryhole.corpus.store import Corpus
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 
@@ -138,7 +138,7 @@ class CooldownMiddleware:
         while True:
             wait = state.until - time.monotonic()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._rest(wait, request)
                 continue
             if session and pace.max > 0:
                 now = time.monotonic()
@@ -146,11 +146,23 @@ class CooldownMiddleware:
                 self.next_free[session] = start + (
                     pace.min if pace.max <= pace.min else random.uniform(pace.min, pace.max))
                 if start > now:
-                    await asyncio.sleep(start - now)
+                    await self._rest(start - now, request)
                     if state.until > time.monotonic():
                         continue   # a cool-down began while this request waited its turn
             break
         request.meta[_SENT_IN] = _Epoch(state.epoch)
+
+    async def _rest(self, seconds: float, request: Request) -> None:
+        """Wait, a second at a time: a crawl told to stop (SIGINT, SIGTERM) must not wait out
+        an hours-long cool-down. A held request is then given up (a failure, as a request the
+        crawl could not make)."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            engine = getattr(self.crawler, "engine", None)
+            if engine is not None and not engine.running:
+                raise IgnoreRequest(f"the crawl stopped while {urlsplit(request.url).netloc} "
+                                    "was cooling down")
+            await asyncio.sleep(min(left, 1.0))
 
     def process_response(self, request: Request, response: Response,
                          spider: Any = None) -> Response:

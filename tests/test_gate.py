@@ -242,3 +242,35 @@ def test_the_weibo_visitor_flow_as_public_clients_run_it():
         ("SUB", "_2A25x"), ("SUBP", "0033W")]
     with pytest.raises(ValueError):
         flow.session_cookies(Response(second.url, body=b'cross_domain({"retcode":20003000})'))
+
+
+def test_a_crawl_told_to_stop_does_not_wait_out_a_cool_down():
+    """A request held for an hours-long cool-down is given up as soon as the crawl stops
+    (SIGINT/SIGTERM stop the engine), instead of keeping the process for hours."""
+    import asyncio
+    import time
+    from types import SimpleNamespace
+
+    from memoryhole.crawlers.cooldown import CooldownMiddleware, HostState
+    from memoryhole.crawlers.plan import plan_from_dict
+    from scrapy import Request
+    from scrapy.exceptions import IgnoreRequest
+
+    plan = plan_from_dict({"platform": "weibo", "watchlists": [{"name": "w", "accounts": [1]}]})
+    engine = SimpleNamespace(running=True)
+    middleware = CooldownMiddleware(SimpleNamespace(engine=engine), plan)
+    middleware.hosts = {"cooling.example:80": HostState(until=time.monotonic() + 3 * 3600)}
+
+    async def stop_soon():
+        await asyncio.sleep(0.3)
+        engine.running = False
+
+    async def held():
+        stopper = asyncio.ensure_future(stop_soon())
+        began = time.monotonic()
+        with pytest.raises(IgnoreRequest, match="stopped while cooling.example:80"):
+            await middleware.process_request(Request("http://cooling.example:80/x"))
+        await stopper
+        return time.monotonic() - began
+
+    assert asyncio.run(held()) < 3
