@@ -172,6 +172,15 @@ class CooldownMiddleware:
             return response   # the visitor flow's and Scrapy's own requests: not observations
         if isinstance(sent, _Epoch) and state is not None and state.epoch > sent.number:
             request.meta[FETCHED_DURING_COOLDOWN] = state.cause
+            return response
+        # A block its status tells (418, 432, 403, 429) starts the cool-down now, before the
+        # spider reads it: answers still in flight then count as fetched during it. (The
+        # spider's report of the same answer finds it begun; a captcha in a 200 is known only
+        # when the spider reads it.)
+        adapter = getattr(self.crawler.spider, "adapter", None)
+        failure = adapter.failure_for_status(response.status) if adapter is not None else None
+        if failure is not None and adapter.is_gate_failure(failure):
+            self.blocked(request, response, failure)
         return response
 
     def blocked(self, request: Request, response: Response | None, failure: str) -> None:
