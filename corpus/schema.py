@@ -602,9 +602,26 @@ V_SCHEDULE = """
         );
 """
 
+# Cool-downs (crawlers/cooldown.py): each time the platform blocked a crawl and a host rested.
+# `session` is a label (anonymous, visitor-3, cookie:WEIBO_COOKIE), never a cookie value.
+V_COOLDOWNS = """
+        CREATE TABLE cooldowns (
+            id INTEGER PRIMARY KEY,
+            crawl_id INTEGER REFERENCES crawls(id),
+            platform TEXT,
+            host TEXT,
+            session TEXT,                    -- a session label, never a cookie value
+            cause TEXT,                      -- the failure that started it (fetch_failures.failure)
+            started_at TEXT,                 -- UTC ISO 8601
+            until TEXT                       -- UTC ISO 8601: when the host may be asked again
+        );
+        CREATE INDEX cooldowns_crawl ON cooldowns (crawl_id);
+        CREATE INDEX cooldowns_until ON cooldowns (platform, until);
+"""
+
 # Each entry takes the corpus from version N-1 to N: a SQL script, or a function for data moves.
 MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [
-    V1, V2, V3, V_PLATFORMS, V_SEARCH_BLOCKING, V_WORKERS, V_SCHEDULE]
+    V1, V2, V3, V_PLATFORMS, V_SEARCH_BLOCKING, V_WORKERS, V_SCHEDULE, V_COOLDOWNS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

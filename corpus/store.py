@@ -756,6 +756,14 @@ class Corpus:
         with self.db.atomic():
             self.db["fetch_failures"].insert_all(rows)
 
+    def record_cooldown(self, crawl_id: int, platform: str, host: str, session: str,
+                        cause: str, started_at: datetime, until: datetime) -> None:
+        """One cool-down of a host (crawlers/cooldown.py); `session` is a label, never a
+        cookie value. Call it inside `write`."""
+        self.db["cooldowns"].insert({
+            "crawl_id": crawl_id, "platform": platform, "host": host, "session": session,
+            "cause": cause, "started_at": iso(started_at), "until": iso(until)})
+
     # --- reads ------------------------------------------------------------------------------
 
     def open_candidates(self, platform: str) -> list[dict[str, Any]]:

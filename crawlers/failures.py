@@ -29,6 +29,11 @@ FAILURES: tuple[str, ...] = (
 )
 
 
+# The platform blocking this client, not a fault of one answer: the host (and session) cools down
+# (crawlers/cooldown.py). Adapters add their own (`gate_failures`: Weibo's 418 and 432).
+GATE: frozenset[str] = frozenset({IP_LIMITED, RATE_LIMITED, CAPTCHA, LOGIN_WALL})
+
+
 def failure_for_status(status: int) -> str | None:
     """The failure an HTTP status means on any platform, or None for 200 (an adapter's
     `failure_for_status` adds the platform's own statuses)."""

@@ -14,6 +14,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
+from .sessions import SECRET_HEADERS, redact_headers
+
 REQUESTED_AT = "memoryhole_requested_at"
 RECEIVED_AT = "memoryhole_received_at"   # set by the archiving middleware: when the answer came
 WARC_REF = "memoryhole_warc"   # set on response.meta by the archiving middleware
@@ -101,6 +103,8 @@ class WarcArchiveMiddleware:
                 "memoryhole-plan": getattr(plan, "name", None),
                 "http-header-user-agent": self.crawler.settings.get("USER_AGENT"),
                 "robots": "obey" if self.crawler.settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+                "memoryhole-redacted-headers": ", ".join(sorted(SECRET_HEADERS)) + " (values "
+                "replaced in request and response records; cookie names kept)",
             }, self.max_bytes)
         return self.archive
 
@@ -128,11 +132,12 @@ def exchange_of(request: Request, response: Response, spider: Spider, crawl_id: 
         extra[warc.CALLBACK] = callback
     if requested_at is not None:
         extra[warc.REQUESTED_AT] = clock.iso(requested_at)
+    # Cookies and credentials never reach the archive (sessions.redact_headers).
     return warc.Exchange(
         url=response.url, method=request.method,
-        request_headers=_header_pairs(request.headers, host=_host(request.url)),
+        request_headers=redact_headers(_header_pairs(request.headers, host=_host(request.url))),
         request_body=request.body, status=response.status,
-        response_headers=_header_pairs(response.headers), body=response.body,
+        response_headers=redact_headers(_header_pairs(response.headers)), body=response.body,
         received_at=received_at, protocol=response.protocol or "HTTP/1.1",
         requested_at=requested_at, extra=extra,
     )

@@ -177,6 +177,57 @@ class SearchPlan:
     captcha_backoff: float = 1800.0   # seconds of rest after a captcha or login wall
     retries: int = 3                  # further attempts at a term whose search failed
     timeout: float = 30.0             # seconds to wait for an answer
+class CookieSource:
+    """Where the researcher's cookies are read at crawl time: a file (Netscape cookies.txt as
+    browsers export it, or one `Cookie:` header line) or an environment variable. Only the name
+    is part of the plan (and so of every crawl's record); the values never are."""
+
+    file: str | None = None
+    env: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The session's name in logs and the corpus (never a cookie value)."""
+        return f"cookie:{self.env}" if self.env else f"cookie-file:{Path(self.file or '').name}"
+
+
+@dataclass(frozen=True)
+class Cooldown:
+    """How long a host rests after the platform blocks (418, 432, 403, 429, captcha, login wall).
+
+    Defaults follow what public Weibo crawlers found workable: dataabc/weibo-crawler rests
+    180 s and pauses 30 s every 50 posts; users report bans of hours after 418s. The n-th block
+    in a row rests base * 2^(n-1) (at most `max`), with ±`jitter`; a Retry-After answer is
+    honoured when longer. `base: 0s` turns cool-downs off (a blocked request is retried at once).
+    """
+
+    base: float = 180.0
+    max: float = 3 * 3600.0
+    jitter: float = 0.25
+    retries: int = 5      # times a blocked request is asked again after cool-downs
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Seconds between two requests on one session, drawn uniformly between min and max."""
+
+    min: float = 8.0
+    max: float = 15.0
+
+
+@dataclass(frozen=True)
+class Access:
+    """How a crawl gets through the platform's gate (crawlers/sessions.py, crawlers/cooldown.py).
+
+    `visitor` None means the platform's default: on where it hands visitor sessions to anonymous
+    clients (Weibo). `pace` is the seconds between requests on one session (a researcher's
+    cookie or a visitor session), drawn between min and max: weibo-crawler waits 8-15 s.
+    """
+
+    cookies: CookieSource | None = None
+    visitor: bool | None = None
+    pace: Pace = field(default_factory=Pace)
+    cooldown: Cooldown = field(default_factory=Cooldown)
 
 
 @dataclass(frozen=True)
@@ -194,6 +245,7 @@ class CrawlPlan:
     # The platform's own options (its adapter's `plan_options`: Toutiao's ttwid session).
     options: dict[str, Any] = field(default_factory=dict)
     requests_per_hour: int = DEFAULT_REQUESTS_PER_HOUR   # budget per host, never exceeded
+    access: Access = field(default_factory=Access)
 
     def as_record(self) -> dict[str, Any]:
         """The plan as recorded on each crawl: every value, defaults included."""
@@ -291,6 +343,51 @@ class _PolitenessSpec(BaseModel):
     user_agent: str = Field(Politeness.user_agent, min_length=1)
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _env_name(value: Any) -> str:
+    if isinstance(value, str) and _ENV_NAME.match(value):
+        return value
+    raise PydanticCustomError("env_name", "not an environment variable name")
+
+
+def _file_name(value: Any) -> str:
+    # A cookie value pasted here instead of a path would be recorded on every crawl: refuse it.
+    if isinstance(value, str) and value.strip() and "\n" not in value and not re.search(
+            r"[;=]", value):
+        return value.strip()
+    raise PydanticCustomError("file_name", "not a file name")
+
+
+class _CookiesSpec(BaseModel):
+    model_config = _SCHEMA
+    file: Annotated[str, PlainValidator(_file_name)] | None = None
+    env: Annotated[str, PlainValidator(_env_name)] | None = None
+
+
+class _PaceSpec(BaseModel):
+    model_config = _SCHEMA
+    min: _duration(0, DAY, zero_ok=True) = Pace.min
+    max: _duration(0, DAY, zero_ok=True) = Pace.max
+
+
+class _CooldownSpec(BaseModel):
+    model_config = _SCHEMA
+    base: _duration(0, DAY, zero_ok=True) = Cooldown.base
+    max: _duration(0, 7 * DAY, zero_ok=True) = Cooldown.max
+    jitter: float = Field(Cooldown.jitter, ge=0, le=1, allow_inf_nan=False)
+    retries: int = Field(Cooldown.retries, ge=0, le=100)
+
+
+class _AccessSpec(BaseModel):
+    model_config = _SCHEMA
+    cookies: _CookiesSpec | None = None
+    visitor: bool | None = None
+    pace: _PaceSpec | None = None
+    cooldown: _CooldownSpec | None = None
+
+
 def _as_list(value: Any) -> Any:
     return value if isinstance(value, list) else [value]
 
@@ -328,6 +425,7 @@ class _PlanSpec(BaseModel):
     name: str | None = None
     options: dict[str, str | bool | int] | None = None
     requests_per_hour: int = Field(DEFAULT_REQUESTS_PER_HOUR, ge=1, le=10**9)
+    access: _AccessSpec | None = None
 
 
 # What to write instead, by field name: the fix half of every error message.
@@ -366,9 +464,23 @@ _FIX = {
     "endpoint": "desktop (s.weibo.com/weibo?q=) or mobile (the search container, unconfirmed)",
     "captcha_backoff": "a duration up to 7d, e.g. captcha_backoff: 30m",
     "options": "a mapping of the platform's options, e.g. options: {ttwid: register} (toutiao)",
+    "access": "a mapping with cookies, visitor, pace, cooldown",
+    "cookies": "where the cookies are, by name: cookies: {file: cookies.txt} or "
+               "cookies: {env: WEIBO_COOKIE} (never the cookie itself)",
+    "file": "a file name, e.g. file: cookies.txt (the file holds the cookies, not the plan)",
+    "env": "an environment variable's name, e.g. env: WEIBO_COOKIE",
+    "visitor": "true or false, unquoted",
+    "pace": "a mapping with min and max, e.g. pace: {min: 8s, max: 15s}",
+    "min": "a duration up to 1d, e.g. min: 8s",
+    "max": "a duration, e.g. max: 3h",
+    "cooldown": "a mapping with base, max, jitter, retries",
+    "base": "a duration up to 1d, e.g. base: 3m (0s: no cool-downs)",
+    "jitter": "a share from 0 to 1, e.g. jitter: 0.25",
 }
 _SPECS = {"watchlists": _WatchlistSpec, "politeness": _PolitenessSpec, "reprobe": _ReprobeSpec,
-          "schedule": _ScheduleSpec, "probe_schedule": _ScheduleSpec, "search": _SearchSpec}
+          "schedule": _ScheduleSpec, "probe_schedule": _ScheduleSpec, "search": _SearchSpec,
+          "access": _AccessSpec, "cookies": _CookiesSpec, "pace": _PaceSpec,
+          "cooldown": _CooldownSpec}
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -402,6 +514,8 @@ def _problem(error: dict[str, Any]) -> str:
         return f"{where}: unknown key; the keys here are {', '.join(known)}"
     if error["type"] == "missing":
         return f"{where}: missing; give {fix}"
+    if "cookies" in loc:   # what was written there may be a secret: never repeat it
+        return f"{where}: not a name (the value is not shown); use {fix}"
     return f"{where}: got {_shown(error['input'])}; use {fix}"
 
 
@@ -439,13 +553,14 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
     reprobe = spec.reprobe or _ReprobeSpec()
     if any(r <= reprobe.confirm_after for r in reprobe.recheck_after):
         raise PlanError(f"{source}: reprobe: every recheck_after must be later than confirm_after")
+    access = _access(spec.access, source, base_dir, adapter)
     return CrawlPlan(platform=spec.platform, base_url=base_url, watchlists=watchlists,
                      politeness=Politeness(**(spec.politeness or _PolitenessSpec()).model_dump()),
                      reprobe=ReprobePolicy(confirm_after=reprobe.confirm_after,
                                            recheck_after=tuple(sorted(reprobe.recheck_after))),
                      long_texts=spec.long_texts, pagination=spec.pagination, name=spec.name,
                      path=source, search=search, options=dict(spec.options or {}),
-                     requests_per_hour=spec.requests_per_hour)
+                     requests_per_hour=spec.requests_per_hour, access=access)
 
 
 def _search(spec: _SearchSpec | None, where: str, base_dir: Path | None,
@@ -469,6 +584,34 @@ def _search(spec: _SearchSpec | None, where: str, base_dir: Path | None,
                       base_url=base_url, delay=spec.delay,
                       captcha_backoff=spec.captcha_backoff, retries=spec.retries,
                       timeout=spec.timeout)
+
+
+def _access(spec: _AccessSpec | None, source: str, base_dir: Path | None,
+            adapter: Any) -> Access:
+    spec = spec or _AccessSpec()
+    where = f"{source}: access"
+    cookies = None
+    if spec.cookies is not None:
+        if (spec.cookies.file is None) == (spec.cookies.env is None):
+            raise PlanError(f"{where}.cookies: give one of file or env, e.g. cookies: "
+                            "{file: cookies.txt}")
+        file = spec.cookies.file
+        if file is not None and base_dir is not None and not Path(file).is_absolute():
+            file = str((base_dir / file).resolve())   # read at crawl time, from any directory
+        cookies = CookieSource(file=file, env=spec.cookies.env)
+    has_flow = getattr(adapter, "visitor_flow", None) is not None
+    if spec.visitor and not has_flow:
+        raise PlanError(f"{where}.visitor: {adapter.name} has no visitor sessions; remove it")
+    pace = spec.pace or _PaceSpec()
+    if pace.max < pace.min:
+        raise PlanError(f"{where}.pace: max must not be below min")
+    cool = spec.cooldown or _CooldownSpec()
+    if cool.max < cool.base:
+        raise PlanError(f"{where}.cooldown: max must not be below base")
+    return Access(cookies=cookies, visitor=has_flow if spec.visitor is None else spec.visitor,
+                  pace=Pace(min=pace.min, max=pace.max),
+                  cooldown=Cooldown(base=cool.base, max=cool.max, jitter=cool.jitter,
+                                    retries=cool.retries))
 
 
 def _lines(file_name: str, where: str, base_dir: Path | None) -> list[tuple[int, str]]:

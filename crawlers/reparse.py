@@ -82,7 +82,8 @@ from memoryhole.corpus.warc import (
 # was asked, so requests are not matched on them.
 _BOOKKEEPING = {"retry_times", "max_retry_times", "depth", "download_latency", "download_slot",
                 "download_timeout", "is_start_request", "redirect_times", "redirect_ttl",
-                "redirect_urls", "redirect_reasons", "dont_obey_robotstxt"}
+                "redirect_urls", "redirect_reasons", "dont_obey_robotstxt",
+                "memoryhole_session"}   # the session label (crawlers/sessions.py) of each attempt
 
 
 class ReparseError(Exception):

@@ -37,6 +37,13 @@ DOWNLOADER_MIDDLEWARES = {
     # (590) decodes the body; process_response runs from the highest number down.
     "memoryhole.crawlers.middlewares.WarcArchiveMiddleware": 950,
     "memoryhole.crawlers.middlewares.RequestTimeMiddleware": 990,
+    # Getting through the platform's gate (README "Getting through a platform's gate"): the
+    # session's cookies and visitor sessions (after archiving: a redirect to the visitor page
+    # is kept), cool-downs next to the network (requests held, answers during one marked before
+    # they are archived), and the marked answers set aside (after archiving, also in reparse).
+    "memoryhole.crawlers.sessions.SessionMiddleware": 720,
+    "memoryhole.crawlers.cooldown.CooldownMiddleware": 960,
+    "memoryhole.crawlers.cooldown.HeldAnswerMiddleware": 940,
 }
 ITEM_PIPELINES = {
     "memoryhole.crawlers.pipelines.CorpusPipeline": 300,

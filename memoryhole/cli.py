@@ -117,6 +117,14 @@ def _campaign(plan_paths: tuple[Path, ...], data_dir: Path, once: bool, cycles: 
     if twice:
         raise click.ClickException(f"{', '.join(twice)}: one plan per platform (put its "
                                    "watchlists in one plan file)")
+    for plan, path in zip(plans, plan_paths, strict=True):
+        if plan.access.cookies is not None:
+            from memoryhole.crawlers.sessions import SessionError, researcher_cookies
+
+            try:
+                researcher_cookies(plan)   # names the file or variable, never a value
+            except SessionError as exc:
+                raise click.ClickException(f"{path}: {exc}") from None
     progress = _TickProgress()
 
     def report(cycle) -> None:

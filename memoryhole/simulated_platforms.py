@@ -26,6 +26,8 @@ from .scorecard import Scorecard, platform_truth, score
 OTHER_PLATFORMS = ("telegram", "wechat", "bilibili", "youku")
 ITEM_WATCHES = ("wechat", "youku")
 # WeChat articles: every 6 h in their first day, daily after.
+# The simulated platforms' random faults are single bad answers, not bans: no cool-downs.
+SIMULATED_FAULTS: dict[str, Any] = {"cooldown": {"base": "0s"}}
 ITEM_SCHEDULE = ({"until": "1d", "every": "6h"}, {"every": "1d"})
 
 
@@ -40,13 +42,13 @@ def plans(server: Any, politeness: dict[str, Any],
     if server.telegram is not None:
         found["telegram"] = {
             "name": "telegram", "platform": "telegram", "base_url": f"{server.url}/telegram",
-            "pagination": "cursor", "politeness": politeness,
+            "pagination": "cursor", "politeness": politeness, "access": SIMULATED_FAULTS,
             "watchlists": [{"name": "channels", "accounts": list(server.telegram.channels),
                             "every": every, "pages": 2}], **(extra or {})}
     if server.wechat is not None:
         found["wechat"] = {
             "name": "wechat", "platform": "wechat", "base_url": f"{server.url}/wechat",
-            "politeness": politeness,
+            "politeness": politeness, "access": SIMULATED_FAULTS,
             "watchlists": [{"name": "articles",
                             "items": [a.url for a in server.wechat.articles],
                             "schedule": list(schedule)}], **(extra or {})}

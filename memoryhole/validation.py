@@ -38,6 +38,8 @@ class ValidationRun:
     truth: dict[str, Any] | None = None   # the platform's truth at the end of the run
     # The other platforms the scenario simulates (its telegram:/wechat: sections), by name.
     cards: dict[str, Scorecard] = field(default_factory=dict)
+    # What the scenario's gate (its `gate:` section) did: no_cookie, expired, blocked, ...
+    gate: dict[str, int] = field(default_factory=dict)
 
 
 def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float = 300.0,
@@ -73,6 +75,7 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
         "reprobe": {"confirm_after": "1h", "recheck_after": ["6h", "24h"]},
         # Hours of campaign compressed into minutes: no hourly request budget stands in for it.
         "requests_per_hour": 1_000_000_000,
+        "access": simulated_platforms.SIMULATED_FAULTS,
         **(plan_extra or {}),
     }
     previous_now = os.environ.get("MEMORYHOLE_NOW")
@@ -100,6 +103,7 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
             RunOptions(cycles=cycles, paced=False, on_tick_end=tick_end, log_level=log_level))
         truth = simulated_platforms.full_truth(server, clock.now())
         stats = dict(getattr(server, "stats", {}) or {})
+        gate = dict(server.gate.stats) if getattr(server, "gate", None) is not None else {}
     finally:
         server.stop()
         if previous_now is None:
@@ -115,7 +119,7 @@ def validate(scenario: Any, data_dir: str | Path, cycles: int = 20, every: float
     return ValidationRun(card=card, cycles=cycles, posts=len(truth["posts"]),
                          requests=int(stats.get("requests", 0)),
                          faults=sum(n for k, n in stats.items() if k.startswith("fault:")),
-                         data_dir=data_dir, truth=truth, cards=cards)
+                         data_dir=data_dir, truth=truth, cards=cards, gate=gate)
 
 
 def report(result: ValidationRun) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,10 @@ from memoryhole.corpus.store import Corpus, PageObservation, ProbeObservation
 from memoryhole.crawlers.platforms import ADAPTERS, PostRecord
 
 T0 = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+
+# The suite's simulated faults are single bad answers, not bans: no cool-downs (crawlers/
+# cooldown.py) in any test, module-scoped fixtures included; the gate tests turn them back on.
+os.environ["MEMORYHOLE_COOLDOWNS"] = "off"
 
 
 def at(minutes: float) -> datetime:

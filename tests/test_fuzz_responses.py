@@ -21,6 +21,7 @@ from memoryhole.corpus.warc import read_response
 from memoryhole.crawlers import failures
 from memoryhole.crawlers.middlewares import REQUESTED_AT, WarcArchiveMiddleware, evidence_of
 from memoryhole.crawlers.plan import plan_from_dict
+from memoryhole.crawlers.sessions import SECRET_HEADERS, redact_value
 from memoryhole.crawlers.spiders import PROBE_SPIDERS, TIMELINE_SPIDERS
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
@@ -160,4 +161,7 @@ def test_a_header_warcio_cannot_write_is_still_archived(crawl, header):
     archive.process_response(request, response, spider)
     archived = read_response(data, evidence_of(response))
     [value] = [v for n, v in archived.headers if n == header[0]]
-    assert unquote_to_bytes(value) == response.headers[header[0]]   # the bytes as received
+    received = response.headers[header[0]]
+    if header[0].lower() in SECRET_HEADERS:   # a cookie's value is never archived
+        received = redact_value(header[0], received.decode("latin-1")).encode("latin-1")
+    assert unquote_to_bytes(value) == received   # the bytes as received

@@ -157,3 +157,19 @@ def test_cut_body_is_truncated_wherever_it_is_cut():
     for cut in range(2, len(body) - 1, max(1, len(body) // 97)):
         result = weibo.parse_probe(200, body[:cut], FETCHED)
         assert (result.outcome, result.failure) == ("failed", "truncated_body"), cut
+
+
+def test_an_empty_listing_answer_to_a_probe_is_not_a_removal():
+    """`这里还没有内容` is what Weibo gives clients it distrusts; on a single post it said
+    nothing about the post, but was read as an `unknown` removal."""
+    from datetime import UTC, datetime
+
+    from memoryhole.crawlers.platforms.weibo import WeiboAdapter
+
+    body = json.dumps({"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}},
+                      ensure_ascii=False).encode()
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    probe = WeiboAdapter().parse_probe(200, body, at)
+    assert (probe.outcome, probe.failure) == ("failed", "unexpected_answer")
+    assert WeiboAdapter().parse_long_text(200, body, at).outcome == "failed"
+

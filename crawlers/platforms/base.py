@@ -42,6 +42,11 @@ platform:
   (`session_request`/`parse_session`: Toutiao's ttwid) opened before a crawl's probes;
 - `parse_probe_response`, where the URL an answer came from after redirects is itself part of
   the answer (a news article redirected to its site's home page).
+  backed by a recorded fixture), read with `load_signatures`;
+- `gate_failures`: this platform's failure names that mean "the platform is blocking us" (a
+  cool-down, crawlers/cooldown.py; the generic ones are `failures.GATE`); `visitor_flow`: the
+  name of the visitor-session flow the platform offers anonymous clients (crawlers/sessions.py),
+  or None.
 
 To add a platform: subclass `ListingAdapter` or `ItemAdapter` in crawlers/platforms/<name>.py, ship
 its messages beside it, and register it in `memoryhole.crawlers.platforms.ADAPTERS`. Spiders, plans, the
@@ -325,6 +330,8 @@ class PlatformAdapter(ABC):
     # Whether plans may name single items to probe on a schedule (`item_id`): every item
     # watch, and a listing platform whose items can also be watched alone (Bilibili's videos).
     item_watch: ClassVar[bool] = False
+    gate_failures: ClassVar[frozenset[str]] = frozenset()   # own failures that mean blocked
+    visitor_flow: ClassVar[str | None] = None                # crawlers/sessions.py FLOWS
 
     @abstractmethod
     def probe_url(self, base_url: str, post_id: str) -> str:
@@ -383,6 +390,12 @@ class PlatformAdapter(ABC):
         if status in self.status_failures:
             return self.status_failures[status]
         return failures.failure_for_status(status)
+
+    def is_gate_failure(self, failure: str | None) -> bool:
+        """Whether a failure means the platform is blocking this client (a cool-down)."""
+        from .. import failures
+
+        return failure in failures.GATE or failure in self.gate_failures
 
     @classmethod
     def declaration(cls) -> dict[str, Any]:

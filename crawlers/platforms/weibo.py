@@ -276,6 +276,12 @@ def _classify(message: str) -> tuple[str, str]:
     return (sig.reason if sig else "unknown"), message
 
 
+def _listing_words(message: str) -> bool:
+    """`这里还没有内容` is what a listing says (and what Weibo gives clients it distrusts,
+    platform-facts "Access in practice"), never the words of one post: no removal."""
+    return signatures().match(signatures().timeline_end, message) is not None
+
+
 ACCOUNT_STATES = ACCOUNT_STATE_OF_REASON   # the state a gone account's reason implies
 
 
@@ -324,6 +330,8 @@ class WeiboAdapter(ListingAdapter):
         USER_AGENT_REFUSED: "HTTP 432: Weibo refused the user agent or a missing cookie",
     }
     messages_file = "weibo_messages.yaml"
+    gate_failures = frozenset({ANTI_CRAWLER, USER_AGENT_REFUSED})
+    visitor_flow = "weibo"    # passport.weibo.com's visitor cookies (crawlers/sessions.py)
 
     def timeline_url(self, base_url: str, account_id: str, page: int,
                      cursor: str | None = None, by_cursor: bool = False) -> str:
@@ -398,6 +406,9 @@ class WeiboAdapter(ListingAdapter):
             return ProbeResult("failed", failure=failures.UNEXPECTED_ANSWER,
                                detail=f"ok={payload.get('ok')!r}"[:80] + (
                                    f": {message}" if message else " without a message"))
+        if _listing_words(message):
+            return ProbeResult("failed", failure=failures.UNEXPECTED_ANSWER,
+                               detail=f"a listing's words, not the post's: {message}"[:200])
         return self._removed(message)
 
     def _removed(self, message: str) -> ProbeResult:
@@ -429,7 +440,8 @@ class WeiboAdapter(ListingAdapter):
         data = payload.get("data")
         if str(payload.get("ok")) == "1" and isinstance(data, dict) and "longTextContent" in data:
             return LongTextResult("ok", text=html_to_text(str(data["longTextContent"])))
-        if message and str(payload.get("ok")) == "0":   # the platform's "not visible", in words
+        if message and str(payload.get("ok")) == "0" and not _listing_words(message):
+            # the platform's "not visible", in words
             reason, message = _classify(message)
             return LongTextResult("removed", reason=reason, message=message)
         return LongTextResult("failed", failure=failures.UNEXPECTED_ANSWER)

@@ -3,6 +3,7 @@ to turn an answer that is not an observation into a recorded failure and a retry
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -15,9 +16,14 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from twisted.python.failure import Failure
 
 from .. import failures
+from ..cooldown import GATE_RETRIES, cooldowns_enabled
 from ..middlewares import RECEIVED_AT, REQUESTED_AT
 from ..plan import CrawlPlan, load_plan
 from ..platforms import adapter_for
+from ..sessions import gate_blocked
+
+log = logging.getLogger(__name__)
+_ROBOTS_WARNED: set[str] = set()
 
 
 class PlanSpider(scrapy.Spider):
@@ -55,6 +61,11 @@ class PlanSpider(scrapy.Spider):
         settings.set("RETRY_TIMES", p.retries, priority="spider")
         settings.set("ROBOTSTXT_OBEY", p.obey_robots_txt, priority="spider")
         settings.set("USER_AGENT", p.user_agent, priority="spider")
+        where = spider.plan.path or spider.plan.name or "plan"
+        if not p.obey_robots_txt and where not in _ROBOTS_WARNED:
+            _ROBOTS_WARNED.add(where)   # once per plan and process, not every crawl
+            log.warning("%s: the plan says not to obey robots.txt (politeness.obey_robots_txt: "
+                        "false)", where)
         return spider
 
     # --- shared answer handling -------------------------------------------------------------
@@ -75,7 +86,18 @@ class PlanSpider(scrapy.Spider):
                                          failure=failure, http_status=response.status,
                                          detail=detail,
                                          at=response.meta.get(RECEIVED_AT) or clock.now())]
-        retry = get_retry_request(request, spider=self, reason=failure)
+        retry = None
+        if self.adapter.is_gate_failure(failure):
+            # The platform is blocking us: the host cools down (crawlers/cooldown.py), a visitor
+            # session may be renewed (crawlers/sessions.py), and the request waits its turn.
+            self.crawler.signals.send_catch_log(signal=gate_blocked, request=request,
+                                                response=response, failure=failure)
+            tries = request.meta.get(GATE_RETRIES, 0)
+            if cooldowns_enabled(self.plan) and tries < self.plan.access.cooldown.retries:
+                retry = request.replace(dont_filter=True, priority=request.priority - 1)
+                retry.meta[GATE_RETRIES] = tries + 1
+        if retry is None:
+            retry = get_retry_request(request, spider=self, reason=failure)
         if retry is not None:
             retry.meta.pop("download_latency", None)   # belongs to the attempt that failed
             items.append(retry)

@@ -20,6 +20,7 @@ from memoryhole.corpus.store import Corpus, LongTextObservation, ProbeObservatio
 from .. import failures
 from ..middlewares import evidence_of
 from ..plan import CrawlPlan
+from ..sessions import redact_headers
 from .base import PlanSpider
 
 
@@ -99,8 +100,11 @@ class ProbeSpider(PlanSpider):
             yield from items
             if retrying:
                 return
-        headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs]
-                   for k, vs in response.headers.items()}
+        headers: dict[str, list[str]] = {}
+        for name, value in redact_headers(
+                (k.decode("latin-1"), v.decode("latin-1"))
+                for k, vs in response.headers.items() for v in vs):
+            headers.setdefault(name, []).append(value)
         shown = result.post if result.outcome == "visible" else None
         account = response.meta["account"] or (shown.account_id if shown else None)
         if shown is not None and not shown.account_id and account:

@@ -28,6 +28,8 @@ Keys (defaults in the dataclasses below):
     wechat: {...}, telegram: {...}   other platforms on the same server (memoryhole/sandbox/wechat.py,
                                      telegram.py; absent = none)
     bilibili: {uploaders, videos}, youku: {videos}   video platforms (memoryhole/sandbox/video.py)
+    gate: {...}               cookies, visitor sessions and rate limits on the Weibo paths
+                              (memoryhole/sandbox/gate.py; absent = everyone is answered)
 
 Newer behaviours, all off unless asked for (so `{}` keeps its exact world):
 
@@ -282,6 +284,7 @@ class Scenario:
     toutiao: Any = None    # news.ToutiaoSpec: simulated Toutiao pages (None: none)
     bilibili: Any = None   # video.VideoSpec: simulated Bilibili uploaders and videos (None: none)
     youku: Any = None      # video.VideoSpec: simulated Youku videos (None: none)
+    gate: Any = None       # gate.GateSpec: cookies, visitor sessions, rate limits (None: none)
     source: str = field(default="scenario", compare=False)
 
     @property
@@ -610,6 +613,7 @@ _TOP_KEYS = (
     "toutiao",
     "bilibili",
     "youku",
+    "gate",
 )
 
 
@@ -705,6 +709,7 @@ def scenario_from_dict(data: dict[str, Any] | None, label: str = "scenario") -> 
     ids = set(scenario.account_ids) | set(scenario.outside_account_ids)
     parsed = tuple(r.event(e, i, ids) for i, e in enumerate(events))
     # The other platforms' sections (imported here: their modules import this one).
+    from .gate import gate_spec
     from .news import news_spec, toutiao_spec
     from .search import search_spec
     from .telegram import telegram_spec
@@ -717,7 +722,7 @@ def scenario_from_dict(data: dict[str, Any] | None, label: str = "scenario") -> 
                    weibo_search=search_spec(top.get("weibo_search"), label),
                    news=news_spec(top.get("news"), label),
                    toutiao=toutiao_spec(top.get("toutiao"), label),
-                   bilibili=bilibili, youku=youku)
+                   bilibili=bilibili, youku=youku, gate=gate_spec(top.get("gate"), label))
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario | None = None) -> Scenario:

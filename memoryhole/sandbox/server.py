@@ -54,6 +54,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .clock import Clock, ManualClock, SystemClock
+from .gate import GATED_PATHS, Gate
 from .messages import CAPTCHA_URL, LOGIN_WALL
 from .news import (
     NEWS,
@@ -183,6 +184,7 @@ class SandboxServer:
             if self.scenario.bilibili else None
         self.youku = YoukuWorld(self.scenario.youku, start, self.scenario.seed) \
             if self.scenario.youku else None
+        self.gate = Gate(self.scenario.gate, self.scenario.seed) if self.scenario.gate else None
         self.log_requests = log_requests
         self.stats: Counter[str] = Counter()
         self._faults: list[InjectedFault] = []
@@ -314,6 +316,16 @@ class SandboxServer:
             status, payload = self._backdoor(method, path, body)
             self._send(handler, status, _dumps(payload))
             return
+        if self.gate is not None and (path.startswith("/visitor/") or path in GATED_PATHS):
+            own = f"http://{handler.headers.get('Host') or f'{self.host}:{self.port}'}"
+            if path.startswith("/visitor/"):
+                answer = self.gate.visitor(method, path, parts.query, self.clock.now())
+            else:
+                answer = self.gate.check(path, target, handler.headers.get("Cookie"),
+                                         self.clock.now(), own)
+            if answer is not None:
+                self._send(handler, answer[0], answer[1], answer[2], headers=answer[3])
+                return
         fault = self._pick_fault(target)
         if fault:
             with self._lock:
@@ -454,13 +466,16 @@ class SandboxServer:
 
     @staticmethod
     def _send(handler: _Handler, status: int, data: bytes, content_type: str = JSON_TYPE,
-              location: str = "", set_cookie: str = "") -> None:
+              location: str = "", set_cookie: str = "",
+              headers: list[tuple[str, str]] | None = None) -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
         if location:
             handler.send_header("Location", location)
         if set_cookie:
             handler.send_header("Set-Cookie", set_cookie)
+        for name, value in headers or ():
+            handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         if handler.command != "HEAD":
