@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import memoryhole.analysis.fts as fts
@@ -24,6 +25,7 @@ from memoryhole.analysis.publish import (
     serve_argv,
     write_metadata,
 )
+from memoryhole.analysis.segmentation import Segmenter
 from memoryhole.analysis.tables import analyze
 from memoryhole.corpus.reasons import REASON_DESCRIPTIONS, REASONS, Reason
 from pipeline_corpus import ACCOUNTS
@@ -227,8 +229,8 @@ def test_fts_query_segments_chinese_and_escapes_the_rest():
 def test_full_text_index_never_resegments_unchanged_posts(pipeline, monkeypatch):
     prepare(pipeline.data)
     calls = []
-    real = fts.segment
-    monkeypatch.setattr(fts, "segment", lambda text: calls.append(text) or real(text))
+    real = Segmenter.tokens
+    monkeypatch.setattr(Segmenter, "tokens", lambda self, text: calls.append(text) or real(self, text))
     conn = sqlite3.connect(pipeline.data / "corpus.db", isolation_level=None)
     try:
         assert fts.update_index(conn)["segmented"] == 0 and calls == []
@@ -292,10 +294,9 @@ def test_canned_queries_answer(pipeline):
     assert 0 <= rows[0]["min_hours"] <= rows[0]["max_hours"]
     rows = get(ds, f"/corpus/account_history.json?account_id={ACCOUNTS[0]}&_shape=array").json()
     assert any(r["event"] == "removed: platform_removed" for r in rows)
-    get(ds, "/corpus/top_removed_terms.json")
     assert get(ds, "/robots.txt").text.strip().endswith("Disallow: /")
     dashboard = get(ds, "/-/dashboards/memoryhole").text
-    assert "Removals by day and reason" in dashboard
+    assert "Removals recorded" in dashboard
 
 
 def test_queries_and_charts_appear_only_with_their_tables(data_dir, tmp_path):
@@ -310,9 +311,27 @@ def test_queries_and_charts_appear_only_with_their_tables(data_dir, tmp_path):
     assert "search_posts" not in queries and "account_history" not in queries
     assert "removals_by_day_and_reason" in queries
     charts = bare["plugins"]["datasette-dashboards"]["memoryhole"]["charts"]
-    assert "top_terms" not in charts and "removals_by_day" in charts
+    assert "top_terms" not in charts and "removals_total" in charts
+    assert "removals_by_day" not in charts    # read from the analysis table, absent here
     layout = bare["plugins"]["datasette-dashboards"]["memoryhole"]["layout"]
     assert {c for row in layout for c in row} == set(charts)
     assert len({len(row) for row in layout}) == 1
     served = build_metadata(data_dir / "corpus.db")["databases"]["corpus"]["queries"]
     assert "search_posts" in served and "evidence" in served
+
+
+def test_dashboard_and_term_query_read_the_analysis_tables(data_dir):
+    """Every dashboard chart and the terms query answer on an analysed corpus, and none of them
+    reads the full-text index's vocabulary (a scan of every indexed word)."""
+    ds = datasette(data_dir)
+    metadata = build_metadata(data_dir / "corpus.db")
+    charts = metadata["plugins"]["datasette-dashboards"]["memoryhole"]["charts"]
+    assert {"removals_by_day", "rate_by_day", "survival", "top_terms"} <= set(charts)
+    for slug, chart in charts.items():
+        assert "posts_fts_terms" not in chart["query"] and "sightings" not in chart["query"], slug
+        rows = get(ds, "/corpus.json?_shape=array&sql=" + urllib.parse.quote(chart["query"])).json()
+        assert isinstance(rows, list), slug
+    get(ds, "/-/dashboards/memoryhole")
+    query = metadata["databases"]["corpus"]["queries"]["top_removed_terms"]["sql"]
+    assert "term_stats" in query and "posts_fts_terms" not in query
+    get(ds, "/corpus/top_removed_terms.json")
