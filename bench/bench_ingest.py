@@ -156,6 +156,8 @@ def sighting_rows(crawl_id: int, pages: list[PageObservation], first_page_id: in
 # --- timing the store from inside ----------------------------------------------------------------
 
 class _Rows(list):
+    description = None   # the cursor's (sqlite_utils' Database.query reads it)
+
     def fetchone(self):
         return self[0] if self else None
 
@@ -204,7 +206,9 @@ class TimingConnection:
         start = time.perf_counter()
         cursor = self._conn.execute(sql, *args)
         if select:
-            cursor = _Rows(cursor.fetchall())
+            rows = _Rows(cursor.fetchall())
+            rows.description = cursor.description
+            cursor = rows
         self.spent[kind] += time.perf_counter() - start
         if write:
             self._log(sql, [args[0] if args else ()])

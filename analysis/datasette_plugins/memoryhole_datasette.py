@@ -49,6 +49,14 @@ def segmenting_escape_fts(conn):
     conn.create_function("escape_fts", 1, _jieba_query(conn), deterministic=True)
 
 
+def _warm(conn) -> None:
+    try:
+        segmenter = stored_segmenter(conn) or PLAIN_JIEBA
+    except Exception:
+        segmenter = PLAIN_JIEBA
+    segmenter.tokens("预热搜索")
+
+
 @hookimpl
 def startup(datasette):
     """Load jieba's dictionary before the first request (1.4 s otherwise spent by the first
@@ -57,8 +65,7 @@ def startup(datasette):
         for db in datasette.databases.values():
             if db.is_memory:
                 continue
-            await db.execute_fn(lambda conn: conn.execute("SELECT jieba_query('预热搜索')"
-                                                          ).fetchone())
+            await db.execute_fn(_warm)
 
     return inner
 
