@@ -130,7 +130,9 @@ def build_corpus(path: Path, n_posts: int, pool: list[str]) -> None:
 def cached_corpus(n_posts: int, pool: list[str]) -> Path:
     from memoryhole.corpus.schema import SCHEMA_VERSION
 
-    path = CACHE_DIR / f"analysis-{n_posts}-v{SCHEMA_VERSION}-g{GENERATOR_VERSION}"
+    # BENCH_QUICK corpora are made of fewer texts: kept apart from the full runs' corpora.
+    path = CACHE_DIR / (f"analysis-{n_posts}-v{SCHEMA_VERSION}-g{GENERATOR_VERSION}"
+                        + ("-quick" if quick() else ""))
     if not (path / ".complete").exists():
         import shutil
 
