@@ -394,3 +394,16 @@ def test_jieba_is_loaded_at_startup(data_dir):
     segmentation._tokenizer.cache_clear()
     asyncio.run(ds.invoke_startup())
     assert segmentation._tokenizer.cache_info().currsize >= 1
+
+
+def test_canned_queries_join_removals_by_post(data_dir):
+    """Each post's removals are found by (platform, post_id): a page index on removals.platform
+    alone was chosen for these joins and read every removal of the platform for each post."""
+    queries = build_metadata(data_dir / "corpus.db")["databases"]["corpus"]["queries"]
+    conn = sqlite3.connect(data_dir / "corpus.db")
+    for name in ("posts_mentioning_term", "keyword_test", "search_posts"):
+        sql = queries[name]["sql"].replace("jieba_query(:q)", ":q")
+        found = plan(conn, sql.replace(":term", "'x'").replace(":q", "'x'"))
+        assert "SEARCH r USING INDEX" in found and "(platform=? AND post_id=?)" in found, (
+            name, found)
+    conn.close()
