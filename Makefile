@@ -26,6 +26,7 @@ lint: $(INSTALLED)
 	$(BIN)/python -m pytest -q tests/test_layout.py -k contracts_hold
 
 # Speed and memory targets (bench/README.md); BENCH_SIZES, BENCH_REPEATS, ... from the environment.
+# BENCH=quick runs every benchmark at tiny sizes (tests/test_bench.py does).
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py $(BENCH)
 

@@ -1,18 +1,28 @@
 """Chinese full-text search over posts: jieba segments, SQLite FTS5 indexes.
 
 SQLite's tokenizers cannot split Chinese into words, so the words are made before indexing:
-`segment()` runs jieba over a post's text and joins the words with spaces, and FTS5's unicode61
-tokenizer indexes those. A query is segmented the same way (`fts_query()`, which Datasette gets
-as the SQL function `jieba_query()` and in place of its `escape_fts()`), so `高校食堂` finds posts
-containing both 高校 and 食堂, wherever they stand.
+each post's text is segmented with the analysis's segmenter (memoryhole.analysis.segmentation:
+jieba with the user dictionary of sensitive terms) and its words, joined with spaces, are what
+FTS5's unicode61 tokenizer indexes. A query is segmented the same way (`fts_query()`, which
+Datasette gets as the SQL function `jieba_query()` and in place of its `escape_fts()`), so
+`高校食堂` finds posts containing both 高校 and 食堂, wherever they stand.
+
+One segmentation per post version, shared with the analysis: a post whose `post_tokens` row (the
+analysis's) was made from the same text by the same segmenter is indexed from those tokens, and
+a post the index segments first gets its `post_tokens` row written when that table exists, so
+`memoryhole analyze` does not segment it again. The dictionaries agree when both use the default
+(DATA/sensitive_terms.txt, else the shipped list); an analysis run with other `--terms` keeps its
+own tokens.
 
 Tables (`update_index()` creates them):
 - `posts_fts`: FTS5 over the column `text` with `content="posts"` (so Datasette offers search on
-  the posts table). The index holds jieba's words; reading a row gives the post's own text.
-  Never run FTS5's 'rebuild' on it: that would index unsegmented text. `update_index()` keeps it.
-- `posts_fts_state`: per post, the rowid indexed, the sha256 of the text indexed and its words.
-  A post whose text has not changed is never segmented again; a post whose rowid moved (VACUUM
-  renumbers rowids) is re-indexed from its stored words.
+  the posts table). The index holds the words; reading a row gives the post's own text. Never
+  run FTS5's 'rebuild' on it: that would index unsegmented text. `update_index()` keeps it.
+- `posts_fts_state`: per post, the rowid indexed, the hash of the text indexed (the hash
+  `post_tokens` uses) and its words. A post whose text has not changed is never segmented
+  again; a post whose rowid moved (VACUUM renumbers rowids) is re-indexed from its stored words.
+- `posts_fts_segmenter`: the segmenter the index was built with (identity, user dictionary), which
+  query segmentation must use too; a different segmenter rebuilds the index once.
 - `posts_fts_terms`: an fts5vocab table ('instance') over the index, for per-term counts.
 
 `memoryhole serve` brings the index up to date before it starts Datasette; `memoryhole release`
@@ -21,40 +31,54 @@ builds it in the release from the release's own (de-identified) text.
 
 from __future__ import annotations
 
-import hashlib
-import logging
+import json
 import re
 import sqlite3
-from functools import cache
+import sys
+from collections.abc import Callable
+from functools import lru_cache
+
+from .segmentation import TABLE as TOKENS_TABLE
+from .segmentation import Segmenter, default_term_files, text_hash
 
 FTS_TABLE = "posts_fts"
 STATE_TABLE = "posts_fts_state"
+CONFIG_TABLE = "posts_fts_segmenter"   # (posts_fts_config is FTS5's own)
 TERMS_TABLE = "posts_fts_terms"
-INDEX_TABLES = (FTS_TABLE, STATE_TABLE, TERMS_TABLE)
+INDEX_TABLES = (TERMS_TABLE, FTS_TABLE, STATE_TABLE, CONFIG_TABLE)   # in the order to drop
+BATCH = 5_000
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ESCAPE_FTS = re.compile(r'\s+|(".*?")')
+#: An index built before posts_fts_segmenter existed was segmented by jieba without a dictionary.
+PLAIN_JIEBA = Segmenter(terms=())
 
 
-@cache
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
+def default_segmenter(data_dir=None) -> Segmenter:
+    """The segmenter `memoryhole analyze` uses by default on DATA (so their tokens agree)."""
+    return Segmenter.from_files(default_term_files(data_dir))
 
 
-def words(text: str | None) -> list[str]:
-    """jieba's words of `text` that carry a letter, digit or ideograph (no spaces, punctuation)."""
-    if not text:
-        return []
-    return [w for w in (w.strip() for w in _jieba().cut(text)) if any(c.isalnum() for c in w)]
+def stored_segmenter(conn: sqlite3.Connection) -> Segmenter | None:
+    """The segmenter the index in `conn` was built with; None when there is no index."""
+    try:
+        rows = dict(conn.execute(f"SELECT key, value FROM {CONFIG_TABLE}").fetchall())
+    except sqlite3.Error:
+        has_index = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
+                                 [FTS_TABLE]).fetchone()
+        return PLAIN_JIEBA if has_index else None
+    terms = tuple((term, freq) for term, freq in json.loads(rows.get("terms", "[]")))
+    return Segmenter(terms=terms, hmm=rows.get("hmm", "1") == "1")
 
 
-def segment(text: str | None) -> str:
-    """The text as FTS5 should index it: jieba's words separated by spaces."""
-    return " ".join(words(text))
+def words(text: str | None, segmenter: Segmenter = PLAIN_JIEBA) -> list[str]:
+    """The segmenter's words of `text` that carry a letter, digit or ideograph."""
+    return segmenter.tokens(text)
+
+
+def segment(text: str | None, segmenter: Segmenter = PLAIN_JIEBA) -> str:
+    """The text as FTS5 should index it: the words separated by spaces."""
+    return " ".join(segmenter.tokens(text))
 
 
 def has_cjk(text: str) -> bool:
@@ -69,17 +93,27 @@ def escape_fts(query: str) -> str:
     return " ".join(f'"{b}"' if not b.startswith('"') else b for b in bits)
 
 
-def fts_query(query: str | None) -> str:
+def fts_query(query: str | None, segmenter: Segmenter = PLAIN_JIEBA) -> str:
     """An FTS5 MATCH expression for what a person typed: every word must occur.
 
-    Chinese is segmented with jieba (`高校食堂` -> `"高校" "食堂"`); input without Chinese is
+    Chinese is segmented like the index (`高校食堂` -> `"高校" "食堂"`); input without Chinese is
     escaped exactly as Datasette escapes it.
     """
     query = query or ""
     if not has_cjk(query):
         return escape_fts(query)
-    terms = words(query.replace('"', " "))
+    terms = segmenter.tokens(query.replace('"', " "))
     return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def query_function(segmenter: Segmenter) -> Callable[[str | None], str]:
+    """fts_query() with `segmenter`, memoised: Datasette calls it once per statement (the rows,
+    the count, each facet) with the same query."""
+    @lru_cache(maxsize=256)
+    def jieba_query(query: str | None) -> str:
+        return fts_query(query, segmenter)
+
+    return jieba_query
 
 
 def _text_expression(conn: sqlite3.Connection) -> str:
@@ -89,74 +123,69 @@ def _text_expression(conn: sqlite3.Connection) -> str:
     return "p.text"
 
 
-def _sha(text: str | None) -> str:
-    return hashlib.sha256((text or "").encode("utf-8")).hexdigest()
-
-
-def create_index_tables(conn: sqlite3.Connection) -> None:
+def create_index_tables(conn: sqlite3.Connection, segmenter: Segmenter) -> None:
     conn.execute(f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
         posts_rowid INTEGER PRIMARY KEY,  -- posts.rowid indexed in posts_fts
         platform TEXT NOT NULL,
         post_id TEXT NOT NULL,
-        text_sha256 TEXT NOT NULL,        -- of the text indexed
-        tokens TEXT NOT NULL,             -- jieba's words, space-separated, as indexed
+        text_hash TEXT NOT NULL,          -- of the text indexed (post_tokens.text_hash)
+        tokens TEXT NOT NULL,             -- the words, space-separated, as indexed
         UNIQUE (platform, post_id))""")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {CONFIG_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+    conn.executemany(f"INSERT OR REPLACE INTO {CONFIG_TABLE} (key, value) VALUES (?, ?)", [
+        ("segmenter", segmenter.identity), ("hmm", "1" if segmenter.hmm else "0"),
+        ("terms", json.dumps(segmenter.terms, ensure_ascii=False))])
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
                  "text, content=[posts], content_rowid=[rowid], tokenize='unicode61')")
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {TERMS_TABLE} "
                  f"USING fts5vocab({FTS_TABLE}, 'instance')")
 
 
-def update_index(conn: sqlite3.Connection) -> dict[str, int]:
+def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None
+
+
+def _index_is_current(conn: sqlite3.Connection, segmenter: Segmenter) -> bool:
+    """Whether an existing index was built with `segmenter` in this layout (else rebuild)."""
+    if not _table_exists(conn, FTS_TABLE):
+        return True
+    columns = {r[1] for r in conn.execute(f"PRAGMA table_info({STATE_TABLE})")}
+    if "text_hash" not in columns or not _table_exists(conn, CONFIG_TABLE):
+        return False
+    stored = conn.execute(f"SELECT value FROM {CONFIG_TABLE} WHERE key = 'segmenter'").fetchone()
+    return stored is not None and stored[0] == segmenter.identity
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="post", desc="full-text index", leave=False,
+                disable=not sys.stderr.isatty() or total < 50_000)
+
+
+def update_index(conn: sqlite3.Connection, segmenter: Segmenter | None = None,
+                 ) -> dict[str, int]:
     """Bring posts_fts up to date with posts, in one transaction; return what changed.
 
-    Only new posts and posts whose text changed are segmented.
+    Only new posts and posts whose text changed are segmented, and not even those when
+    `post_tokens` holds this segmenter's tokens of their text. `segmenter`: the one the index
+    was built with, else default_segmenter(); a different one rebuilds the index.
     """
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'posts'").fetchone():
-        return {"segmented": 0, "moved": 0, "removed": 0, "unchanged": 0}
-    counts = {"segmented": 0, "moved": 0, "removed": 0, "unchanged": 0}
+    counts = {"segmented": 0, "shared": 0, "moved": 0, "removed": 0, "unchanged": 0,
+              "rebuilt": 0}
+    if not _table_exists(conn, "posts"):
+        return counts
+    segmenter = segmenter or stored_segmenter(conn) or default_segmenter()
     in_transaction = conn.in_transaction
     if not in_transaction:
         conn.execute("BEGIN IMMEDIATE")
     try:
-        create_index_tables(conn)
-        state = {(r[1], r[2]): (r[0], r[3], r[4]) for r in conn.execute(
-            f"SELECT posts_rowid, platform, post_id, text_sha256, tokens FROM {STATE_TABLE}")}
-        delete, insert = [], []
-        seen: set[tuple[str, str]] = set()
-        rows = conn.execute(f"SELECT p.rowid, p.platform, p.post_id, {_text_expression(conn)} "
-                            "FROM posts AS p ORDER BY p.rowid")
-        for rowid, platform, post_id, text in rows:
-            key = (platform, post_id)
-            seen.add(key)
-            old = state.get(key)
-            sha = _sha(text)
-            if old is not None and old[1] == sha:
-                if old[0] == rowid:
-                    counts["unchanged"] += 1
-                    continue
-                counts["moved"] += 1
-                delete.append((old[0], old[2]))
-                insert.append((rowid, platform, post_id, sha, old[2]))
-                continue
-            if old is not None:
-                delete.append((old[0], old[2]))
-            counts["segmented"] += 1
-            insert.append((rowid, platform, post_id, sha, segment(text)))
-        for key, (old_rowid, _, tokens) in state.items():
-            if key not in seen:
-                counts["removed"] += 1
-                delete.append((old_rowid, tokens))
-        conn.executemany(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, text) "
-                         "VALUES ('delete', ?, ?)", delete)
-        conn.executemany(f"DELETE FROM {STATE_TABLE} WHERE posts_rowid = ?",
-                         [(rowid,) for rowid, _ in delete])
-        conn.executemany(f"DELETE FROM {STATE_TABLE} WHERE platform = ? AND post_id = ?",
-                         [(p, i) for _, p, i, _, _ in insert])
-        conn.executemany(f"INSERT INTO {STATE_TABLE} (posts_rowid, platform, post_id, "
-                         "text_sha256, tokens) VALUES (?, ?, ?, ?, ?)", insert)
-        conn.executemany(f"INSERT INTO {FTS_TABLE} (rowid, text) VALUES (?, ?)",
-                         [(rowid, tokens) for rowid, _, _, _, tokens in insert])
+        if not _index_is_current(conn, segmenter):
+            for table in INDEX_TABLES:
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+            counts["rebuilt"] = 1
+        create_index_tables(conn, segmenter)
+        _update(conn, segmenter, counts)
         if not in_transaction:
             conn.execute("COMMIT")
     except BaseException:
@@ -166,8 +195,108 @@ def update_index(conn: sqlite3.Connection) -> dict[str, int]:
     return counts
 
 
-def search_rowids(conn: sqlite3.Connection, query: str) -> list[int]:
-    """posts.rowid of the posts matching `query` (segmented as fts_query() does), best first."""
+def _update(conn: sqlite3.Connection, segmenter: Segmenter, counts: dict[str, int]) -> None:
+    identity = segmenter.identity
+    share = _table_exists(conn, TOKENS_TABLE)
+    shared_cols = ", t.text_hash, t.segmenter, t.tokens" if share else ", NULL, NULL, NULL"
+    shared_join = (f"LEFT JOIN {TOKENS_TABLE} AS t ON t.platform = p.platform "
+                   "AND t.post_id = p.post_id") if share else ""
+    # Per post: its state (s, by key) and the state row already at its rowid (o), which is
+    # another post's only when VACUUM renumbered rowids.
+    select = f"""
+        SELECT p.rowid, p.platform, p.post_id, {_text_expression(conn)},
+               s.posts_rowid, s.text_hash, o.platform, o.post_id{shared_cols}
+        FROM posts AS p
+        LEFT JOIN {STATE_TABLE} AS s ON s.platform = p.platform AND s.post_id = p.post_id
+        LEFT JOIN {STATE_TABLE} AS o ON o.posts_rowid = p.rowid
+        {shared_join}
+        WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?"""
+    total = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM posts").fetchone()[0]
+    posts, last = 0, -1
+    with _progress(total) as bar:
+        while True:
+            rows = conn.execute(select, [last, BATCH]).fetchall()
+            if not rows:
+                break
+            bar.update(rows[-1][0] - max(last, 0))
+            last = rows[-1][0]
+            posts += len(rows)
+            _apply(conn, rows, segmenter, identity, counts)
+    (indexed,) = conn.execute(f"SELECT COUNT(*) FROM {STATE_TABLE}").fetchone()
+    if indexed > posts:   # posts deleted since the last update
+        gone = conn.execute(f"""SELECT posts_rowid, tokens FROM {STATE_TABLE} AS s WHERE NOT EXISTS
+            (SELECT 1 FROM posts AS p WHERE p.platform = s.platform
+             AND p.post_id = s.post_id)""").fetchall()
+        counts["removed"] += len(gone)
+        _delete(conn, gone)
+
+
+def _apply(conn: sqlite3.Connection, rows: list, segmenter: Segmenter, identity: str,
+           counts: dict[str, int]) -> None:
+    """Index one batch of posts: drop what is stale, insert what is new or changed."""
+    stale: set[int] = set()        # rowids whose index entry must go
+    work = []                      # (rowid, platform, post_id, hash, text, old rowid, shared)
+    for (rowid, platform, post_id, text, old_rowid, old_hash, o_platform, o_post_id,
+         t_hash, t_segmenter, t_tokens) in rows:
+        h = text_hash(text)
+        if old_rowid == rowid and old_hash == h:
+            counts["unchanged"] += 1
+            continue
+        if old_rowid is not None:
+            stale.add(old_rowid)
+        if o_platform is not None and (o_platform, o_post_id) != (platform, post_id):
+            stale.add(rowid)       # another post's entry from before a VACUUM
+        reuse = old_rowid if old_rowid is not None and old_hash == h else None
+        shared = t_tokens if t_hash == h and t_segmenter == identity else None
+        work.append((rowid, platform, post_id, h, text, reuse, shared))
+    if not work:
+        return
+    old = dict(_rows_by_rowid(conn, sorted(stale)))
+    _delete(conn, list(old.items()))
+    inserts, fresh = [], []
+    for rowid, platform, post_id, h, text, reuse, shared in work:
+        if reuse is not None:
+            counts["moved"] += 1
+            tokens = old[reuse]
+        elif shared is not None:
+            counts["shared"] += 1
+            tokens = shared
+        else:
+            counts["segmented"] += 1
+            tokens = " ".join(segmenter.tokens(text))
+            fresh.append((platform, post_id, h, identity, tokens))
+        inserts.append((rowid, platform, post_id, h, tokens))
+    conn.executemany(f"INSERT INTO {STATE_TABLE} (posts_rowid, platform, post_id, text_hash, "
+                     "tokens) VALUES (?, ?, ?, ?, ?)", inserts)
+    conn.executemany(f"INSERT INTO {FTS_TABLE} (rowid, text) VALUES (?, ?)",
+                     [(r[0], r[4]) for r in inserts])
+    if fresh and _table_exists(conn, TOKENS_TABLE):
+        # The analysis's tokens of this text: `memoryhole analyze` will not segment it again.
+        conn.executemany(f"INSERT OR REPLACE INTO {TOKENS_TABLE} (platform, post_id, text_hash, "
+                         "segmenter, tokens) VALUES (?, ?, ?, ?, ?)", fresh)
+
+
+def _rows_by_rowid(conn: sqlite3.Connection, rowids: list[int]) -> list[tuple[int, str]]:
+    out = []
+    for i in range(0, len(rowids), 500):
+        chunk = rowids[i:i + 500]
+        out += conn.execute(f"SELECT posts_rowid, tokens FROM {STATE_TABLE} WHERE posts_rowid "
+                            f"IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+    return out
+
+
+def _delete(conn: sqlite3.Connection, entries: list[tuple[int, str]]) -> None:
+    """Remove index entries (rowid, tokens as indexed) and their state rows."""
+    conn.executemany(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, text) "
+                     "VALUES ('delete', ?, ?)", entries)
+    conn.executemany(f"DELETE FROM {STATE_TABLE} WHERE posts_rowid = ?",
+                     [(rowid,) for rowid, _ in entries])
+
+
+def search_rowids(conn: sqlite3.Connection, query: str,
+                  segmenter: Segmenter | None = None) -> list[int]:
+    """posts.rowid of the posts matching `query` (segmented as the index was), best first."""
+    segmenter = segmenter or stored_segmenter(conn) or PLAIN_JIEBA
     return [r[0] for r in conn.execute(
         f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY rank",
-        [fts_query(query)])]
+        [fts_query(query, segmenter)])]

@@ -37,7 +37,7 @@ from .tables import build_base_tables, log_run
 
 log = logging.getLogger(__name__)
 
-DATA_TERMS_FILE = "sensitive_terms.txt"
+DATA_TERMS_FILE = segmentation.DATA_TERMS_FILE
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,7 @@ class AnalysisConfig:
     def term_files(self, data_dir: Path | None) -> list[Path]:
         if self.terms is not None:
             return [Path(p) for p in self.terms]
-        if data_dir is not None and (Path(data_dir) / DATA_TERMS_FILE).is_file():
-            return [Path(data_dir) / DATA_TERMS_FILE]
-        return [segmentation.DEFAULT_TERMS_PATH]
+        return segmentation.default_term_files(data_dir)
 
 
 def segmenter_for(config: AnalysisConfig, data_dir: Path | None) -> segmentation.Segmenter:

@@ -45,6 +45,25 @@ METADATA_DIR = "datasette"
 METADATA_FILE = "metadata.json"
 SQL_TIME_LIMIT_MS = 3500
 FACET_TIME_LIMIT_MS = 1000  # default facets on removals must survive a large corpus
+# Facet suggestions run one query per column over the whole table (or search result) on every
+# page view: 47 of a posts page's 79 queries at 500k posts. Off; facets stay a click away.
+SUGGEST_FACETS = False
+#: Indexes the published pages need (each default sort and facet of metadata.yaml, and the
+#: filters the pages link to): name, table, columns. Created when the corpus is first served
+#: (prepare) and in releases, not by the crawl: the crawler does not need them.
+PAGE_INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("posts_first_seen", "posts", ("first_seen_at",)),
+    ("posts_account", "posts", ("account_id",)),
+    ("removals_first_missing", "removals", ("first_missing_at",)),
+    ("removals_reason", "removals", ("reason",)),
+    ("removals_account", "removals", ("account_id",)),
+    # (platform, post_id), not (platform): the facet counts from it, and a join of posts to
+    # their removals uses it (an index on platform alone was chosen for those joins and made
+    # them read every removal of the platform for each post).
+    ("removals_post", "removals", ("platform", "post_id")),
+    ("probes_outcome", "probes", ("outcome",)),
+    ("probes_reason", "probes", ("reason",)),
+)
 STOP_GRACE = 10.0           # seconds Datasette gets to shut down after SIGTERM/SIGINT
 
 
@@ -282,24 +301,54 @@ def is_release(data_dir: str | Path) -> bool:
     return _release_info(Path(data_dir) / DB_NAME) is not None
 
 
+def create_page_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Create the PAGE_INDEXES the database lacks (skipping tables or columns it does not have);
+    return the names created."""
+    made = []
+    for name, table, columns in PAGE_INDEXES:
+        have = {r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')}
+        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                              [name]).fetchone()
+        if not exists and have and set(columns) <= have:
+            conn.execute(f'CREATE INDEX "{name}" ON "{table}" ({", ".join(columns)})')
+            made.append(name)
+    return made
+
+
 def prepare(data_dir: str | Path) -> Path:
-    """Make a working corpus ready to serve: schema current, full-text index up to date.
+    """Make a working corpus ready to serve: schema current, full-text index up to date, the
+    indexes its pages need in place.
 
     A release is left untouched. Returns the database path. Raises PublishError.
     """
     db_path = _corpus_path(data_dir)
     if is_release(data_dir):
         return db_path
-    from memoryhole.analysis.fts import update_index
+    from memoryhole.analysis.fts import default_segmenter, update_index
     from memoryhole.corpus.store import Corpus, CorpusError, retry_while_locked
 
     try:
         corpus = Corpus(data_dir, create=False)
     except CorpusError as exc:
         raise PublishError(str(exc)) from None
+    # The analysis's default segmenter for DATA: the index then shares post_tokens' words.
+    segmenter = default_segmenter(data_dir)
+
+    def update() -> None:
+        conn = corpus.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            create_page_indexes(conn)
+            update_index(conn, segmenter)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
     try:
         # One transaction, retried whole while a crawl or `analyze` holds the corpus.
-        retry_while_locked(lambda: update_index(corpus.db.conn))
+        retry_while_locked(update)
     except sqlite3.Error as exc:
         raise PublishError(f"{db_path}: cannot update the full-text index ({exc}); stop any "
                            "running crawl and retry") from None
@@ -308,8 +357,9 @@ def prepare(data_dir: str | Path) -> Path:
     return db_path
 
 
-def datasette_settings() -> dict[str, int]:
-    return {"sql_time_limit_ms": SQL_TIME_LIMIT_MS, "facet_time_limit_ms": FACET_TIME_LIMIT_MS}
+def datasette_settings() -> dict[str, int | bool]:
+    return {"sql_time_limit_ms": SQL_TIME_LIMIT_MS, "facet_time_limit_ms": FACET_TIME_LIMIT_MS,
+            "suggest_facets": SUGGEST_FACETS}
 
 
 def make_datasette(data_dir: str | Path, immutable: bool = False):
@@ -345,7 +395,7 @@ def serve_argv(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8001,
         _checkpoint(db_path)
     database = ["-i", str(db_path)] if immutable else [str(db_path)]
     settings = [arg for name, value in datasette_settings().items()
-                for arg in ("--setting", name, str(value))]
+                for arg in ("--setting", name, _setting_text(value))]
     return [
         sys.executable, "-m", "datasette", "serve", *database,
         "--metadata", str(metadata_path),
@@ -354,6 +404,10 @@ def serve_argv(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8001,
         "--host", host, "--port", str(port),
         *settings,
     ]
+
+
+def _setting_text(value: int | bool) -> str:
+    return ("on" if value else "off") if isinstance(value, bool) else str(value)
 
 
 def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8001,

@@ -34,6 +34,40 @@ class Figure:
         return self.measured / self.baseline
 
 
+def quick() -> bool:
+    """BENCH_QUICK=1 (`make bench BENCH=quick`): every benchmark at tiny sizes, so the test
+    suite can run them all and they cannot rot."""
+    return os.environ.get("BENCH_QUICK", "").strip() not in ("", "0")
+
+
+def machine() -> list[tuple[str, str]]:
+    """What the figures were measured on: CPU, cores, RAM, load, Python, SQLite, OS."""
+    import platform
+    import sqlite3
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = ""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        ram = f"{pages * size / 2**30:.1f} GB"
+    except (ValueError, OSError, AttributeError):
+        pass
+    load = ""
+    if hasattr(os, "getloadavg"):
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return [("CPU", cpu), ("cores", str(os.cpu_count())), ("RAM", ram),
+            ("load (1, 5, 15 min) at start", load),
+            ("Python", platform.python_version()), ("SQLite", sqlite3.sqlite_version),
+            ("OS", f"{platform.system()} {platform.release()}")]
+
+
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     return int(float(value)) if value else default

@@ -16,7 +16,8 @@ accounts, posts over 30 days with texts from the simulated platform's generator 
 a planted term), a first and a last sighting each by different crawls, 6% removed (half by the
 platform) with probes and candidates, and a last window per account covering its timeline.
 Cached in bench/.cache/ by size.
-Environment: BENCH_ANALYSIS_POSTS, BENCH_SEGMENT_POSTS (20k), BENCH_REPEATS (3).
+Environment: BENCH_ANALYSIS_POSTS, BENCH_SEGMENT_POSTS (20k), BENCH_REPEATS (3), BENCH_QUICK=1
+(tiny sizes: 500 texts, one repeat, a 2,000-post corpus).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _common import CACHE_DIR, env_int, env_ints, human, median, table
+from _common import CACHE_DIR, Figure, env_int, env_ints, human, median, quick, table
 
 GENERATOR_VERSION = 2   # 2: a covering window per account (fixed follow-up needs windows)
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -129,7 +130,9 @@ def build_corpus(path: Path, n_posts: int, pool: list[str]) -> None:
 def cached_corpus(n_posts: int, pool: list[str]) -> Path:
     from memoryhole.corpus.schema import SCHEMA_VERSION
 
-    path = CACHE_DIR / f"analysis-{n_posts}-v{SCHEMA_VERSION}-g{GENERATOR_VERSION}"
+    # BENCH_QUICK corpora are made of fewer texts: kept apart from the full runs' corpora.
+    path = CACHE_DIR / (f"analysis-{n_posts}-v{SCHEMA_VERSION}-g{GENERATOR_VERSION}"
+                        + ("-quick" if quick() else ""))
     if not (path / ".complete").exists():
         import shutil
 
@@ -192,8 +195,13 @@ logging.getLogger("memoryhole.analysis.pipeline").setLevel(logging.INFO)
 path = sys.argv[1]
 corpus = Corpus(path)
 corpus.db.execute("DROP TABLE IF EXISTS post_tokens")
+config = None
+if len(sys.argv) > 2 and sys.argv[2] == "quick":   # BENCH_QUICK: few bootstrap samples, no figures
+    from memoryhole.analysis.pipeline import AnalysisConfig
+    from memoryhole.analysis.survival import SurvivalOptions
+    config = AnalysisConfig(survival=SurvivalOptions(bootstrap_samples=4), figures=False)
 began = time.perf_counter()
-counts = analyze(corpus.db, path)
+counts = analyze(corpus.db, path, config)
 seconds = time.perf_counter() - began
 corpus.close()
 print(json.dumps({"seconds": seconds, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -205,8 +213,11 @@ def analysis_at(size: int, pool: list[str], raw_rate: float) -> list[object]:
     path = cached_corpus(size, pool)
     chars = sum(len(pool[k % len(pool)]) for k in range(min(size, len(pool)))) * (
         size / min(size, len(pool)))
-    result = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True,
-                            text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
+    result = subprocess.run([sys.executable, "-c", CHILD, str(path)]
+                            + (["quick"] if quick() else []), capture_output=True,
+                            text=True, cwd=Path(__file__).resolve().parent.parent)
+    if result.returncode:
+        raise RuntimeError(f"analysis of {human(size)} posts failed:\n{result.stderr[-3000:]}")
     report = json.loads(result.stdout.strip().splitlines()[-1])
     floor = chars / raw_rate
     rss_gb = report["rss_kb"] / 1024 / 1024
@@ -217,17 +228,34 @@ def analysis_at(size: int, pool: list[str], raw_rate: float) -> list[object]:
             round(rss_gb, 2), report["counts"]["term_stats"], verdict, steps]
 
 
-def main() -> None:
-    repeats = env_int("BENCH_REPEATS", 3)
-    pool = texts(env_int("BENCH_SEGMENT_POSTS", 20_000))
+def text_pool() -> list[str]:
+    """The texts corpora are made of (cached corpora are keyed by size: keep this stable)."""
+    return texts(500 if quick() else env_int("BENCH_SEGMENT_POSTS", 20_000))
+
+
+def quick_sizes() -> list[int]:
+    return [2_000]
+
+
+def main() -> list[Figure]:
+    repeats = 1 if quick() else env_int("BENCH_REPEATS", 3)
+    pool = text_pool()
     rows, raw_rate = segmentation(pool, repeats)
     print(table("Segmentation (chars/s; target >= 0.9x raw jieba.lcut)",
                 ["subject", "posts", "chars", "chars/s", "x raw", ""], rows))
-    sizes = env_ints("BENCH_ANALYSIS_POSTS", [100_000])
+    sizes = quick_sizes() if quick() else env_ints("BENCH_ANALYSIS_POSTS", [100_000])
     out = [analysis_at(size, pool, raw_rate) for size in sizes]
     print(table("Whole analysis, first run (target at 1M posts: < 300 s, peak RSS < 2 GB)",
                 ["posts", "raw jieba s", "analysis s", "x raw", "peak RSS GB", "terms", "",
                  "steps (s)"], out))
+    figures = [Figure(f"segmentation, {human(len(pool))} posts", rows[1][3], "chars/s",
+                      rows[0][3], "raw jieba.lcut", ">= 0.9x")]
+    for size, row in zip(sizes, out, strict=True):
+        figures.append(Figure(f"analysis, first run, {human(size)} posts", row[2], "s", row[1],
+                              "raw jieba over the corpus", "< 300 s at 1M"))
+        figures.append(Figure(f"analysis, first run, {human(size)} posts, peak RSS",
+                              row[4] * 1024, "MB", None, "", "< 2 GB at 1M"))
+    return figures
 
 
 if __name__ == "__main__":

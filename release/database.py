@@ -71,6 +71,9 @@ def create_release_db(src: sqlite3.Connection, path: Path, tables: list[str],
             from memoryhole.analysis.fts import update_index
 
             update_index(dst)
+        from memoryhole.analysis.publish import create_page_indexes
+
+        create_page_indexes(dst)   # the default sorts and facets of the served release
         dst.execute("COMMIT")
         dst.execute("VACUUM")
     finally:

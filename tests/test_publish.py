@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import memoryhole.analysis.fts as fts
@@ -24,6 +25,7 @@ from memoryhole.analysis.publish import (
     serve_argv,
     write_metadata,
 )
+from memoryhole.analysis.segmentation import Segmenter
 from memoryhole.analysis.tables import analyze
 from memoryhole.corpus.reasons import REASON_DESCRIPTIONS, REASONS, Reason
 from pipeline_corpus import ACCOUNTS
@@ -227,8 +229,8 @@ def test_fts_query_segments_chinese_and_escapes_the_rest():
 def test_full_text_index_never_resegments_unchanged_posts(pipeline, monkeypatch):
     prepare(pipeline.data)
     calls = []
-    real = fts.segment
-    monkeypatch.setattr(fts, "segment", lambda text: calls.append(text) or real(text))
+    real = Segmenter.tokens
+    monkeypatch.setattr(Segmenter, "tokens", lambda self, text: calls.append(text) or real(self, text))
     conn = sqlite3.connect(pipeline.data / "corpus.db", isolation_level=None)
     try:
         assert fts.update_index(conn)["segmented"] == 0 and calls == []
@@ -292,10 +294,9 @@ def test_canned_queries_answer(pipeline):
     assert 0 <= rows[0]["min_hours"] <= rows[0]["max_hours"]
     rows = get(ds, f"/corpus/account_history.json?account_id={ACCOUNTS[0]}&_shape=array").json()
     assert any(r["event"] == "removed: platform_removed" for r in rows)
-    get(ds, "/corpus/top_removed_terms.json")
     assert get(ds, "/robots.txt").text.strip().endswith("Disallow: /")
     dashboard = get(ds, "/-/dashboards/memoryhole").text
-    assert "Removals by day and reason" in dashboard
+    assert "Removals recorded" in dashboard
 
 
 def test_queries_and_charts_appear_only_with_their_tables(data_dir, tmp_path):
@@ -310,9 +311,99 @@ def test_queries_and_charts_appear_only_with_their_tables(data_dir, tmp_path):
     assert "search_posts" not in queries and "account_history" not in queries
     assert "removals_by_day_and_reason" in queries
     charts = bare["plugins"]["datasette-dashboards"]["memoryhole"]["charts"]
-    assert "top_terms" not in charts and "removals_by_day" in charts
+    assert "top_terms" not in charts and "removals_total" in charts
+    assert "removals_by_day" not in charts    # read from the analysis table, absent here
     layout = bare["plugins"]["datasette-dashboards"]["memoryhole"]["layout"]
     assert {c for row in layout for c in row} == set(charts)
     assert len({len(row) for row in layout}) == 1
     served = build_metadata(data_dir / "corpus.db")["databases"]["corpus"]["queries"]
     assert "search_posts" in served and "evidence" in served
+
+
+def test_dashboard_and_term_query_read_the_analysis_tables(data_dir):
+    """Every dashboard chart and the terms query answer on an analysed corpus, and none of them
+    reads the full-text index's vocabulary (a scan of every indexed word)."""
+    ds = datasette(data_dir)
+    metadata = build_metadata(data_dir / "corpus.db")
+    charts = metadata["plugins"]["datasette-dashboards"]["memoryhole"]["charts"]
+    assert {"removals_by_day", "rate_by_day", "survival", "top_terms"} <= set(charts)
+    for slug, chart in charts.items():
+        assert "posts_fts_terms" not in chart["query"] and "sightings" not in chart["query"], slug
+        rows = get(ds, "/corpus.json?_shape=array&sql=" + urllib.parse.quote(chart["query"])).json()
+        assert isinstance(rows, list), slug
+    get(ds, "/-/dashboards/memoryhole")
+    query = metadata["databases"]["corpus"]["queries"]["top_removed_terms"]["sql"]
+    assert "term_stats" in query and "posts_fts_terms" not in query
+    get(ds, "/corpus/top_removed_terms.json")
+
+
+# --- at campaign scale: what each page costs does not grow with the corpus -------------------
+
+#: Tables that grow with the corpus (the analysis tables stay small).
+CORPUS_SIZED = ("posts", "sightings", "removals", "probes", "post_events", "pages", "windows",
+                "candidates", "post_versions", "tombstones")
+
+
+def plan(conn, sql):
+    return " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql))
+
+
+def test_default_sorts_and_facets_of_big_tables_are_indexed(data_dir):
+    """A default sort reads an index in order (no sort of the table); a default facet counts
+    from an index (no temporary B-tree over the table)."""
+    tables = build_metadata(data_dir / "corpus.db")["databases"]["corpus"]["tables"]
+    conn = sqlite3.connect(data_dir / "corpus.db")
+    checked = 0
+    for table in CORPUS_SIZED:
+        meta = tables.get(table, {})
+        sort = meta.get("sort") or meta.get("sort_desc")
+        if sort:
+            found = plan(conn, f"SELECT * FROM {table} ORDER BY {sort} DESC LIMIT 101")
+            assert "TEMP B-TREE" not in found, (table, sort, found)
+            checked += 1
+        for facet in meta.get("facets", []):
+            if isinstance(facet, dict):       # a date facet: count from an index on the column
+                (column,) = facet.values()
+                found = plan(conn, f"SELECT date({column}), count(*) FROM {table} "
+                             f"GROUP BY date({column})")
+                assert "COVERING INDEX" in found, (table, facet, found)
+            else:
+                found = plan(conn, f"SELECT {facet}, count(*) FROM {table} GROUP BY {facet}")
+                assert "TEMP B-TREE" not in found and "INDEX" in found, (table, facet, found)
+            checked += 1
+    conn.close()
+    assert checked >= 6
+    assert "facets" not in tables["posts"] and "facets" not in tables["post_events"]
+
+
+def test_pages_suggest_no_facets(data_dir):
+    """Facet suggestions ran one query per column on every view (47 of 79 on a posts page)."""
+    ds = datasette(data_dir)
+    for table in ("posts", "removals", "sightings"):
+        body = get(ds, f"/corpus/{table}.json").json()
+        assert body["suggested_facets"] == [], table
+    removals = get(ds, "/corpus/removals.json").json()
+    assert {"reason", "account_id", "platform"} <= set(removals["facet_results"])
+
+
+def test_jieba_is_loaded_at_startup(data_dir):
+    """The first search after start no longer pays for loading jieba's dictionary."""
+    from memoryhole.analysis import segmentation
+
+    ds = datasette(data_dir)
+    segmentation._tokenizer.cache_clear()
+    asyncio.run(ds.invoke_startup())
+    assert segmentation._tokenizer.cache_info().currsize >= 1
+
+
+def test_canned_queries_join_removals_by_post(data_dir):
+    """Each post's removals are found by (platform, post_id): a page index on removals.platform
+    alone was chosen for these joins and read every removal of the platform for each post."""
+    queries = build_metadata(data_dir / "corpus.db")["databases"]["corpus"]["queries"]
+    conn = sqlite3.connect(data_dir / "corpus.db")
+    for name in ("posts_mentioning_term", "keyword_test", "search_posts"):
+        sql = queries[name]["sql"].replace("jieba_query(:q)", ":q")
+        found = plan(conn, sql.replace(":term", "'x'").replace(":q", "'x'"))
+        assert "SEARCH r USING INDEX" in found and "(platform=? AND post_id=?)" in found, (
+            name, found)
+    conn.close()
