@@ -2,11 +2,13 @@
 in Redis for the workers (memoryhole.crawlers.worker), ingests their answers into the corpus
 (SQLite has one writer) and runs the differ and probe resolution as a single-process crawl does.
 
-`memoryhole crawl PLAN --data DIR --redis redis://HOST:6379/0` runs it. Each cycle is the
-single-process cycle (memoryhole.crawlers.scheduler) with the fetching done elsewhere:
+`memoryhole crawl PLAN --data DIR --redis redis://HOST:6379/0` runs it. Each cycle is a tick
+of the campaign's scheduler (memoryhole.crawlers.scheduler, crawlers/cadence.py: each watchlist
+at its cadence, within the host's hourly budget) with the fetching done elsewhere:
 
-1. a `crawls` row is opened; the due requests (`due_requests`: what the spider's `start()` asks
-   today) are queued, tagged with the crawl;
+1. a `crawls` row is opened; the requests of the work the tick admitted (`due_requests`: what
+   the spider's `start()` asks for the polls and probes it was given) are queued, tagged with
+   the crawl;
 2. answers are ingested as they come: each response's exchange is appended to the crawl's WARC
    files here (the same records, headers and references a single-process crawl writes), the
    observations' placeholder evidence is pointed at those records, and the rows are stored with
@@ -51,13 +53,21 @@ from memoryhole.corpus.store import (
     WarcRef,
 )
 
-from . import failures, workqueue
+from . import cadence, failures, workqueue
 from .plan import CrawlPlan
 from .platforms import ADAPTERS
-from .scheduler import CycleReport, RunOptions, _add, _resolve, _stored
+from .scheduler import (
+    MAX_SLEEP,
+    MIN_SLEEP,
+    CycleReport,
+    RunOptions,
+    _add,
+    _resolve,
+    _stored,
+    prepare_tick,
+)
 from .spiders import probe_spider, timeline_spider
 from .spiders.base import PlanSpider
-from .spiders.probe import probe_work
 from .worker import PENDING
 
 log = logging.getLogger(__name__)
@@ -281,6 +291,7 @@ class Campaign:
         self.server = workqueue.connect(distributed.redis_url)
         self.where = workqueue.shown(distributed.redis_url)
         self.stopping = False
+        self.next_due_at: float | None = None   # epoch seconds: the next poll or item due
         self.epoch = uuid.uuid4().hex
         self.plan_bytes = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
         listing = ADAPTERS[plan.platform].watch == "listing"
@@ -366,11 +377,13 @@ class Campaign:
         self.redis(self.reset)
         self.redis(self.publish)
 
-    def crawl(self, kind: str, spider_cls: type[PlanSpider], ingester: Ingester
-              ) -> int | None:
-        """One crawl through the workers: returns its id (its row finished or interrupted)."""
+    def crawl(self, kind: str, spider_cls: type[PlanSpider], ingester: Ingester,
+              **work: Any) -> int | None:
+        """One crawl through the workers: returns its id (its row finished or interrupted).
+        `work`: what the campaign's scheduler admitted (`polls=` for a timeline spider, `work=`
+        for a probe spider), as a single-process tick gives it."""
         corpus = ingester.corpus
-        spider = spider_cls(plan=self.plan, data=self.data)
+        spider = spider_cls(plan=self.plan, data=self.data, **work)
         plan = self.plan
         crawl_id = corpus.start_crawl(
             kind=spider.kind, platform=plan.platform, plan=plan.as_record(),
@@ -448,12 +461,22 @@ class Campaign:
         ingester.record_local(spider.crawl_id, items)
 
     def cycle(self, number: int, ingester: Ingester) -> CycleReport:
-        report = CycleReport(number)
+        """One tick of the campaign's scheduler (crawlers/cadence.py decides what is due, within
+        the host's hourly budget), its requests fetched by the workers."""
+        due, ticks = prepare_tick(self.data, [self.plan], everything=self.options.once)
+        plan_work = due.plans[0]
+        self.next_due_at = plan_work.next_due_at
+        report = CycleReport(number, platform=self.plan.platform,
+                             behind=plan_work.behind_lines(), idle=plan_work.idle)
+        if plan_work.idle:
+            return report
         began = time.monotonic()
         corpus = ingester.corpus
+        tick_id = ticks.get(self.plan.platform)
         try:
-            if self.timeline_cls is not None:
-                report.timeline_crawl_id = self.crawl("timeline", self.timeline_cls, ingester)
+            if self.timeline_cls is not None and plan_work.polls:
+                report.timeline_crawl_id = self.crawl("timeline", self.timeline_cls, ingester,
+                                                      polls=plan_work.polls)
                 _stored(corpus, report.timeline_crawl_id)
                 if self.stopping:
                     report.interrupted = True
@@ -465,11 +488,25 @@ class Campaign:
                         "SELECT failure, COUNT(*) FROM pages WHERE crawl_id = ? AND outcome = "
                         "'failed' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
                         [report.timeline_crawl_id]).fetchall())
-            work = probe_work(self.data, self.plan.platform, self.plan.long_texts, self.plan)
+            work = dict(plan_work.probes)
+            if report.diff is not None:
+                # The poll changed what needs asking: ask again, within what was admitted and
+                # what the budget has left (as a single-process tick does).
+                left = plan_work.budget_left
+                fresh = {"reprobes": corpus.due_reprobes(self.plan.platform, plan_work.at),
+                         "candidates": corpus.open_candidates(self.plan.platform),
+                         "long_texts": corpus.long_texts_needed(self.plan.platform)
+                         if self.plan.long_texts else []}
+                if any(w.probe_schedule for w in self.plan.watchlists):
+                    fresh["watch"] = cadence.due_items(corpus, self.plan, plan_work.at)[0]
+                for kind, rows in fresh.items():
+                    admitted = len(work.get(kind, []))
+                    work[kind] = rows[:admitted + left]
+                    left -= max(0, len(work[kind]) - admitted)
             for _ in range(2):
                 if not any(work.values()) or self.stopping:
                     break
-                report.probe_crawl_id = self.crawl("probe", self.probe_cls, ingester)
+                report.probe_crawl_id = self.crawl("probe", self.probe_cls, ingester, work=work)
                 _stored(corpus, report.probe_crawl_id)
                 if self.stopping:
                     break
@@ -486,7 +523,20 @@ class Campaign:
             report.interrupted = self.stopping
         finally:
             report.seconds = time.monotonic() - began
+            if tick_id is not None and (report.timeline_crawl_id or report.probe_crawl_id):
+                made = self.requests_made(corpus, report)
+                corpus.write(lambda: cadence.count_requests(corpus.db, tick_id, made))
         return report
+
+    @staticmethod
+    def requests_made(corpus: Corpus, report: CycleReport) -> int:
+        """The tick's requests as the corpus counts them (pages, probes, long texts): the
+        workers' Scrapy stats stay on their machines."""
+        crawls = [c for c in (report.timeline_crawl_id, report.probe_crawl_id) if c]
+        marks = ",".join("?" * len(crawls))
+        return sum(int(corpus.db.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE crawl_id IN ({marks})", crawls).fetchone()[0])
+            for table in ("pages", "probes", "long_texts"))
 
 
 def run_distributed(plan: CrawlPlan, data_dir: str | Path, distributed: DistributedOptions,
@@ -517,7 +567,6 @@ def run_distributed(plan: CrawlPlan, data_dir: str | Path, distributed: Distribu
         number = 0
         while not campaign.stopping:
             number += 1
-            began = time.monotonic()
             report = campaign.cycle(number, ingester)
             reports.append(report)
             if options.on_cycle:
@@ -526,7 +575,11 @@ def run_distributed(plan: CrawlPlan, data_dir: str | Path, distributed: Distribu
                 break
             if options.duration is not None and time.monotonic() - started >= options.duration:
                 break
-            wait = max(0.0, plan.every - (time.monotonic() - began)) if options.paced else 0.0
+            # Until the next poll or item falls due (as `memoryhole schedule` waits), within
+            # MIN_SLEEP..MAX_SLEEP: probes of candidates and re-probes fall due between.
+            due = campaign.next_due_at
+            until = (due - clock.now().timestamp()) if due is not None else MAX_SLEEP
+            wait = min(MAX_SLEEP, max(MIN_SLEEP, until)) if options.paced else 0.0
             if options.duration is not None:
                 wait = min(wait, max(0.0, options.duration - (time.monotonic() - started)))
             deadline = time.monotonic() + wait

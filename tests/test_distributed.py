@@ -170,6 +170,13 @@ def test_two_workers_and_the_ingester_store_what_one_process_stores(redis_server
     a, b = corpus_shape(single), corpus_shape(double)
     for key in a:
         assert b[key] == a[key], key
+    # The campaign's scheduler decided the work of both (crawlers/cadence.py): the same ticks
+    # against the host's budget, the same polls of each watched account.
+    for sql in ("SELECT platform, budget, requests_due, requests_admitted "
+                "FROM schedule_ticks ORDER BY id",
+                "SELECT platform, watchlist, member_id, last_polled_at, polls "
+                "FROM schedule_members ORDER BY 1, 2, 3"):
+        assert rows(double, sql) == rows(single, sql) != [], sql
     assert {r[1] for r in a["removals"]} == {"author_deleted", "platform_removed",
                                              "restricted", "account_suspended"}
     # The same responses archived, each once (robots.txt: once per worker and spider, here as
