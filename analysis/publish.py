@@ -197,8 +197,8 @@ def build_metadata(db_path: str | Path | None = None) -> dict[str, Any]:
     return metadata
 
 
-def _extra_columns(db_path: Path) -> list[str]:
-    """`platform: name (description), ...` for every extra post field a platform declares."""
+def _declarations(db_path: Path) -> list[tuple[str, dict]]:
+    """(platform, declaration) of every platform the corpus declares, by platform name."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         rows = conn.execute("SELECT platform, declaration FROM platforms ORDER BY platform"
@@ -207,37 +207,28 @@ def _extra_columns(db_path: Path) -> list[str]:
         return []
     finally:
         conn.close()
-    described = []
+    declared = []
     for platform, declaration in rows:
         try:
-            fields = json.loads(declaration).get("extra_columns") or []
+            declared.append((platform, json.loads(declaration)))
         except ValueError:
             continue
-        if fields:
-            described.append(f"{platform}: " + ", ".join(
-                f"{f['name']} ({f['description'].rstrip('.')})" for f in fields))
-    return described
+    return declared
+
+
+def _extra_columns(db_path: Path) -> list[str]:
+    """`platform: name (description), ...` for every extra post field a platform declares."""
+    return [f"{platform}: " + ", ".join(f"{f['name']} ({f['description'].rstrip('.')})"
+                                        for f in fields)
+            for platform, declaration in _declarations(db_path)
+            if (fields := declaration.get("extra_columns") or [])]
 
 
 def _unconfirmed_words(db_path: Path) -> list[str]:
     """`platform: "words", ...` for every platform's words its declaration marks unconfirmed."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT platform, declaration FROM platforms ORDER BY platform"
-                            ).fetchall()
-    except sqlite3.Error:
-        return []
-    finally:
-        conn.close()
-    described = []
-    for platform, declaration in rows:
-        try:
-            words = json.loads(declaration).get("unconfirmed_words") or []
-        except ValueError:
-            continue
-        if words:
-            described.append(f"{platform}: " + ", ".join(f'"{w["words"]}"' for w in words))
-    return described
+    return [f"{platform}: " + ", ".join(f'"{w["words"]}"' for w in words)
+            for platform, declaration in _declarations(db_path)
+            if (words := declaration.get("unconfirmed_words") or [])]
 
 
 def _describe_release(metadata: dict[str, Any], release: dict[str, Any],

@@ -316,6 +316,29 @@ def _listed_posts(corpus: Corpus, platform: str, accounts: tuple[str, ...]) -> l
     return found
 
 
+def probes_after_poll(corpus: Corpus, work: PlanWork) -> tuple[dict[str, list], int]:
+    """The probes of a tick once its poll is diffed, and the budget then left: the poll changed
+    what needs asking (candidates opened or seen again, removals restored, long posts found,
+    posts on a probe schedule first seen), so it is asked again, within what was admitted and
+    what the budget has left."""
+    plan, probes = work.plan, dict(work.probes)
+    left = work.budget_left
+    if not any(probes.values()):   # a probe crawl not paid for: its robots.txt
+        left = max(0, left - int(plan.politeness.obey_robots_txt))
+    fresh = {"reprobes": corpus.due_reprobes(plan.platform, work.at),
+             "candidates": corpus.open_candidates(plan.platform),
+             "long_texts": corpus.long_texts_needed(plan.platform) if plan.long_texts else []}
+    if any(w.probe_schedule for w in plan.watchlists):
+        # Posts a listing showed that are probed on a schedule (a feed's articles): the ones
+        # this poll found are due now.
+        fresh["watch"] = due_items(corpus, plan, work.at)[0]
+    for kind, rows in fresh.items():
+        admitted = len(probes.get(kind, []))
+        probes[kind] = rows[:admitted + left]
+        left -= max(0, len(probes[kind]) - admitted)
+    return probes, left
+
+
 def used_budget(db: sqlite_utils.Database, host: str, now: datetime) -> int:
     """Requests the host's ticks admitted (or made, when more) in the hour before `now`."""
     return int(db.execute(

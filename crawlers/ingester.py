@@ -489,20 +489,8 @@ class Campaign:
                         "'failed' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
                         [report.timeline_crawl_id]).fetchall())
             work = dict(plan_work.probes)
-            if report.diff is not None:
-                # The poll changed what needs asking: ask again, within what was admitted and
-                # what the budget has left (as a single-process tick does).
-                left = plan_work.budget_left
-                fresh = {"reprobes": corpus.due_reprobes(self.plan.platform, plan_work.at),
-                         "candidates": corpus.open_candidates(self.plan.platform),
-                         "long_texts": corpus.long_texts_needed(self.plan.platform)
-                         if self.plan.long_texts else []}
-                if any(w.probe_schedule for w in self.plan.watchlists):
-                    fresh["watch"] = cadence.due_items(corpus, self.plan, plan_work.at)[0]
-                for kind, rows in fresh.items():
-                    admitted = len(work.get(kind, []))
-                    work[kind] = rows[:admitted + left]
-                    left -= max(0, len(work[kind]) - admitted)
+            if report.diff is not None:   # as a single-process tick does
+                work, _ = cadence.probes_after_poll(corpus, plan_work)
             for _ in range(2):
                 if not any(work.values()) or self.stopping:
                     break

@@ -311,28 +311,10 @@ def run(plan: CrawlPlan | Sequence[CrawlPlan], data_dir: str | Path,
                         "SELECT failure, COUNT(*) FROM pages WHERE crawl_id = ? AND outcome = "
                         "'failed' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
                         [report.timeline_crawl_id]).fetchall())
-            probes = dict(work.probes)
             if report.diff is not None:
-                # The poll changed what needs asking (candidates opened or seen again, removals
-                # restored, long posts found): ask again, within what was admitted and what the
-                # budget has left.
-                left = work.budget_left
-                if not any(probes.values()):   # a probe crawl not paid for: its robots.txt
-                    left = max(0, left - int(plan.politeness.obey_robots_txt))
-                fresh = {"reprobes": corpus.due_reprobes(plan.platform, work.at),
-                         "candidates": corpus.open_candidates(plan.platform),
-                         "long_texts": corpus.long_texts_needed(plan.platform)
-                         if plan.long_texts else []}
-                if any(w.probe_schedule for w in plan.watchlists):
-                    # Posts a listing showed that are probed on a schedule (a feed's articles):
-                    # the ones this poll found are due now.
-                    fresh["watch"] = cadence.due_items(corpus, plan, work.at)[0]
-                for kind, rows in fresh.items():
-                    admitted = len(probes[kind])
-                    probes[kind] = rows[:admitted + left]
-                    left -= max(0, len(probes[kind]) - admitted)
+                probes, left = cadence.probes_after_poll(corpus, work)
             else:
-                left = work.budget_left
+                probes, left = dict(work.probes), work.budget_left
             # A second pass only when the first found accounts gone: their posts are asked now.
             for _ in range(2):
                 if not any(probes.values()) or state["stopping"]:

@@ -31,8 +31,6 @@ from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 STEP = 120.0   # the driven clock's step: the cadences' tolerance on a driven clock
-COOLDOWNS_DDL = ("CREATE TABLE cooldowns (id INTEGER PRIMARY KEY, crawl_id INTEGER, "
-                 "platform TEXT, host TEXT, session TEXT, cause TEXT, started_at TEXT, until TEXT)")
 QUICK = {"delay": 0, "concurrency": 4, "timeout": "5s", "retries": 1}
 
 
@@ -386,7 +384,6 @@ def test_status_says_what_is_wrong_in_words(tmp_path):
     try:
         corpus.write(lambda: cadence.record_tick(corpus.db, cadence.due_work(
             corpus, [plan], now - timedelta(hours=1))))
-        corpus.db.execute(COOLDOWNS_DDL)
         for k in range(4):   # one session blocked four times today, and cooling down now
             corpus.db.execute(
                 "INSERT INTO cooldowns (platform, host, session, cause, started_at, until) "
