@@ -58,6 +58,9 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 HAN = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下"
        "过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都"
        "两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重")
+# The write a re-sighting that changes nothing else makes (Corpus._upsert_posts): side (d)
+# replays every write but this one, the SQL floor if last-seen cost nothing.
+LAST_SEEN_UPDATE = "UPDATE posts SET last_seen_at = MAX(last_seen_at, ?2)"
 SIGHTING_INSERT = """INSERT INTO sightings (crawl_id, platform, post_id, account_id, page,
                          position, pinned, seen_at, page_id, via_post_id)
                      VALUES (?,?,?,?,?,?,?,?,?,?)"""
@@ -177,6 +180,7 @@ class TimingConnection:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self.spent: dict[str, float] = defaultdict(float)
+        self.replayed: dict[str, float] = defaultdict(float)   # (c) per statement kind
         self.writes: list[tuple[str, list]] = []
         self._kinds: dict[str, tuple[str, bool, bool]] = {}
 
@@ -241,12 +245,14 @@ def open_raw(path: Path, corpus_db: sqlite3.Connection) -> sqlite3.Connection:
 
 
 def run_once(accounts: int, polls: int, seed: int, profile: bool) -> list[dict]:
-    """Fresh databases for the three sides, `polls` polls each, interleaved batch by batch:
-    the store path; the store's own writes replayed raw into a mirror corpus; raw sightings."""
+    """Fresh databases for the four sides, `polls` polls each, interleaved batch by batch:
+    the store path; the store's own writes replayed raw into a mirror corpus, all of them (c)
+    and all but the last-seen-only updates (d); raw sightings."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     try:
         corpus = Corpus(workdir / "store")
         mirror = Corpus(workdir / "mirror")     # same schema, PRAGMAs and foreign keys
+        unseen = Corpus(workdir / "unseen")     # side (d)
         raw = open_raw(workdir / "raw.db", corpus.db.conn)
         timing = TimingConnection(corpus.db.conn)
         corpus.db.conn = timing
@@ -257,18 +263,20 @@ def run_once(accounts: int, polls: int, seed: int, profile: bool) -> list[dict]:
             pages = timelines.next_poll()
             crawl = corpus.start_crawl("timeline", "weibo", plan)
             assert mirror.start_crawl("timeline", "weibo", plan) == crawl
+            assert unseen.start_crawl("timeline", "weibo", plan) == crawl
             batches = [pages[i:i + FLUSH_EVERY] for i in range(0, len(pages), FLUSH_EVERY)]
-            rows_of = []
+            rows_of, skipped = [], 0
             for batch in batches:
                 rows_of.append(sighting_rows(crawl, batch, next_page_id))
                 next_page_id += len(batch)
             timing.spent.clear()
-            spent = {"store": 0.0, "replay": 0.0, "raw": 0.0}
+            timing.replayed.clear()
+            spent = {"store": 0.0, "replay": 0.0, "unseen": 0.0, "raw": 0.0}
             profiler = cProfile.Profile() if profile and poll == polls else None
             for i, (batch, rows) in enumerate(zip(batches, rows_of, strict=True)):
                 # The replay needs the store's writes first; raw goes first, between or last.
-                order = (("raw", "store", "replay"), ("store", "raw", "replay"),
-                         ("store", "replay", "raw"))[i % 3]
+                order = (("raw", "store", "replay", "unseen"), ("store", "raw", "unseen", "replay"),
+                         ("store", "replay", "unseen", "raw"))[i % 3]
                 for side in order:
                     if side == "store":
                         timing.writes.clear()
@@ -281,31 +289,44 @@ def run_once(accounts: int, polls: int, seed: int, profile: bool) -> list[dict]:
                         spent["store"] += time.perf_counter() - start
                         writes = list(timing.writes)
                         continue
-                    target = mirror.db.conn if side == "replay" else raw
+                    target = {"replay": mirror.db.conn, "unseen": unseen.db.conn}.get(side, raw)
                     start = time.perf_counter()
                     target.execute("BEGIN")
                     if side == "replay":
                         for sql, params in writes:
+                            began = time.perf_counter()
                             target.executemany(sql, params)
+                            timing.replayed[timing._kind(sql)[0]] += time.perf_counter() - began
+                    elif side == "unseen":
+                        for sql, params in writes:
+                            if sql.lstrip().startswith(LAST_SEEN_UPDATE):
+                                skipped += len(params)
+                            else:
+                                target.executemany(sql, params)
                     else:
                         target.executemany(SIGHTING_INSERT, rows)
+                    began = time.perf_counter()
                     target.execute("COMMIT")
+                    if side == "replay":
+                        timing.replayed["commit"] += time.perf_counter() - began
                     spent[side] += time.perf_counter() - start
             n = sum(len(r) for r in rows_of)
+            # (d) must have left out the store's last-seen updates (its SQL text is matched).
+            assert poll == 1 or skipped > 0, "side (d) found no last-seen update to leave out"
             parts = dict(timing.spent)
-            for db in (corpus.db, mirror.db):
+            for db in (corpus.db, mirror.db, unseen.db):
                 stored = db.execute("SELECT COUNT(*) FROM sightings WHERE crawl_id = ?",
                                     [crawl]).fetchone()[0]
                 assert stored == n, (stored, n)
             results.append({"kind": "first poll (all new)" if poll == 1 else "re-poll",
                             "rows": n, "posts": sum(len(p.posts) for p in pages), **spent,
                             "sightings_part": parts.get("insert sightings", 0.0),
-                            "parts": parts})
+                            "parts": parts, "replayed": dict(timing.replayed)})
             if profiler:
                 out = io.StringIO()
                 pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
                 print(f"cProfile of the store path, poll {poll}:\n{out.getvalue()}")
-        for c in (corpus, mirror):
+        for c in (corpus, mirror, unseen):
             c.close()
         raw.close()
         return results
@@ -328,22 +349,24 @@ def main() -> list[Figure]:
         for results in runs:
             chosen = [x for x in results if kind == "all polls" or x["kind"] == kind]
             per_run.append({k: sum(x[k] for x in chosen)
-                            for k in ("rows", "store", "raw", "replay", "sightings_part")})
-        rate = {side: median([r["rows"] / r[side] for r in per_run])
-                for side in ("raw", "store", "sightings_part", "replay")}
-        ratio = {side: median([r["raw"] / r[side] for r in per_run])
-                 for side in ("store", "sightings_part", "replay")}
+                            for k in ("rows", "store", "raw", "replay", "unseen",
+                                      "sightings_part")})
+        sides = ("store", "sightings_part", "replay", "unseen")
+        rate = {side: median([r["rows"] / r[side] for r in per_run]) for side in ("raw", *sides)}
+        ratio = {side: median([r["raw"] / r[side] for r in per_run]) for side in sides}
         a_c = median([r["replay"] / r["store"] for r in per_run])
         rows.append([kind, median([r["rows"] for r in per_run]), rate["raw"],
                      rate["store"], ratio["store"], rate["sightings_part"],
-                     ratio["sightings_part"], rate["replay"], ratio["replay"], a_c])
+                     ratio["sightings_part"], rate["replay"], ratio["replay"], a_c,
+                     rate["unseen"], ratio["unseen"]])
         summary[kind] = (rate["store"], rate["raw"])
     print(table(
         f"Sighting ingest: {accounts} accounts x {PAGES_PER_POLL} pages a poll, {polls} polls, "
         f"batches of {FLUSH_EVERY} pages; sightings/s, median of {repeats} runs "
         "(target: (a)/raw >= 0.5)",
         ["polls", "sightings/run", "raw", "(a) store", "(a)/raw", "(b) store sightings",
-         "(b)/raw", "(c) store SQL raw", "(c)/raw", "(a)/(c)"], rows))
+         "(b)/raw", "(c) store SQL raw", "(c)/raw", "(a)/(c)", "(d) (c) w/o last-seen",
+         "(d)/raw"], rows))
     print("raw: executemany of the same sighting rows into a bare sightings table (same DDL and "
           "indexes, WAL), BEGIN/COMMIT per batch\n"
           "(a): Corpus.record_pages, all of it (pages, sightings, tombstones, posts lookup + "
@@ -351,28 +374,39 @@ def main() -> list[Figure]:
           "(b): the INSERT INTO sightings executemany inside (a) alone (no commit; checks "
           "foreign keys)\n"
           "(c): every write (a) made, replayed as executemany with the same parameters into a "
-          "mirror corpus, BEGIN/COMMIT per batch: the SQL floor of (a)")
-    # Where the store path's time goes (median run, re-polls), to see what (a) pays beyond (b).
-    parts: dict[str, list[float]] = defaultdict(list)
-    totals = []
-    for results in runs:
-        repolls = [x for x in results if x["kind"] == "re-poll"]
-        total = sum(x["store"] for x in repolls)
-        totals.append(total)
-        sql = 0.0
-        for name in {k for x in repolls for k in x["parts"]}:
-            spent = sum(x["parts"].get(name, 0.0) for x in repolls)
-            parts[name].append(spent)
-            sql += spent
-        parts["python (outside SQL)"].append(total - sql)
-    per_sighting = median([sum(x["rows"] for x in results if x["kind"] == "re-poll")
-                           for results in runs])
-    breakdown = sorted(((name, median(v)) for name, v in parts.items()), key=lambda r: -r[1])
-    print()
-    print(table("Store path, re-polls: where the time goes (median of runs)",
-                ["part", "seconds", "share", "us per sighting"],
-                [[name, s, f"{100 * s / median(totals):.0f}%", 1e6 * s / per_sighting]
-                 for name, s in breakdown]))
+          "mirror corpus, BEGIN/COMMIT per batch: the SQL floor of (a)\n"
+          "(d): (c) without the updates that write only a re-sighted post's last_seen_*: the SQL "
+          "floor if last-seen cost nothing (its lookup, in (a), is not in (c) or (d))")
+    # Where the store path's time goes, and where its SQL floor (c) goes (median runs).
+    for kind in ("first poll (all new)", "re-poll"):
+        parts: dict[str, list[float]] = defaultdict(list)
+        floor: dict[str, list[float]] = defaultdict(list)
+        totals = []
+        for results in runs:
+            chosen = [x for x in results if x["kind"] == kind]
+            total = sum(x["store"] for x in chosen)
+            totals.append(total)
+            sql = 0.0
+            for name in {k for x in chosen for k in x["parts"]}:
+                spent = sum(x["parts"].get(name, 0.0) for x in chosen)
+                parts[name].append(spent)
+                sql += spent
+            parts["python (outside SQL)"].append(total - sql)
+            for name in {k for x in chosen for k in x["replayed"]}:
+                floor[name].append(sum(x["replayed"].get(name, 0.0) for x in chosen))
+        n = median([sum(x["rows"] for x in results if x["kind"] == kind) for results in runs])
+        raw_us = 1e6 * median([sum(x["raw"] for x in results if x["kind"] == kind)
+                               for results in runs]) / n
+        for title, spent in (("Store path (a)", parts), ("Its SQL replayed, (c)", floor)):
+            breakdown = sorted(((name, median(v)) for name, v in spent.items()),
+                               key=lambda r: -r[1])
+            whole = sum(s for _, s in breakdown)
+            print()
+            print(table(f"{title}, {kind}: where the time goes (median of runs; raw "
+                        f"{raw_us:.2f} us per sighting)",
+                        ["part", "seconds", "share", "us per sighting"],
+                        [[name, s, f"{100 * s / whole:.0f}%", 1e6 * s / n]
+                         for name, s in breakdown]))
     return [Figure(f"store path ({kind}), {accounts:,} accounts x {PAGES_PER_POLL} pages",
                    store, "sightings/s", raw, "raw executemany, same rows", ">= 0.5x")
             for kind, (store, raw) in summary.items()]
