@@ -479,7 +479,10 @@ def fold(db: sqlite_utils.Database) -> int:
                 """INSERT INTO schedule_members (platform, watchlist, member_id, last_polled_at,
                        last_crawl_id)
                    SELECT platform, watchlist, account_id, MIN(requested_at), crawl_id FROM pages
-                   WHERE crawl_id = ? AND page = 1 AND watchlist IS NOT NULL GROUP BY 1, 2, 3
+                   WHERE crawl_id = ? AND page = 1 AND watchlist IS NOT NULL
+                     -- a poll not sent (its host cooling down) stays due for the next tick
+                     AND COALESCE(failure, '') != 'cooling_down'
+                   GROUP BY 1, 2, 3
                    ON CONFLICT DO UPDATE SET polls = polls + 1,
                        last_polled_at = MAX(last_polled_at, excluded.last_polled_at),
                        last_crawl_id = excluded.last_crawl_id""", [crawl_id])

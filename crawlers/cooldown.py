@@ -137,6 +137,11 @@ class CooldownMiddleware:
         pace = self.plan.access.pace
         while True:
             wait = state.until - time.monotonic()
+            if wait > self.settings.hold:
+                # Not worth holding the crawl (and the campaign's tick) for: not sent, a failure
+                # (never an observation); the scheduler asks again after the cool-down.
+                raise IgnoreRequest(f"{host} is cooling down for {wait:.0f} s more, longer than "
+                                    f"access.cooldown.hold ({self.settings.hold:.0f} s): not sent")
             if wait > 0:
                 await self._rest(wait, request)
                 continue

@@ -20,12 +20,13 @@ UNEXPECTED_ANSWER = "unexpected_answer"  # valid JSON the parser has no rule for
 TIMEOUT = "timeout"
 CONNECTION_ERROR = "connection_error"
 REDIRECT_LOOP = "redirect_loop"
+COOLING_DOWN = "cooling_down"            # not sent: its host cools down longer than a crawl holds
 UNKNOWN_FAILURE = "unknown_failure"
 
 FAILURES: tuple[str, ...] = (
     SERVER_ERROR, IP_LIMITED, RATE_LIMITED, UNEXPECTED_STATUS,
     CAPTCHA, LOGIN_WALL, TRUNCATED_BODY, UNPARSEABLE_BODY, UNEXPECTED_ANSWER, TIMEOUT,
-    CONNECTION_ERROR, REDIRECT_LOOP, UNKNOWN_FAILURE,
+    CONNECTION_ERROR, REDIRECT_LOOP, COOLING_DOWN, UNKNOWN_FAILURE,
 )
 
 
@@ -59,6 +60,8 @@ def failure_for_exception(exc: BaseException) -> str:
         return CONNECTION_ERROR
     if name == "IgnoreRequest" and "redirect" in str(exc).lower():
         return REDIRECT_LOOP
+    if name == "IgnoreRequest" and "cooling down" in str(exc).lower():
+        return COOLING_DOWN
     return UNKNOWN_FAILURE
 
 

@@ -206,6 +206,10 @@ class Cooldown:
     max: float = 3 * 3600.0
     jitter: float = 0.25
     retries: int = 5      # times a blocked request is asked again after cool-downs
+    # A crawl holds a request for a cooling host at most this long; past it the request is not
+    # sent (failure `cooling_down`) and the crawl ends, so the campaign's other platforms and
+    # the next ticks are not held up by an hours-long ban. The scheduler asks again later.
+    hold: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -379,6 +383,7 @@ class _CooldownSpec(BaseModel):
     max: _duration(0, 7 * DAY, zero_ok=True) = Cooldown.max
     jitter: float = Field(Cooldown.jitter, ge=0, le=1, allow_inf_nan=False)
     retries: int = Field(Cooldown.retries, ge=0, le=100)
+    hold: _duration(0, DAY, zero_ok=True) = Cooldown.hold
 
 
 class _AccessSpec(BaseModel):
@@ -474,7 +479,8 @@ _FIX = {
     "pace": "a mapping with min and max, e.g. pace: {min: 8s, max: 15s}",
     "min": "a duration up to 1d, e.g. min: 8s",
     "max": "a duration, e.g. max: 3h",
-    "cooldown": "a mapping with base, max, jitter, retries",
+    "cooldown": "a mapping with base, max, jitter, retries, hold",
+    "hold": "a duration up to 1d, e.g. hold: 5m",
     "base": "a duration up to 1d, e.g. base: 3m (0s: no cool-downs)",
     "jitter": "a share from 0 to 1, e.g. jitter: 0.25",
 }
@@ -612,7 +618,7 @@ def _access(spec: _AccessSpec | None, source: str, base_dir: Path | None,
     return Access(cookies=cookies, visitor=has_flow if spec.visitor is None else spec.visitor,
                   pace=Pace(min=pace.min, max=pace.max),
                   cooldown=Cooldown(base=cool.base, max=cool.max, jitter=cool.jitter,
-                                    retries=cool.retries))
+                                    retries=cool.retries, hold=cool.hold))
 
 
 def _lines(file_name: str, where: str, base_dir: Path | None) -> list[tuple[int, str]]:

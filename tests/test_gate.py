@@ -256,7 +256,8 @@ def test_a_crawl_told_to_stop_does_not_wait_out_a_cool_down():
     from scrapy import Request
     from scrapy.exceptions import IgnoreRequest
 
-    plan = plan_from_dict({"platform": "weibo", "watchlists": [{"name": "w", "accounts": [1]}]})
+    plan = plan_from_dict({"platform": "weibo", "watchlists": [{"name": "w", "accounts": [1]}],
+                           "access": {"cooldown": {"hold": "1d"}}})   # held, however long
     engine = SimpleNamespace(running=True)
     middleware = CooldownMiddleware(SimpleNamespace(engine=engine), plan)
     middleware.hosts = {"cooling.example:80": HostState(until=time.monotonic() + 3 * 3600)}
@@ -274,3 +275,34 @@ def test_a_crawl_told_to_stop_does_not_wait_out_a_cool_down():
         return time.monotonic() - began
 
     assert asyncio.run(held()) < 3
+
+
+def test_a_cool_down_longer_than_the_hold_is_not_waited_for_by_the_crawl():
+    """A host banned for hours does not hold the crawl (and with it the campaign's tick, and
+    its other platforms): the request is not sent, a `cooling_down` failure; a short cool-down
+    is waited out."""
+    import asyncio
+    import time
+    from types import SimpleNamespace
+
+    from memoryhole.crawlers import failures
+    from memoryhole.crawlers.cooldown import CooldownMiddleware, HostState
+    from memoryhole.crawlers.plan import plan_from_dict
+    from scrapy import Request
+    from scrapy.exceptions import IgnoreRequest
+
+    plan = plan_from_dict({"platform": "weibo", "watchlists": [{"name": "w", "accounts": [1]}]})
+    assert plan.access.cooldown.hold == 300.0
+    middleware = CooldownMiddleware(SimpleNamespace(engine=SimpleNamespace(running=True)), plan)
+    middleware.hosts = {"banned.example:80": HostState(until=time.monotonic() + 3 * 3600),
+                        "resting.example:80": HostState(until=time.monotonic() + 0.3)}
+
+    async def ask(url: str) -> float:
+        began = time.monotonic()
+        await middleware.process_request(Request(url))
+        return time.monotonic() - began
+
+    with pytest.raises(IgnoreRequest) as raised:
+        asyncio.run(ask("http://banned.example:80/x"))
+    assert failures.failure_for_exception(raised.value) == failures.COOLING_DOWN
+    assert 0.25 < asyncio.run(ask("http://resting.example:80/x")) < 3
