@@ -79,6 +79,7 @@ NOT_IN_A_WEIBO_CYCLE = [
       for name in ("wechat", "telegram", "news", "toutiao", "bilibili", "youku")),
     "trafilatura", "feedparser", "scrapy.extensions.remote_control", "aiohttp", "redis",
     "scrapy_redis", "memoryhole.crawlers.worker", "memoryhole.crawlers.ingester",
+    "memoryhole.crawlers.reparse",   # only when a dead crawl is to be recovered
 ]
 
 
