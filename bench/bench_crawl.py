@@ -13,7 +13,8 @@ Each side runs in a fresh process, sides interleaved, medians of BENCH_REPEATS:
 Figures: pages/s (spider opened -> closed, in the process); the fixed cost of a tiny cycle (wall
 time of `memoryhole crawl PLAN --once` for 1 account x 1 page, a fresh corpus, against a bare
 process that crawls the same page); the import time of what a cycle imports against `import
-scrapy.crawler` (each a fresh interpreter, minus an empty one).
+scrapy.crawler` (each a fresh interpreter, minus an empty one). memoryhole's bytecode is compiled
+first, as an install does (Scrapy's is compiled by pip).
 
 Environment: BENCH_CRAWL_ACCOUNTS (2000), BENCH_CRAWL_CONCURRENCY (16), BENCH_REPEATS (3);
 BENCH_QUICK=1: 100 accounts, one repeat.
@@ -230,6 +231,19 @@ def _python(*args: str, cwd: Path | None = None) -> tuple[float, str]:
     return seconds, done.stdout
 
 
+def compile_bytecode() -> None:
+    """Write memoryhole's bytecode cache before timing, as an install does (pip compiles Scrapy's
+    at install). An editable checkout run with PYTHONDONTWRITEBYTECODE=1 (CI, sandboxes) would
+    otherwise compile memoryhole's own modules in every timed process, and bare Scrapy never."""
+    import compileall
+
+    import memoryhole
+    from memoryhole import corpus, crawlers
+
+    for package in (memoryhole, corpus, crawlers):
+        compileall.compile_dir(Path(package.__file__).parent, quiet=1)
+
+
 def _result(stdout: str) -> dict:
     line = next(x for x in stdout.splitlines() if x.startswith("RESULT "))
     return json.loads(line.removeprefix("RESULT "))
@@ -241,6 +255,7 @@ def main() -> list[Figure]:
     concurrency = env_int("BENCH_CRAWL_CONCURRENCY", 16)
     repeats = 1 if small else env_int("BENCH_REPEATS", 3)
     me = str(Path(__file__).resolve())
+    compile_bytecode()
     server = subprocess.Popen([sys.executable, me, "--serve", str(accounts)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     work = Path(tempfile.mkdtemp(prefix="bench-crawl-"))

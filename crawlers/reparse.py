@@ -423,12 +423,14 @@ def recover_dead_crawls(data_dir: str | Path) -> list[Recovery]:
     are lost: they have no response to archive."""
     corpus = Corpus(data_dir)
     try:
-        return [_recover(crawl, corpus) for crawl in corpus.claim_dead_crawls()]
+        return [recover_crawl(crawl, corpus) for crawl in corpus.claim_dead_crawls()]
     finally:
         corpus.close()
 
 
-def _recover(crawl: dict[str, Any], corpus: Corpus) -> Recovery:
+def recover_crawl(crawl: dict[str, Any], corpus: Corpus) -> Recovery:
+    """Store what one claimed dead crawl (`Corpus.claim_dead_crawls`) archived and had not
+    stored, then mark it crashed (recover_dead_crawls)."""
     crawl_id = crawl["id"]
     stored = _StoredRows(corpus.db, crawl_id)
     recovery = Recovery(crawl_id, crawl["kind"], stored_before=sum(stored.rows.values()))

@@ -249,11 +249,18 @@ def run(plan: CrawlPlan | Sequence[CrawlPlan], data_dir: str | Path,
     platforms = [p.platform for p in plans]
     if len(set(platforms)) != len(platforms):
         raise ValueError(f"one plan per platform in a run, got {', '.join(platforms)}")
-    Corpus(data_dir).close()   # fail early, before the reactor, on an unusable data dir
-    from memoryhole.crawlers.reparse import recover_dead_crawls
+    # Fail early, before the reactor, on an unusable data dir; then close the crawls whose
+    # process died (recover_dead_crawls). The replay machinery is imported only when there is one.
+    corpus = Corpus(data_dir)
+    try:
+        dead = corpus.claim_dead_crawls()
+        if dead:
+            from memoryhole.crawlers.reparse import recover_crawl
 
-    for recovery in recover_dead_crawls(data_dir):
-        (options.on_recovery or log.warning)(recovery.summary())
+            for crawl in dead:
+                (options.on_recovery or log.warning)(recover_crawl(crawl, corpus).summary())
+    finally:
+        corpus.close()
     settings = scrapy_settings(options)
     install_reactor(settings["TWISTED_REACTOR"])
     from twisted.internet import defer, reactor

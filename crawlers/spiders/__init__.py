@@ -2,7 +2,13 @@
 parameterised by a platform's adapter. A platform gets `<name>_timeline` (listing watches only)
 and `<name>_probe`; nobody writes a spider class per platform."""
 
+from __future__ import annotations
+
+import contextlib
 from functools import cache
+
+from scrapy import Request, Spider
+from scrapy.spiderloader import SpiderLoader
 
 from ..platforms import ADAPTERS
 from .base import PlanSpider
@@ -34,12 +40,40 @@ def _spiders(kind: str) -> dict[str, type[PlanSpider]]:
             if kind == "probe" or adapter.watch == "listing"}
 
 
-# By platform, for callers that look spiders up by crawl kind (reparse, tests).
-TIMELINE_SPIDERS: dict[str, type[TimelineSpider]] = _spiders("timeline")  # type: ignore[assignment]
-PROBE_SPIDERS: dict[str, type[ProbeSpider]] = _spiders("probe")  # type: ignore[assignment]
-# Module attributes too: `scrapy crawl weibo_timeline` finds spiders among SPIDER_MODULES' names.
-globals().update({cls.__name__: cls for cls in (*TIMELINE_SPIDERS.values(),
-                                                  *PROBE_SPIDERS.values())})
+def __getattr__(name: str) -> dict[str, type[PlanSpider]]:
+    """TIMELINE_SPIDERS and PROBE_SPIDERS (by platform, for callers that look spiders up by crawl
+    kind: reparse, tests), made when first asked: making them imports every adapter."""
+    if name in ("TIMELINE_SPIDERS", "PROBE_SPIDERS"):
+        spiders = _spiders("timeline" if name == "TIMELINE_SPIDERS" else "probe")
+        globals()[name] = spiders
+        return spiders
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["PROBE_SPIDERS", "TIMELINE_SPIDERS", "PlanSpider", "ProbeSpider", "TimelineSpider",
-           "probe_spider", "timeline_spider"]
+
+class PlatformSpiderLoader(SpiderLoader):
+    """Scrapy's spider loader (settings.SPIDER_LOADER_CLASS) that also knows every platform's
+    spiders by name, `<platform>_timeline` and `<platform>_probe`, and makes one when it is asked
+    for: `scrapy crawl weibo_timeline` works without importing every adapter to list them."""
+
+    def load(self, spider_name: str) -> type[Spider]:
+        platform, _, kind = spider_name.rpartition("_")
+        if platform in ADAPTERS and kind in ("timeline", "probe"):
+            with contextlib.suppress(KeyError):   # an item platform has no timeline spider
+                return (timeline_spider if kind == "timeline" else probe_spider)(platform)
+        return super().load(spider_name)
+
+    def list(self) -> list[str]:
+        return sorted({*super().list(), *self._platform_spiders()})
+
+    def find_by_request(self, request: Request) -> list[str]:
+        return sorted({*super().find_by_request(request),
+                       *(name for name, cls in self._platform_spiders().items()
+                         if cls.handles_request(request))})
+
+    @staticmethod
+    def _platform_spiders() -> dict[str, type[PlanSpider]]:
+        return {cls.name: cls for kind in ("timeline", "probe") for cls in _spiders(kind).values()}
+
+
+__all__ = ["PROBE_SPIDERS", "TIMELINE_SPIDERS", "PlanSpider", "PlatformSpiderLoader", "ProbeSpider",
+           "TimelineSpider", "probe_spider", "timeline_spider"]
