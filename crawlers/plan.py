@@ -177,6 +177,8 @@ class SearchPlan:
     captcha_backoff: float = 1800.0   # seconds of rest after a captcha or login wall
     retries: int = 3                  # further attempts at a term whose search failed
     timeout: float = 30.0             # seconds to wait for an answer
+
+
 @dataclass(frozen=True)
 class CookieSource:
     """Where the researcher's cookies are read at crawl time: a file (Netscape cookies.txt as
