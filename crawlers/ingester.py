@@ -41,7 +41,6 @@ from typing import Any
 
 import redis
 from memoryhole.corpus import clock, warc
-from memoryhole.corpus.differ import diff_timeline
 from memoryhole.corpus.provenance import software_version
 from memoryhole.corpus.store import (
     RESOLVE,
@@ -62,6 +61,7 @@ from .scheduler import (
     CycleReport,
     RunOptions,
     _add,
+    _diff,
     _resolve,
     _stored,
     prepare_tick,
@@ -481,13 +481,7 @@ class Campaign:
                 if self.stopping:
                     report.interrupted = True
                     return report
-                report.diff = corpus.write(
-                    lambda: diff_timeline(corpus.db, report.timeline_crawl_id))
-                if report.diff.windows and report.diff.failed == report.diff.windows:
-                    report.page_failures = dict(corpus.db.execute(
-                        "SELECT failure, COUNT(*) FROM pages WHERE crawl_id = ? AND outcome = "
-                        "'failed' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
-                        [report.timeline_crawl_id]).fetchall())
+                _diff(corpus, report)
             work = dict(plan_work.probes)
             if report.diff is not None:   # as a single-process tick does
                 work, _ = cadence.probes_after_poll(corpus, plan_work)

@@ -174,6 +174,16 @@ def _stored(corpus: Corpus, crawl_id: int | None) -> None:
             "above); the next `memoryhole crawl` recovers them from its WARC files")
 
 
+def _diff(corpus: Corpus, report: CycleReport) -> None:
+    """Diff the cycle's timeline crawl; when every window failed, what the pages failed with."""
+    report.diff = corpus.write(lambda: diff_timeline(corpus.db, report.timeline_crawl_id))
+    if report.diff.windows and report.diff.failed == report.diff.windows:
+        report.page_failures = dict(corpus.db.execute(
+            "SELECT failure, COUNT(*) FROM pages WHERE crawl_id = ? AND outcome = 'failed' "
+            "GROUP BY failure ORDER BY COUNT(*) DESC, failure",
+            [report.timeline_crawl_id]).fetchall())
+
+
 def _resolve(corpus: Corpus, crawl_id: int) -> ProbeResolution:
     """resolve_probes and its record on the crawl, in one transaction."""
     resolution = resolve_probes(corpus.db, crawl_id)
@@ -311,13 +321,7 @@ def run(plan: CrawlPlan | Sequence[CrawlPlan], data_dir: str | Path,
                 if state["stopping"]:
                     report.interrupted = True
                     return report
-                report.diff = corpus.write(
-                    lambda: diff_timeline(corpus.db, report.timeline_crawl_id))
-                if report.diff.windows and report.diff.failed == report.diff.windows:
-                    report.page_failures = dict(corpus.db.execute(
-                        "SELECT failure, COUNT(*) FROM pages WHERE crawl_id = ? AND outcome = "
-                        "'failed' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
-                        [report.timeline_crawl_id]).fetchall())
+                _diff(corpus, report)
             if report.diff is not None:
                 probes, left = cadence.probes_after_poll(corpus, work)
             else:
