@@ -339,6 +339,17 @@ def probes_after_poll(corpus: Corpus, work: PlanWork) -> tuple[dict[str, list], 
     return probes, left
 
 
+def second_pass(corpus: Corpus, plan: CrawlPlan, left: int) -> tuple[dict[str, list], int]:
+    """The probes of a tick's second probe crawl (the first found accounts gone: their posts are
+    asked now), within the budget `left`, and the budget then left; ({}, left) when none fit.
+    The crawl asks robots.txt again, when obeyed."""
+    left -= int(plan.politeness.obey_robots_txt)
+    if left <= 0:
+        return {}, left
+    fresh = corpus.open_candidates(plan.platform)
+    return {"candidates": fresh[:left]}, left - min(left, len(fresh))
+
+
 def used_budget(db: sqlite_utils.Database, host: str, now: datetime) -> int:
     """Requests the host's ticks admitted (or made, when more) in the hour before `now`."""
     return int(db.execute(

@@ -60,9 +60,8 @@ from .scheduler import (
     MIN_SLEEP,
     CycleReport,
     RunOptions,
-    _add,
     _diff,
-    _resolve,
+    _resolved,
     _stored,
     prepare_tick,
 )
@@ -482,9 +481,10 @@ class Campaign:
                     report.interrupted = True
                     return report
                 _diff(corpus, report)
-            work = dict(plan_work.probes)
             if report.diff is not None:   # as a single-process tick does
-                work, _ = cadence.probes_after_poll(corpus, plan_work)
+                work, left = cadence.probes_after_poll(corpus, plan_work)
+            else:
+                work, left = dict(plan_work.probes), plan_work.budget_left
             for _ in range(2):
                 if not any(work.values()) or self.stopping:
                     break
@@ -492,16 +492,11 @@ class Campaign:
                 _stored(corpus, report.probe_crawl_id)
                 if self.stopping:
                     break
-                resolution = corpus.write(lambda: _resolve(corpus, report.probe_crawl_id))
-                report.resolution = _add(report.resolution, resolution)
-                if report.diff is None and resolution.watched == 0 and resolution.watch_failed:
-                    report.page_failures = dict(corpus.db.execute(
-                        "SELECT failure, COUNT(*) FROM probes WHERE crawl_id = ? AND purpose = "
-                        "'watch' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
-                        [report.probe_crawl_id]).fetchall())
-                if not resolution.opened:
+                if not _resolved(corpus, report).opened:
                     break
-                work = {"candidates": corpus.open_candidates(self.plan.platform)}
+                work, left = cadence.second_pass(corpus, self.plan, left)
+                if not work:
+                    break
             report.interrupted = self.stopping
         finally:
             report.seconds = time.monotonic() - began

@@ -184,6 +184,19 @@ def _diff(corpus: Corpus, report: CycleReport) -> None:
             [report.timeline_crawl_id]).fetchall())
 
 
+def _resolved(corpus: Corpus, report: CycleReport) -> ProbeResolution:
+    """Resolve the cycle's probe crawl into the report; when only watched items were asked and
+    every one failed, what they failed with."""
+    resolution = corpus.write(lambda: _resolve(corpus, report.probe_crawl_id))
+    report.resolution = _add(report.resolution, resolution)
+    if report.diff is None and resolution.watched == 0 and resolution.watch_failed:
+        report.page_failures = dict(corpus.db.execute(
+            "SELECT failure, COUNT(*) FROM probes WHERE crawl_id = ? AND purpose = 'watch' "
+            "GROUP BY failure ORDER BY COUNT(*) DESC, failure",
+            [report.probe_crawl_id]).fetchall())
+    return resolution
+
+
 def _resolve(corpus: Corpus, crawl_id: int) -> ProbeResolution:
     """resolve_probes and its record on the crawl, in one transaction."""
     resolution = resolve_probes(corpus.db, crawl_id)
@@ -336,22 +349,11 @@ def run(plan: CrawlPlan | Sequence[CrawlPlan], data_dir: str | Path,
                 report.probe_crawl_id = crawler.spider.crawl_id
                 _stored(corpus, report.probe_crawl_id)
                 count(crawler)
-                resolution = corpus.write(lambda: _resolve(corpus, report.probe_crawl_id))
-                report.resolution = _add(report.resolution, resolution)
-                if report.diff is None and resolution.watched == 0 and resolution.watch_failed:
-                    report.page_failures = dict(corpus.db.execute(
-                        "SELECT failure, COUNT(*) FROM probes WHERE crawl_id = ? AND purpose = "
-                        "'watch' GROUP BY failure ORDER BY COUNT(*) DESC, failure",
-                        [report.probe_crawl_id]).fetchall())
-                if not resolution.opened:
+                if not _resolved(corpus, report).opened:
                     break
-                # Another crawl: robots.txt again (when obeyed), then the gone accounts' posts.
-                left -= int(plan.politeness.obey_robots_txt)
-                if left <= 0:
+                probes, left = cadence.second_pass(corpus, plan, left)
+                if not probes:
                     break
-                fresh = corpus.open_candidates(plan.platform)
-                probes = {"candidates": fresh[:left]}
-                left -= min(left, len(fresh))
             report.interrupted = state["stopping"]
         finally:
             corpus.close()
