@@ -426,7 +426,8 @@ class SandboxServer:
             status, data = 500, b"<html><body>sandbox bug</body></html>"
         if fault == "truncated":
             data = data[: len(data) // 2]
-        self._send(handler, status, data, kind, location=location, set_cookie=cookie)
+        self._send(handler, status, data, kind, location=location,
+                   headers=[("Set-Cookie", cookie)] if cookie else None)
 
     def _video(self, handler: _Handler, path: str, query: str, fault: str | None) -> None:
         """Bilibili's and Youku's JSON answers (see video.py), faults included."""
@@ -466,14 +467,11 @@ class SandboxServer:
 
     @staticmethod
     def _send(handler: _Handler, status: int, data: bytes, content_type: str = JSON_TYPE,
-              location: str = "", set_cookie: str = "",
-              headers: list[tuple[str, str]] | None = None) -> None:
+              location: str = "", headers: list[tuple[str, str]] | None = None) -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
         if location:
             handler.send_header("Location", location)
-        if set_cookie:
-            handler.send_header("Set-Cookie", set_cookie)
         for name, value in headers or ():
             handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(data)))
