@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +121,32 @@ def scorecards(db: sqlite_utils.Database, truth: dict[str, Any]) -> dict[str, Sc
     """A scorecard per other platform in `truth` (WeChat's as an item watch)."""
     return {name: score(db, platform_truth(truth, name), name, item_watch=name in ITEM_WATCHES)
             for name in OTHER_PLATFORMS if name in truth}
+
+
+def hourly_scorecards(scenario: Any, directory: Path, hours: int
+                      ) -> tuple[dict[str, Scorecard], int]:
+    """Crawl every other platform `scenario` simulates once a simulated hour for `hours` hours
+    (items probed hourly, removals re-probed within the hour so restorations show), then score
+    the corpus in `directory`/data against the truth: (scorecards, faults the sandbox injected)."""
+    from memoryhole.corpus.store import Corpus
+    from memoryhole.sandbox import ManualClock, SandboxServer
+
+    data = directory / "data"
+    Corpus(data).close()
+    clock = ManualClock(scenario.start)
+    with SandboxServer(scenario, clock=clock) as server:
+        paths = write_plans(server, {"delay": 0, "concurrency": 8, "timeout": "5s",
+                                     "retries": 3}, directory, schedule=({"every": "1h"},))
+        for path in paths:
+            path.write_text(path.read_text("utf-8") + "reprobe: {confirm_after: 1h, "
+                            "recheck_after: [2h]}\n", encoding="utf-8")
+        for hour in range(hours + 1):
+            clock.set(scenario.start + timedelta(hours=hour))
+            crawl_once(paths, data, clock.now())
+        truth = full_truth(server, clock.now())
+        faults = sum(n for k, n in server.stats.items() if k.startswith("fault:"))
+    corpus = Corpus(data, create=False)
+    try:
+        return scorecards(corpus.db, truth), faults
+    finally:
+        corpus.close()

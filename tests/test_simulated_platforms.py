@@ -4,12 +4,10 @@ against the sandbox's truth: what the demo does with them, shorter."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from memoryhole.corpus.store import Corpus
-
-from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
-from memoryhole.simulated_platforms import crawl_once, full_truth, scorecards, write_plans
+from memoryhole.sandbox import load_scenario
+from memoryhole.simulated_platforms import hourly_scorecards
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 HOURS = 8
@@ -29,26 +27,7 @@ def test_both_platforms_scored_against_the_truth(tmp_path):
                      "delete": {"share": 0.15, "delay": {"min": "20m", "max": f"{HOURS - 2}h"}},
                      "edits": {"share": 0.1, "delay": {"min": "20m", "max": "3h"}}},
     })
-    data = tmp_path / "data"
-    Corpus(data).close()
-    clock = ManualClock(T0)
-    with SandboxServer(scenario, clock=clock) as server:
-        paths = write_plans(server, {"delay": 0, "concurrency": 8, "timeout": "5s",
-                                     "retries": 3}, tmp_path, schedule=({"every": "1h"},))
-        # Removals are re-probed within the hour, so restorations show.
-        for path in paths:
-            path.write_text(path.read_text("utf-8") + "reprobe: {confirm_after: 1h, "
-                            "recheck_after: [2h]}\n", encoding="utf-8")
-        for hour in range(HOURS + 1):
-            clock.set(T0 + timedelta(hours=hour))
-            crawl_once(paths, data, clock.now())
-        truth = full_truth(server, clock.now())
-        faults = sum(n for k, n in server.stats.items() if k.startswith("fault:"))
-    corpus = Corpus(data, create=False)
-    try:
-        cards = scorecards(corpus.db, truth)
-    finally:
-        corpus.close()
+    cards, faults = hourly_scorecards(scenario, tmp_path, HOURS)
     assert faults > 0
     assert set(cards) == {"telegram", "wechat"}
     for name, card in cards.items():

@@ -4,13 +4,12 @@ verification page and -6001, cut answers), scored against the sandbox's truth.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from memoryhole.corpus.store import Corpus
 
-from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
-from memoryhole.simulated_platforms import crawl_once, full_truth, scorecards, write_plans
+from memoryhole.sandbox import load_scenario
+from memoryhole.simulated_platforms import hourly_scorecards
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 HOURS = 6
@@ -29,25 +28,7 @@ def test_video_platforms_scored_against_the_truth(tmp_path):
         "youku": {"videos": 16, "removals": fates,
                   "restore": {"share": 0.3, "delay": {"min": "1h", "max": "2h"}}},
     })
-    data = tmp_path / "data"
-    Corpus(data).close()
-    clock = ManualClock(T0)
-    with SandboxServer(scenario, clock=clock) as server:
-        paths = write_plans(server, {"delay": 0, "concurrency": 8, "timeout": "5s",
-                                     "retries": 3}, tmp_path, schedule=({"every": "1h"},))
-        for path in paths:
-            path.write_text(path.read_text("utf-8") + "reprobe: {confirm_after: 1h, "
-                            "recheck_after: [2h]}\n", encoding="utf-8")
-        for hour in range(HOURS + 1):
-            clock.set(T0 + timedelta(hours=hour))
-            crawl_once(paths, data, clock.now())
-        truth = full_truth(server, clock.now())
-        faults = sum(n for k, n in server.stats.items() if k.startswith("fault:"))
-    corpus = Corpus(data, create=False)
-    try:
-        cards = scorecards(corpus.db, truth)
-    finally:
-        corpus.close()
+    cards, faults = hourly_scorecards(scenario, tmp_path, HOURS)
     assert faults > 0
     assert set(cards) == {"bilibili", "youku"}
     for name, card in cards.items():
