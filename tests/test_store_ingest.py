@@ -121,6 +121,45 @@ def test_re_sightings_write_what_the_full_update_wrote(tmp_path, monkeypatch, se
     assert posts and len(stored["fast"]["sightings"]) > len(posts)
 
 
+@pytest.mark.parametrize("seed", [5, 6])
+def test_stored_hash_shortcut_writes_what_hashing_wrote(tmp_path, monkeypatch, seed):
+    """Re-sightings whose text and edit count equal the stored ones take the stored content
+    hash instead of hashing again; with that shortcut turned off every table is the same."""
+    crawls = _history(random.Random(seed))
+    stored = {}
+    real = store.shows_stored_content
+    for name, shortcut in (("fast", True), ("hashing", False)):
+        calls = []
+        monkeypatch.setattr(store, "shows_stored_content",
+                            lambda *args, calls=calls, shortcut=shortcut:
+                            calls.append(real(*args)) or (shortcut and calls[-1]))
+        corpus = Corpus(tmp_path / name)
+        corpus.record_platform("weibo", ADAPTERS["weibo"].declaration())
+        for pages in crawls:
+            crawl = corpus.start_crawl("timeline", "weibo", {"watchlists": []})
+            corpus.record_pages(crawl, pages)
+            corpus.finish_crawl(crawl, "finished", {})
+        stored[name] = _tables(corpus)
+        corpus.close()
+        assert True in calls and False in calls   # the history has both
+    assert stored["fast"] == stored["hashing"]
+    assert len({row[1:4] for row in stored["fast"]["post_versions"]}) > len(stored["fast"]["posts"])
+
+
+def test_stored_hash_shortcut_needs_a_stored_hash(tmp_path):
+    """A post row without a content hash (as rows written before hashes were) gets one on its
+    next sighting, not the missing hash carried forward."""
+    corpus = Corpus(tmp_path)
+    corpus.record_platform("weibo", ADAPTERS["weibo"].declaration())
+    first = corpus.start_crawl("timeline", "weibo", {"watchlists": []})
+    corpus.record_pages(first, [page(1, [post(1)], at(0))])
+    digest = corpus.db.execute("SELECT content_hash FROM posts").fetchone()[0]
+    corpus.db.execute("UPDATE posts SET content_hash = NULL")
+    second = corpus.start_crawl("timeline", "weibo", {"watchlists": []})
+    corpus.record_pages(second, [page(1, [post(1)], at(10))])
+    assert corpus.db.execute("SELECT content_hash, version FROM posts").fetchone() == (digest, 1)
+
+
 def test_unchanged_re_sighting_moves_last_seen_only(tmp_path, monkeypatch):
     corpus = Corpus(tmp_path)
     corpus.record_platform("weibo", ADAPTERS["weibo"].declaration())
