@@ -233,10 +233,29 @@ def canonical_json(fields: dict[str, Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
+_ENCODED_KEYS: dict[str, str] = {}   # extra key -> its JSON text and ':', made once
+
+
 def _extra(post: Any) -> str | None:
-    """A post's platform-only fields as stored (`posts.extra`): JSON, None when it has none."""
-    extra = {k: v for k, v in (post.extra or {}).items() if v is not None}
-    return canonical_json(extra) if extra else None
+    """A post's platform-only fields as stored (`posts.extra`): the canonical JSON of those
+    that are not None, None when there are none. Written out here for the usual flat strings
+    (every re-sighting compares it with the stored one); anything else via canonical_json."""
+    extra = post.extra
+    if not extra:
+        return None
+    parts = []
+    for key in sorted(extra):
+        value = extra[key]
+        if value is None:
+            continue
+        if type(value) is not str or type(key) is not str:
+            present = {k: v for k, v in extra.items() if v is not None}
+            return canonical_json(present)
+        encoded = _ENCODED_KEYS.get(key)
+        if encoded is None:
+            encoded = _ENCODED_KEYS[key] = encode_basestring(key) + ":"
+        parts.append(encoded + encode_basestring(value))
+    return "{" + ",".join(parts) + "}" if parts else None
 
 
 def _created_interval(post: Any) -> tuple[str | None, str | None]:
@@ -584,16 +603,20 @@ class Corpus:
                     known[(platform, row[0])] = row[1:]
         post_rows, updates, versions, events, accounts = [], [], [], [], {}
         seen_again = []   # known posts this batch changes nothing of but when they were seen
+        names_of = {platform: self.versioned_fields(platform) for platform in ids_of}
         for key, (post, seen_at, page_id) in seen.items():
-            names = self.versioned_fields(post.platform)
-            fields = post.versioned(names)
+            names = names_of[post.platform]
             previous = known.get(key)
             if (previous is not None and by_columns[post.platform]
                     and shows_stored_content(previous, post, names)):
-                digest = previous[1]
+                # Most re-sightings: the stored hash is the post's (its fields are not needed).
+                digest, fields = previous[1], None
+                shown = post.text is not None or (
+                    "edit_count" in names and post.edit_count is not None)
             else:
+                fields = post.versioned(names)
                 digest = content_hash(fields)
-            shown = any(v is not None for v in fields.values())
+                shown = any(v is not None for v in fields.values())
             if post.account_id:   # an item whose platform names no publisher has no account
                 accounts[(post.platform, post.account_id)] = (
                     post.platform, post.account_id, post.screen_name, seen_at,

@@ -39,6 +39,21 @@ def test_canonical_json_random_objects():
                                                  separators=(",", ":"))
 
 
+def test_stored_extra_is_the_canonical_json_of_its_values():
+    """posts.extra as _extra writes it out: the encoder's text of the fields that are not None."""
+    rng = random.Random(4)
+    alphabet = "ab\"\\\n\x01é中文😀 "
+    for _ in range(2000):
+        extra = {"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4))):
+                 rng.choice([None, True, rng.randint(-10, 10),
+                             "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))])
+                 for _ in range(rng.randint(0, 4))}
+        present = {k: v for k, v in extra.items() if v is not None}
+        expected = json.dumps(present, ensure_ascii=False, sort_keys=True,
+                              separators=(",", ":")) if present else None
+        assert store._extra(post(1, extra=extra)) == expected
+
+
 def test_iso_is_the_strftime_text():
     rng = random.Random(5)
     for _ in range(5000):
