@@ -512,6 +512,26 @@ def _shown(value: Any) -> str:
     return f"{text if len(text) <= 60 else text[:59] + '…'} ({kind})"
 
 
+def _is_branch(part: Any) -> bool:
+    """A union member's tag in pydantic's error location (`list[_ScheduleSpec]`,
+    `literal['fresh']`), not a key of the plan."""
+    return isinstance(part, str) and ("[" in part or "(" in part)
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """The problems to show: locations in the plan's own keys; of a union's members, only the
+    one the value was written for (a list of steps is not explained as not being 'fresh'); an
+    unknown key first (a misspelt key explains the "missing" error it causes)."""
+    errors = []
+    for error in exc.errors(include_url=False):
+        branches = [p for p in error["loc"] if _is_branch(p)]
+        errors.append({**error, "loc": tuple(p for p in error["loc"] if not _is_branch(p)),
+                       "branch": branches[-1] if branches else None})
+    deeper = {e["loc"][:i] for e in errors for i in range(len(e["loc"]))}
+    errors = [e for e in errors if not (e["branch"] and e["loc"] in deeper)]
+    return sorted(errors, key=lambda e: e["type"] != "extra_forbidden")
+
+
 def _problem(error: dict[str, Any]) -> str:
     loc = error["loc"]
     where = _where(loc)
@@ -535,10 +555,10 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
     try:
         spec = _PlanSpec.model_validate(raw)
     except ValidationError as exc:
-        # An unknown key first: a misspelt key explains the "missing" error it causes.
-        errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
-        more = f" | and {len(errors) - 3} more" if len(errors) > 3 else ""
-        raise PlanError(f"{source}: " + " | ".join(map(_problem, errors[:3])) + more) from None
+        errors = _errors(exc)
+        problems = list(dict.fromkeys(map(_problem, errors)))   # union members say one thing
+        more = f" | and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise PlanError(f"{source}: " + " | ".join(problems[:3]) + more) from None
     if spec.platform not in ADAPTERS:
         raise PlanError(f"{source}: platform: {spec.platform!r} is not a known platform; "
                         f"use one of: {', '.join(sorted(ADAPTERS))}")

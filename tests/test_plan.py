@@ -122,6 +122,22 @@ def test_unknown_key_names_the_known_ones(tmp_path):
     assert "evry" in message and "every" in message
 
 
+@pytest.mark.parametrize("schedule, expected", [
+    # an unknown key inside a step was a KeyError (pydantic names the union's member in the
+    # location: 'list[_ScheduleSpec]', and that was looked up as a section)
+    ("[{every: 1h, evry: 2h}]", "watchlists[0].schedule[0].evry: unknown key; the keys here "
+                                "are every, until"),
+    ("[{every: 1x}]", "watchlists[0].schedule[0].every: got '1x' (text); use a duration"),
+    ("fresh2", "watchlists[0].schedule: got 'fresh2' (text); use fresh, or a list of steps"),
+])
+def test_schedule_errors_name_the_plans_own_keys(tmp_path, schedule, expected):
+    for key in ("schedule", "probe_schedule"):
+        message = error_of(tmp_path, WATCHLIST_YAML + f"    accounts: [1001]\n    {key}: "
+                                                      f"{schedule}\n")
+        assert expected.replace("schedule", key, 1) in message, message
+        assert "[_" not in message and "literal" not in message and " | " not in message
+
+
 def test_unreadable_accounts_file_is_a_plan_error(tmp_path):
     (tmp_path / "ids.txt").write_bytes(b"\xff\xfe1001\n")
     message = error_of(tmp_path, WATCHLIST_YAML + "    accounts_file: ids.txt\n")
