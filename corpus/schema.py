@@ -31,8 +31,11 @@ memoryhole.corpus.vocabulary (reasons: memoryhole.corpus.reasons). The comments 
   [last_seen_at, first_missing_at] and the probe that classified it.
 """
 
+import os
+import secrets
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlite_utils
 
@@ -641,31 +644,109 @@ def _statements(script: str) -> list[str]:
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    """Bring `db` to SCHEMA_VERSION, one migration per transaction; returns the old version.
+    """Bring `db` to SCHEMA_VERSION; returns the old version.
 
-    Each migration takes the write lock first (BEGIN IMMEDIATE) and reads the version again
-    inside it: two processes opening a new corpus together (a crawl and a server) wait for each
-    other, and the second finds the work done instead of running it twice."""
+    A new corpus (version 0) is made by every migration in ONE transaction: one commit (and one
+    fsync) instead of one per migration, and a crash while it is made leaves no schema at all,
+    never half of one. An existing corpus is upgraded one migration per transaction, so a long
+    data move keeps the steps already done. Each transaction takes the write lock first (BEGIN
+    IMMEDIATE) and reads the version again inside it: two processes opening a new corpus
+    together (a crawl and a server) wait for each other, and the second finds the work done
+    instead of running it twice. A migration function must not commit on its own."""
     before = schema_version(db)
     if before > SCHEMA_VERSION:
         raise RuntimeError(
             f"corpus schema version {before} is newer than this memoryhole ({SCHEMA_VERSION}); "
             "upgrade memoryhole"
         )
-    for version in range(before + 1, SCHEMA_VERSION + 1):
-        step = MIGRATIONS[version - 1]
-        db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            if schema_version(db) < version:
+    if before == 0 and SCHEMA_VERSION > 0:
+        _apply(db, range(1, SCHEMA_VERSION + 1), expect=0)
+    for version in range(schema_version(db) + 1, SCHEMA_VERSION + 1):
+        _apply(db, [version], expect=version - 1)
+    return before
+
+
+def _apply(db: sqlite_utils.Database, versions: range | list[int], expect: int) -> None:
+    """Run the migrations to `versions` in one write transaction, if the corpus is still at
+    `expect` once the lock is held (another process may have done them meanwhile)."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        if schema_version(db) == expect:
+            for version in versions:
+                step = MIGRATIONS[version - 1]
                 if isinstance(step, str):
                     for statement in _statements(step):
                         db.conn.execute(statement)
                 else:
                     step(db)
-                db.execute(f"PRAGMA user_version = {version}")
-            db.conn.execute("COMMIT")
-        except Exception:
-            if db.conn.in_transaction:
-                db.conn.rollback()
-            raise
-    return before
+            db.execute(f"PRAGMA user_version = {versions[-1]}")
+        db.conn.execute("COMMIT")
+    except Exception:
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        raise
+
+
+NEW_PREFIX = ".new-"   # DATA/.new-<pid>-<random>-corpus.db: a corpus being made, not yet in place
+
+
+def create(path: Path) -> bool:
+    """Make a new corpus database at `path` whole, or not at all; False if another process put
+    one there first (then that one is used).
+
+    Every migration runs on a private file beside it with no rollback journal and no syncs (a
+    file nobody else sees needs neither: a crash leaves only that file, removed by the next
+    creation), is switched to WAL, synced once and linked into place: a fresh corpus costs one
+    fsync instead of a journal, a WAL and a sync per migration. The schema is the one `migrate`
+    makes (the same statements on a connection set up as `Corpus` sets it up)."""
+    _remove_abandoned(path)
+    private = path.with_name(f"{NEW_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{path.name}")
+    try:
+        conn = sqlite3.connect(private, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = OFF")
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.execute("PRAGMA foreign_keys = ON")   # as on every corpus connection
+            conn.execute("BEGIN")
+            db = sqlite_utils.Database(conn, execute_plugins=False)
+            for step in MIGRATIONS:
+                if isinstance(step, str):
+                    for statement in _statements(step):
+                        conn.execute(statement)
+                else:
+                    step(db)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA journal_mode = WAL")
+        finally:
+            conn.close()
+        _fsync(private)
+        try:
+            os.link(private, path)   # never replaces: a corpus made meanwhile is kept
+        except FileExistsError:
+            return False
+        _fsync(path.parent)
+        return True
+    finally:
+        for leftover in (private, *(private.with_name(private.name + s) for s in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_abandoned(path: Path) -> None:
+    """Remove the private files of creations whose process died (a crash while making)."""
+    for leftover in path.parent.glob(f"{NEW_PREFIX}*-{path.name}*"):
+        try:
+            pid = int(leftover.name[len(NEW_PREFIX):].split("-", 1)[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except (ValueError, PermissionError):   # not ours, or a live process of another user
+            continue

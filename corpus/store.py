@@ -28,6 +28,7 @@ import sqlite_utils
 
 from .clock import iso, now
 from .provenance import software_version
+from .schema import create as create_schema
 from .schema import migrate
 
 DB_NAME = "corpus.db"
@@ -326,6 +327,11 @@ class Corpus:
         elif not self.path.exists():
             raise CorpusError(f"{self.path}: no corpus here; run `memoryhole crawl PLAN --data "
                               f"{self.data_dir}` first")
+        if create and not self.path.exists():
+            try:
+                create_schema(self.path)   # whole or not at all; migrate below finds it done
+            except (OSError, sqlite3.Error) as exc:
+                raise CorpusError(f"{self.path}: cannot make a new corpus here ({exc})") from None
         try:
             self.db = connect(self.path)
         except sqlite3.DatabaseError as exc:
