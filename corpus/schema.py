@@ -692,7 +692,8 @@ NEW_PREFIX = ".new-"   # DATA/.new-<pid>-<random>-corpus.db: a corpus being made
 
 def create(path: Path) -> bool:
     """Make a new corpus database at `path` whole, or not at all; False if another process put
-    one there first (then that one is used).
+    one there first (then that one is used) or the file system has no hard links (then
+    `migrate` makes it in place, in one transaction).
 
     Every migration runs on a private file beside it with no rollback journal and no syncs (a
     file nobody else sees needs neither: a crash leaves only that file, removed by the next
@@ -724,6 +725,8 @@ def create(path: Path) -> bool:
         try:
             os.link(private, path)   # never replaces: a corpus made meanwhile is kept
         except FileExistsError:
+            return False
+        except OSError:   # no hard links on this file system: `migrate` makes it in place
             return False
         _fsync(path.parent)
         return True

@@ -112,3 +112,13 @@ def test_a_process_killed_while_making_a_corpus_leaves_no_corpus(tmp_path):
     version, _, objects = schema_of(data / DB_NAME)
     assert version == schema.SCHEMA_VERSION
     assert "half_done" not in {name for _, name, _ in objects}
+
+
+def test_without_hard_links_the_corpus_is_made_in_place(tmp_path, monkeypatch):
+    def refuse(*_):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr("os.link", refuse)
+    Corpus(tmp_path / "data").close()
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [DB_NAME]
+    assert schema_of(tmp_path / "data" / DB_NAME)[0] == schema.SCHEMA_VERSION
