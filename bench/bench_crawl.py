@@ -17,7 +17,8 @@ scrapy.crawler` (each a fresh interpreter, minus an empty one). memoryhole's byt
 first, as an install does (Scrapy's is compiled by pip).
 
 Environment: BENCH_CRAWL_ACCOUNTS (2000), BENCH_CRAWL_CONCURRENCY (16), BENCH_REPEATS (3);
-BENCH_QUICK=1: 100 accounts, one repeat.
+BENCH_QUICK=1: 100 accounts, one repeat; BENCH_CRAWL_TINY=1: only the tiny cycle and the imports
+(no throughput runs), so their spread can be sampled with many repeats in little time.
 """
 
 from __future__ import annotations
@@ -254,6 +255,9 @@ def main() -> list[Figure]:
     accounts = env_int("BENCH_CRAWL_ACCOUNTS", 100 if small else 2000)
     concurrency = env_int("BENCH_CRAWL_CONCURRENCY", 16)
     repeats = 1 if small else env_int("BENCH_REPEATS", 3)
+    tiny_only = os.environ.get("BENCH_CRAWL_TINY", "").strip() not in ("", "0")
+    if tiny_only:
+        accounts = 1   # the server renders only the tiny cycle's page
     me = str(Path(__file__).resolve())
     compile_bytecode()
     server = subprocess.Popen([sys.executable, me, "--serve", str(accounts)],
@@ -266,15 +270,16 @@ def main() -> list[Figure]:
         imports: dict[str, list[float]] = {"bare": [], "memoryhole": [], "empty": []}
         for r in range(repeats):
             for kind in (("bare", "memoryhole") if r % 2 == 0 else ("memoryhole", "bare")):
-                data = work / f"{kind}-{r}"
-                data.mkdir()
-                _, out = _python(me, "--side", kind, str(port), str(accounts), str(PAGES),
-                                 str(concurrency), str(data))
-                got = _result(out)
-                expected = accounts * PAGES
-                if got["pages"] != expected or got.get("stored", expected) != expected:
-                    raise RuntimeError(f"{kind}: {got} (expected {expected} pages)")
-                rates[kind].append(got["pages"] / got["seconds"])
+                if not tiny_only:
+                    data = work / f"{kind}-{r}"
+                    data.mkdir()
+                    _, out = _python(me, "--side", kind, str(port), str(accounts), str(PAGES),
+                                     str(concurrency), str(data))
+                    got = _result(out)
+                    expected = accounts * PAGES
+                    if got["pages"] != expected or got.get("stored", expected) != expected:
+                        raise RuntimeError(f"{kind}: {got} (expected {expected} pages)")
+                    rates[kind].append(got["pages"] / got["seconds"])
                 # A tiny cycle: one account, one page, a fresh corpus, the whole process.
                 tiny = work / f"tiny-{kind}-{r}"
                 tiny.mkdir()
@@ -293,10 +298,25 @@ def main() -> list[Figure]:
         server.stdin.close()
         server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
-    rate = {k: median(v) for k, v in rates.items()}
     cost = {k: median(v) for k, v in fixed.items()}
     empty = median(imports["empty"])
     imported = {k: median(imports[k]) - empty for k in ("bare", "memoryhole")}
+    spread = {k: f"{min(v):.3f}-{max(v):.3f}" for k, v in fixed.items()}
+    print(f"tiny cycle, s, each run: memoryhole {spread['memoryhole']}, bare {spread['bare']}")
+    tiny_figures = [
+        Figure("fixed cost of a tiny cycle (1 account x 1 page)", cost["memoryhole"], "s",
+               cost["bare"], "bare Scrapy process", "<= 1.2x"),
+        Figure("imports of a crawl cycle", imported["memoryhole"], "s", imported["bare"],
+               "import scrapy.crawler"),
+    ]
+    if tiny_only:
+        print(table(
+            f"Tiny crawl cycle (1 account x 1 page, whole process); median of {repeats} "
+            "interleaved runs", ["figure", "memoryhole", "bare Scrapy", "ratio", "goal"],
+            [[f.figure, f.measured, f.baseline, f"{f.ratio:.2f}x", f.goal]
+             for f in tiny_figures]))
+        return tiny_figures
+    rate = {k: median(v) for k, v in rates.items()}
     print(table(
         f"Timeline crawl: {accounts:,} accounts x {PAGES} pages from a static server on "
         f"127.0.0.1, concurrency {concurrency}; median of {repeats} interleaved runs",
@@ -310,10 +330,7 @@ def main() -> list[Figure]:
     return [
         Figure(f"crawl, {accounts:,} accounts x {PAGES} pages, concurrency {concurrency}",
                rate["memoryhole"], "pages/s", rate["bare"], "bare Scrapy", ">= 0.8x"),
-        Figure("fixed cost of a tiny cycle (1 account x 1 page)", cost["memoryhole"], "s",
-               cost["bare"], "bare Scrapy process", "<= 1.2x"),
-        Figure("imports of a crawl cycle", imported["memoryhole"], "s", imported["bare"],
-               "import scrapy.crawler"),
+        *tiny_figures,
     ]
 
 
