@@ -18,7 +18,11 @@ first, as an install does (Scrapy's is compiled by pip).
 
 Environment: BENCH_CRAWL_ACCOUNTS (2000), BENCH_CRAWL_CONCURRENCY (16), BENCH_REPEATS (3);
 BENCH_QUICK=1: 100 accounts, one repeat; BENCH_CRAWL_TINY=1: only the tiny cycle and the imports
-(no throughput runs), so their spread can be sampled with many repeats in little time.
+(no throughput runs), so their spread can be sampled with many repeats in little time;
+BENCH_CRAWL_BEFORE=DIR: a directory holding an earlier memoryhole package (an export of an older
+commit, its stage directories linked in as memoryhole's subpackages, and scrapy.cfg): its tiny
+cycle is run too, from DIR (a checkout's own `memoryhole/` in the working directory would come
+first on sys.path) and with DIR on PYTHONPATH, in the same rounds, as a third side.
 """
 
 from __future__ import annotations
@@ -221,12 +225,23 @@ def side(args: list[str]) -> None:
 
 # --- the parent -----------------------------------------------------------------------------------
 
-def _python(*args: str, cwd: Path | None = None) -> tuple[float, str]:
-    """Run this interpreter with args; (wall seconds, stdout). Raises on failure."""
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _python(*args: str, cwd: Path | None = None, path: str | None = None) -> tuple[float, str]:
+    """Run this interpreter with args (`path` first on PYTHONPATH); (wall seconds, stdout).
+    Raises on failure."""
+    env = dict(os.environ, PYTHONPATH=path) if path else None
+    cpu = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=900)
+                          timeout=900, env=env)
     seconds = time.perf_counter() - start
+    _python.cpu = _children_cpu() - cpu   # type: ignore[attr-defined]   # of this run
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:3])}: exit {done.returncode}\n{done.stderr[-3000:]}")
     return seconds, done.stdout
@@ -258,6 +273,7 @@ def main() -> list[Figure]:
     tiny_only = os.environ.get("BENCH_CRAWL_TINY", "").strip() not in ("", "0")
     if tiny_only:
         accounts = 1   # the server renders only the tiny cycle's page
+    before = os.environ.get("BENCH_CRAWL_BEFORE", "").strip() or None
     me = str(Path(__file__).resolve())
     compile_bytecode()
     server = subprocess.Popen([sys.executable, me, "--serve", str(accounts)],
@@ -266,11 +282,14 @@ def main() -> list[Figure]:
     try:
         port = int(server.stdout.readline())
         rates: dict[str, list[float]] = {"bare": [], "memoryhole": []}
-        fixed: dict[str, list[float]] = {"bare": [], "memoryhole": []}
+        fixed: dict[str, list[float]] = {"bare": [], "memoryhole": [],
+                                         **({"before": []} if before else {})}
+        cpu: dict[str, list[float]] = {kind: [] for kind in fixed}   # user + system, s
         imports: dict[str, list[float]] = {"bare": [], "memoryhole": [], "empty": []}
         for r in range(repeats):
-            for kind in (("bare", "memoryhole") if r % 2 == 0 else ("memoryhole", "bare")):
-                if not tiny_only:
+            kinds = ["bare", "memoryhole", *(["before"] if before else [])]
+            for kind in (kinds if r % 2 == 0 else kinds[::-1]):
+                if not tiny_only and kind != "before":
                     data = work / f"{kind}-{r}"
                     data.mkdir()
                     _, out = _python(me, "--side", kind, str(port), str(accounts), str(PAGES),
@@ -288,8 +307,11 @@ def main() -> list[Figure]:
                 else:
                     plan = write_plan(tiny / "plan.yaml", port, 1, 1, 1)
                     seconds, _ = _python("-m", "memoryhole.cli", "crawl", str(plan), "--data",
-                                         str(tiny / "data"), "--once", "--log-level", "ERROR")
+                                         str(tiny / "data"), "--once", "--log-level", "ERROR",
+                                         path=before if kind == "before" else None,
+                                         cwd=Path(before) if kind == "before" else None)
                 fixed[kind].append(seconds)
+                cpu[kind].append(_python.cpu)   # type: ignore[attr-defined]
             for kind, code in (("empty", "pass"), ("bare", "import scrapy.crawler"),
                                ("memoryhole", "import memoryhole.cli, memoryhole.crawlers."
                                               "scheduler")):
@@ -302,7 +324,14 @@ def main() -> list[Figure]:
     empty = median(imports["empty"])
     imported = {k: median(imports[k]) - empty for k in ("bare", "memoryhole")}
     spread = {k: f"{min(v):.3f}-{max(v):.3f}" for k, v in fixed.items()}
-    print(f"tiny cycle, s, each run: memoryhole {spread['memoryhole']}, bare {spread['bare']}")
+    print("tiny cycle, s, each run: " + ", ".join(f"{k} {v}" for k, v in spread.items()))
+    # CPU seconds (user + system) of the same processes: less moved by other work on the machine.
+    print("tiny cycle, CPU s, medians: " + ", ".join(
+        f"{k} {median(v):.3f} ({median(v) / median(cpu['bare']):.2f}x)" for k, v in cpu.items()))
+    if before:
+        print(f"tiny cycle, before ({before}): {cost['before']:.3f} s = "
+              f"{cost['before'] / cost['bare']:.2f}x bare; now {cost['memoryhole']:.3f} s = "
+              f"{cost['memoryhole'] / cost['bare']:.2f}x")
     tiny_figures = [
         Figure("fixed cost of a tiny cycle (1 account x 1 page)", cost["memoryhole"], "s",
                cost["bare"], "bare Scrapy process", "<= 1.2x"),
