@@ -97,6 +97,9 @@ def schedule(plan_paths: tuple[Path, ...], data_dir: Path, cycles: int | None,
 def _campaign(plan_paths: tuple[Path, ...], data_dir: Path, once: bool, cycles: int | None,
               duration: str | None, log_level: str, redis_url: str | None = None,
               lease: str = "2m", host_rate: float | None = None) -> None:
+    from memoryhole.corpus.provenance import start_lookup
+
+    start_lookup()   # the version every crawl records, looked up while the crawler imports
     from memoryhole.crawlers.plan import PlanError, load_plan, parse_duration
     from memoryhole.crawlers.scheduler import CrawlStoreError, RunOptions, failed_pages, fetched_nothing, run
 
