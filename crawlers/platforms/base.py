@@ -277,6 +277,11 @@ class Signatures:
         return self.table("timeline_end") or self.table("listing_end")
 
 
+# libyaml's safe loader where PyYAML was built with it: every crawl reads its platform's messages
+# file at start, ~10x faster than the pure-Python loader (the same tables: tests/test_messages.py).
+MESSAGES_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @cache
 def load_signatures(package: str, filename: str, known_failures: frozenset[str] | None = None
                     ) -> Signatures:
@@ -287,7 +292,8 @@ def load_signatures(package: str, filename: str, known_failures: frozenset[str] 
     from .. import failures
 
     known = failures.FAILURES if known_failures is None else known_failures
-    raw = yaml.safe_load(resources.files(package).joinpath(filename).read_text("utf-8"))
+    raw = yaml.load(resources.files(package).joinpath(filename).read_text("utf-8"),
+                    Loader=MESSAGES_LOADER)
     tables: dict[str, tuple[Signature, ...]] = {}
     for key, rows in raw.items():
         if key == "version":
