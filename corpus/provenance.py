@@ -1,5 +1,6 @@
 """What made a row: the software version recorded on every crawl and release."""
 
+import atexit
 import subprocess
 from functools import cache
 from importlib import metadata
@@ -23,6 +24,16 @@ def start_lookup() -> None:
                                     stderr=subprocess.DEVNULL, text=True)
     except OSError:
         _pending = None
+        return
+    atexit.register(_reap)   # a process that ends before asking (a bad plan) waits for it
+
+
+def _reap() -> None:
+    global _pending
+    started, _pending = _pending, None
+    if started is not None:
+        started.kill()
+        started.communicate()
 
 
 def _commit() -> str:
