@@ -29,6 +29,7 @@ current with posts.
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 from .post_changes import Changes
 
@@ -97,14 +98,24 @@ def update_index(conn: sqlite3.Connection, changes: Changes | None) -> dict[str,
                             f"({','.join('?' * len(chunk))})", chunk).fetchall()
         _insert(conn, rows, counts)
     last = changes.since
-    while True:
-        rows = conn.execute(f"SELECT rowid, {text} FROM posts WHERE rowid > ? ORDER BY rowid "
-                            "LIMIT ?", [last, BATCH]).fetchall()
-        if not rows:
-            break
-        last = rows[-1][0]
-        _insert(conn, rows, counts)
+    top = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM posts").fetchone()[0]
+    with _progress(top - last) as bar:
+        while True:
+            rows = conn.execute(f"SELECT rowid, {text} FROM posts WHERE rowid > ? ORDER BY "
+                                "rowid LIMIT ?", [last, BATCH]).fetchall()
+            if not rows:
+                break
+            bar.update(rows[-1][0] - last)
+            last = rows[-1][0]
+            _insert(conn, rows, counts)
     return counts
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="post", desc="substring index", leave=False,
+                disable=not sys.stderr.isatty() or total < 50_000)
 
 
 def _insert(conn: sqlite3.Connection, rows: list[tuple[int, str | None]],
