@@ -421,8 +421,9 @@ def datasette_pages(n_posts: int, requests: int, pool: list[str]
 # --- the substring index of posts_mentioning_term (memoryhole.analysis.substring) -----------
 
 def substring_pages(db_path: Path, word: str, metadata: dict) -> list[tuple[str, str, str, object]]:
-    """posts_mentioning_term for the search word, for a single character about as common, and
-    for the most common character (in over a fifth of the posts: the query reads every post)."""
+    """posts_mentioning_term for the search word (also as JSON), for a single character about as
+    common, and for the most common character (in over a fifth of the posts: the query reads
+    every post)."""
     sql = metadata["databases"]["corpus"]["queries"]["posts_mentioning_term"]["sql"]
     conn = sqlite3.connect(db_path)
     try:
@@ -441,10 +442,14 @@ def substring_pages(db_path: Path, word: str, metadata: dict) -> list[tuple[str,
     finally:
         conn.close()
     q = urllib.parse.quote
-    return [(f"posts_mentioning_term {term} ({what})", f"/corpus/posts_mentioning_term?term="
-             f"{q(term)}", sql, {"term": term})
-            for term, what in ((word, "substring"), (one, "one character"),
-                               (crowded, "most common character: reads every post"))]
+    pages = [(f"posts_mentioning_term {term} ({what})", f"/corpus/posts_mentioning_term?term="
+              f"{q(term)}", sql, {"term": term})
+             for term, what in ((word, "substring"), (one, "one character"),
+                                (crowded, "most common character: reads every post"))]
+    # The word's page as JSON: the same SQL without rendering up to 1,000 rows as HTML.
+    pages.insert(1, (f"posts_mentioning_term {word}, JSON", "/corpus/posts_mentioning_term.json"
+                     f"?term={q(word)}&_shape=array", sql, {"term": word}))
+    return pages
 
 
 SUBSTRING_BUILD = """
