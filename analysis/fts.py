@@ -26,7 +26,9 @@ Tables (`update_index()` creates them):
 - `posts_fts_terms`: an fts5vocab table ('instance') over the index, for per-term counts.
 
 `memoryhole serve` brings the index up to date before it starts Datasette; `memoryhole release`
-builds it in the release from the release's own (de-identified) text.
+builds it in the release from the release's own (de-identified) text. Both go through
+memoryhole.analysis.search_indexes, which hands `update_index()` the posts changed since the last
+update (memoryhole.analysis.post_changes) so an unchanged corpus is not read at all.
 """
 
 from __future__ import annotations
