@@ -21,7 +21,7 @@ exactly the scan's:
 The canned query (analysis/metadata.yaml) builds the MATCH expression in SQL, as
 `match_expression()` does (`printf('%x', unicode(...))` over the term's characters), so it needs
 no plugin function. Candidates cost a row fetch each: a term the vocabulary
-(`posts_substring_vocab`) says is in more than a fifth of the posts is matched against every
+(`posts_substring_vocab`) says is in more than an eighth of the posts is matched against every
 post instead, so no term is slower than the plain scan. `update_index()` keeps the table
 current with posts.
 """

@@ -422,7 +422,7 @@ def datasette_pages(n_posts: int, requests: int, pool: list[str]
 
 def substring_pages(db_path: Path, word: str, metadata: dict) -> list[tuple[str, str, str, object]]:
     """posts_mentioning_term for the search word (also as JSON), for a single character about as
-    common, and for the most common character (in over a fifth of the posts: the query reads
+    common, and for the most common character (in over an eighth of the posts: the query reads
     every post)."""
     sql = metadata["databases"]["corpus"]["queries"]["posts_mentioning_term"]["sql"]
     conn = sqlite3.connect(db_path)
