@@ -226,7 +226,7 @@ def _update_changed(conn: sqlite3.Connection, segmenter: Segmenter, counts: dict
     """Index the posts `changes` names (logged rowids, rowids above its mark); drop the entries
     of logged rowids that no longer hold a post. Untouched posts are not read."""
     identity = segmenter.identity
-    logged = changes.rowids
+    logged = [rowid for rowid in changes.rowids if rowid <= changes.since]   # those above: read below
     select = _posts_select(conn, "p.rowid IN (SELECT value FROM json_each(?)) ORDER BY p.rowid")
     for i in range(0, len(logged), BATCH):
         chunk = logged[i:i + BATCH]

@@ -91,7 +91,7 @@ def update_index(conn: sqlite3.Connection, changes: Changes | None) -> dict[str,
            if rowid <= changes.since and indexed]
     conn.executemany(f"INSERT INTO {TABLE} ({TABLE}, rowid, pairs) VALUES ('delete', ?, ?)", old)
     counts["substring_removed"] = len(old)
-    logged = changes.rowids
+    logged = [rowid for rowid in changes.rowids if rowid <= changes.since]   # those above: read below
     for i in range(0, len(logged), BATCH):
         chunk = logged[i:i + BATCH]
         rows = conn.execute(f"SELECT rowid, {text} FROM posts WHERE rowid IN "

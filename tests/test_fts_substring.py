@@ -70,6 +70,11 @@ def indexed(conn, sql, term):
     return [r[1] for r in conn.execute(sql, {"term": term})]
 
 
+def entries(conn):
+    """Rows of the substring index (each post's entry once; a post indexed twice counts 2)."""
+    return conn.execute(f"SELECT COUNT(*) FROM {substring.TABLE}").fetchone()[0]
+
+
 def same_as_scan(data, conn):
     sql = queries(data)
     assert "posts_substring" in sql
@@ -144,8 +149,9 @@ def test_changes_are_reindexed_and_nothing_else(data, monkeypatch):
     conn.execute("UPDATE posts SET text = '白纸换成了黑纸' WHERE post_id = '100'")
     conn.execute("UPDATE posts SET text = text || '！' WHERE post_id = '100'")   # twice
     conn.execute("INSERT INTO posts (platform, post_id, account_id, order_key, text, "
-                 "first_seen_at, last_seen_at) VALUES ('weibo', '900', 'a', 99, '新的白纸', "
+                 "first_seen_at, last_seen_at) VALUES ('weibo', '900', 'a', 99, '旧的黑纸', "
                  "'x', '2024-03-01')")
+    conn.execute("UPDATE posts SET text = '新的白纸' WHERE post_id = '900'")  # new, then edited
     conn.execute("DELETE FROM posts WHERE post_id = '101'")
     counts = update_indexes(conn, segmenter)
     assert counts["checked_all"] == 0
@@ -154,6 +160,8 @@ def test_changes_are_reindexed_and_nothing_else(data, monkeypatch):
     assert counts["substring_indexed"] == 2 and counts["substring_removed"] == 2
     assert same_as_scan(data, conn)
     assert scan(conn, "黑纸") == ["100"] and "900" in scan(conn, "白纸")
+    assert entries(conn) == conn.execute(
+        "SELECT COUNT(*) FROM posts WHERE COALESCE(full_text, text) != ''").fetchone()[0]
     assert indexed(conn, queries(data), "照片") == []
 
     # An edit through the store: a long post's whole text recorded.
@@ -187,6 +195,8 @@ def test_moved_rowids_and_reused_rowids(data):
     counts = update_indexes(conn, segmenter)
     assert counts["checked_all"] == 0 and same_as_scan(data, conn)
     assert "901" in scan(conn, "白纸") and "100" in scan(conn, "白纸运动")
+    assert entries(conn) == conn.execute(
+        "SELECT COUNT(*) FROM posts WHERE COALESCE(full_text, text) != ''").fetchone()[0]
 
 
 def test_unknown_changes_are_checked_post_by_post(data):
