@@ -449,6 +449,9 @@ def substring_pages(db_path: Path, word: str, metadata: dict) -> list[tuple[str,
     # The word's page as JSON: the same SQL without rendering up to 1,000 rows as HTML.
     pages.insert(1, (f"posts_mentioning_term {word}, JSON", "/corpus/posts_mentioning_term.json"
                      f"?term={q(word)}&_shape=array", sql, {"term": word}))
+    keyword = metadata["databases"]["corpus"]["queries"]["keyword_test"]["sql"]
+    pages.append((f"keyword_test {word} (substring index)", f"/corpus/keyword_test?term={q(word)}",
+                  keyword, {"term": word}))
     return pages
 
 

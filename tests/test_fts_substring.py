@@ -236,3 +236,37 @@ def test_datasette_answers_from_the_index(data):
     conn = connect(data)
     for term in ("白纸", "白", "*不要*", '"自由"', "hello", "全文"):
         assert asyncio.run(fetch(term)) == scan(conn, term), term
+
+
+def keyword_scan(conn, term):
+    """keyword_test's answer from every post: (label, observed, platform_removed) per group."""
+    if not term:
+        return []
+    rows = conn.execute("""SELECT instr(COALESCE(full_text, text), ?) > 0,
+        EXISTS (SELECT 1 FROM removals AS r WHERE r.platform = p.platform
+                AND r.post_id = p.post_id AND r.reason = 'platform_removed') FROM posts AS p""",
+                        [term]).fetchall()
+    groups = []
+    for has, label in ((1, "posts containing the term"), (0, "posts without it")):
+        members = [removed for found, removed in rows if (found == 1) == bool(has)]
+        if members:
+            groups.append((label, len(members), sum(members)))
+    return groups
+
+
+def test_keyword_test_counts_what_the_scan_counts(data):
+    conn = connect(data)
+    conn.executemany(
+        "INSERT INTO removals (platform, post_id, account_id, reason, last_seen_at, "
+        "first_missing_at, detected_crawl_id, probe_id) VALUES ('weibo', ?, 'a', ?, 'x', 'y', 1, 1)",
+        [("100", "platform_removed"), ("104", "platform_removed"), ("105", "author_deleted"),
+         ("777", "platform_removed")])    # 777: an original never seen, not a post
+    update_indexes(conn, Segmenter(terms=()))
+    meta = build_metadata(data / "corpus.db")["databases"]["corpus"]["queries"]
+    sql = meta["keyword_test"]["sql"]
+    assert "posts_substring" in sql
+    for term in TERMS + [""]:
+        got = [(r[0], r[1], r[2]) for r in conn.execute(sql, {"term": term})]
+        assert got == keyword_scan(conn, term), term
+    plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, {"term": "白纸"}))
+    assert "SCAN c SEARCH p USING INTEGER PRIMARY KEY (rowid=?) LIST SUBQUERY" in plan, plan
