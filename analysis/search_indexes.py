@@ -19,7 +19,8 @@ def update_indexes(conn: sqlite3.Connection, segmenter: Segmenter | None = None
     """Update both indexes and the change mark in one transaction (the caller's, if open);
     return fts.update_index()'s counts plus the substring index's and `checked_all` (1 when the
     changes were not known and every post was read)."""
-    if not fts._table_exists(conn, "posts"):
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'posts'"
+                    ).fetchone() is None:
         return {}
     in_transaction = conn.in_transaction
     if not in_transaction:
