@@ -26,7 +26,9 @@ Tables (`update_index()` creates them):
 - `posts_fts_terms`: an fts5vocab table ('instance') over the index, for per-term counts.
 
 `memoryhole serve` brings the index up to date before it starts Datasette; `memoryhole release`
-builds it in the release from the release's own (de-identified) text.
+builds it in the release from the release's own (de-identified) text. Both go through
+memoryhole.analysis.search_indexes, which hands `update_index()` the posts changed since the last
+update (memoryhole.analysis.post_changes) so an unchanged corpus is not read at all.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import sys
 from collections.abc import Callable
 from functools import lru_cache
 
+from .post_changes import Changes
 from .segmentation import TABLE as TOKENS_TABLE
 from .segmentation import Segmenter, default_term_files, text_hash
 
@@ -164,12 +167,14 @@ def _progress(total: int):
 
 
 def update_index(conn: sqlite3.Connection, segmenter: Segmenter | None = None,
-                 ) -> dict[str, int]:
+                 changes: Changes | None = None) -> dict[str, int]:
     """Bring posts_fts up to date with posts, in one transaction; return what changed.
 
     Only new posts and posts whose text changed are segmented, and not even those when
     `post_tokens` holds this segmenter's tokens of their text. `segmenter`: the one the index
-    was built with, else default_segmenter(); a different one rebuilds the index.
+    was built with, else default_segmenter(); a different one rebuilds the index. `changes`
+    (memoryhole.analysis.post_changes.pending()): only those posts are read; without it every
+    post's text is hashed and compared with the index's.
     """
     counts = {"segmented": 0, "shared": 0, "moved": 0, "removed": 0, "unchanged": 0,
               "rebuilt": 0}
@@ -185,7 +190,10 @@ def update_index(conn: sqlite3.Connection, segmenter: Segmenter | None = None,
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
             counts["rebuilt"] = 1
         create_index_tables(conn, segmenter)
-        _update(conn, segmenter, counts)
+        if changes is not None and not counts["rebuilt"]:
+            _update_changed(conn, segmenter, counts, changes)
+        else:
+            _update(conn, segmenter, counts)
         if not in_transaction:
             conn.execute("COMMIT")
     except BaseException:
@@ -195,22 +203,55 @@ def update_index(conn: sqlite3.Connection, segmenter: Segmenter | None = None,
     return counts
 
 
-def _update(conn: sqlite3.Connection, segmenter: Segmenter, counts: dict[str, int]) -> None:
-    identity = segmenter.identity
+def _posts_select(conn: sqlite3.Connection, where: str) -> str:
+    """The posts (`where` over p) with what _apply() needs to index them."""
     share = _table_exists(conn, TOKENS_TABLE)
     shared_cols = ", t.text_hash, t.segmenter, t.tokens" if share else ", NULL, NULL, NULL"
     shared_join = (f"LEFT JOIN {TOKENS_TABLE} AS t ON t.platform = p.platform "
                    "AND t.post_id = p.post_id") if share else ""
     # Per post: its state (s, by key) and the state row already at its rowid (o), which is
     # another post's only when VACUUM renumbered rowids.
-    select = f"""
+    return f"""
         SELECT p.rowid, p.platform, p.post_id, {_text_expression(conn)},
                s.posts_rowid, s.text_hash, o.platform, o.post_id{shared_cols}
         FROM posts AS p
         LEFT JOIN {STATE_TABLE} AS s ON s.platform = p.platform AND s.post_id = p.post_id
         LEFT JOIN {STATE_TABLE} AS o ON o.posts_rowid = p.rowid
         {shared_join}
-        WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?"""
+        WHERE {where}"""
+
+
+def _update_changed(conn: sqlite3.Connection, segmenter: Segmenter, counts: dict[str, int],
+                    changes: Changes) -> None:
+    """Index the posts `changes` names (logged rowids, rowids above its mark); drop the entries
+    of logged rowids that no longer hold a post. Untouched posts are not read."""
+    identity = segmenter.identity
+    logged = [rowid for rowid in changes.rowids if rowid <= changes.since]   # those above: read below
+    select = _posts_select(conn, "p.rowid IN (SELECT value FROM json_each(?)) ORDER BY p.rowid")
+    for i in range(0, len(logged), BATCH):
+        chunk = logged[i:i + BATCH]
+        _apply(conn, conn.execute(select, [json.dumps(chunk)]).fetchall(), segmenter, identity,
+               counts)
+        # A logged rowid without a post now: a deleted post (or one moved away).
+        gone = conn.execute(f"""SELECT s.posts_rowid, s.tokens FROM {STATE_TABLE} AS s
+            WHERE s.posts_rowid IN (SELECT value FROM json_each(?))
+            AND NOT EXISTS (SELECT 1 FROM posts AS p WHERE p.rowid = s.posts_rowid)""",
+                            [json.dumps(chunk)]).fetchall()
+        counts["removed"] += len(gone)
+        _delete(conn, gone)
+    select = _posts_select(conn, "p.rowid > ? ORDER BY p.rowid LIMIT ?")
+    last = changes.since
+    while True:
+        rows = conn.execute(select, [last, BATCH]).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        _apply(conn, rows, segmenter, identity, counts)
+
+
+def _update(conn: sqlite3.Connection, segmenter: Segmenter, counts: dict[str, int]) -> None:
+    identity = segmenter.identity
+    select = _posts_select(conn, "p.rowid > ? ORDER BY p.rowid LIMIT ?")
     total = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM posts").fetchone()[0]
     posts, last = 0, -1
     with _progress(total) as bar:

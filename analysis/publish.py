@@ -113,8 +113,11 @@ def _available(requires: list[str], schema: dict[str, set[str]] | None) -> bool:
 def _keep_available(items: dict[str, Any], schema: dict[str, set[str]] | None) -> dict[str, Any]:
     kept = {}
     for name, item in items.items():
+        fallback = item.pop("fallback_sql", None)
         if _available(item.pop("requires", []) or [], schema):
             kept[name] = item
+        elif fallback is not None:   # the same rows without what the query needs (an index)
+            kept[name] = {**item, "sql": fallback}
     return kept
 
 
@@ -315,7 +318,8 @@ def prepare(data_dir: str | Path) -> Path:
     db_path = _corpus_path(data_dir)
     if is_release(data_dir):
         return db_path
-    from memoryhole.analysis.fts import default_segmenter, update_index
+    from memoryhole.analysis.fts import default_segmenter
+    from memoryhole.analysis.search_indexes import update_indexes
     from memoryhole.corpus.store import Corpus, CorpusError, retry_while_locked
 
     try:
@@ -330,7 +334,7 @@ def prepare(data_dir: str | Path) -> Path:
         conn.execute("BEGIN IMMEDIATE")
         try:
             create_page_indexes(conn)
-            update_index(conn, segmenter)
+            update_indexes(conn, segmenter)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

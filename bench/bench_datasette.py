@@ -42,7 +42,7 @@ from pathlib import Path
 from _common import CACHE_DIR, Figure, env_int, env_ints, human, median, quick, table
 
 REPO = Path(__file__).resolve().parent.parent
-PREPARED_VERSION = 2     # bump when what analyze/prepare write changes the served corpus
+PREPARED_VERSION = 3     # bump when what analyze/prepare write changes the served corpus
 HIT_SHARE = 12_800 / 500_000   # the issue's search: 12.8k hits in 500k posts
 TARGET_MS = 300.0
 #: The same pages on a corpus this small, interleaved: what Datasette costs whatever the size.
@@ -354,10 +354,7 @@ def datasette_pages(n_posts: int, requests: int, pool: list[str]
         ("sightings table", "/corpus/sightings",
          "select * from sightings order by id limit 101", []),
         ("database page (tables, counts)", "/corpus", "select 1", []),
-        (f"posts_mentioning_term {word} (substring: reads every text)",
-         f"/corpus/posts_mentioning_term?term={q(word)}",
-         build_metadata(db_path)["databases"]["corpus"]["queries"]["posts_mentioning_term"]
-         ["sql"].replace(":term", "?"), [word, word]),
+        *substring_pages(db_path, word, build_metadata(db_path)),
         ("dashboard page", f"/-/dashboards/{DASHBOARD}", "select 1", []),
     ]
     for slug, chart in charts.items():
@@ -417,7 +414,76 @@ def datasette_pages(n_posts: int, requests: int, pool: list[str]
              "first_search_ms": first_search, "analyze_s": made["analyze_s"],
              "first_prepare_s": made["first_prepare_s"]}
     figures.append(Figure(f"memoryhole serve {size} posts: index check + start", startup_s, "s"))
+    figures.append(Figure(f"memoryhole serve {size} posts: index check alone", prepare_s, "s"))
     return rows, figures, extra
+
+
+# --- the substring index of posts_mentioning_term (memoryhole.analysis.substring) -----------
+
+def substring_pages(db_path: Path, word: str, metadata: dict) -> list[tuple[str, str, str, object]]:
+    """posts_mentioning_term for the search word (also as JSON), for a single character about as
+    common, and for the most common character (in over an eighth of the posts: the query reads
+    every post)."""
+    sql = metadata["databases"]["corpus"]["queries"]["posts_mentioning_term"]["sql"]
+    conn = sqlite3.connect(db_path)
+    try:
+        n = conn.execute("SELECT MAX(rowid) FROM posts").fetchone()[0]
+        vocab = "posts_substring_vocab"
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [vocab]).fetchone():
+            # One character: the pair tokens that start with it, summed by their first code.
+            chars = conn.execute(
+                f"SELECT substr(term, 1, instr(term, 'x') - 1) AS c, SUM(doc) AS d FROM {vocab} "
+                "GROUP BY c ORDER BY d DESC").fetchall()
+            crowded = chr(int(chars[0][0], 16))
+            share = min(chars, key=lambda r: abs(r[1] - n * HIT_SHARE))
+            one = chr(int(share[0], 16))
+        else:   # the corpus as it was served before the index existed: the same terms
+            one, crowded = word[0], "的"
+    finally:
+        conn.close()
+    q = urllib.parse.quote
+    pages = [(f"posts_mentioning_term {term} ({what})", f"/corpus/posts_mentioning_term?term="
+              f"{q(term)}", sql, {"term": term})
+             for term, what in ((word, "substring"), (one, "one character"),
+                                (crowded, "most common character: reads every post"))]
+    # The word's page as JSON: the same SQL without rendering up to 1,000 rows as HTML.
+    pages.insert(1, (f"posts_mentioning_term {word}, JSON", "/corpus/posts_mentioning_term.json"
+                     f"?term={q(word)}&_shape=array", sql, {"term": word}))
+    keyword = metadata["databases"]["corpus"]["queries"]["keyword_test"]["sql"]
+    pages.append((f"keyword_test {word} (substring index)", f"/corpus/keyword_test?term={q(word)}",
+                  keyword, {"term": word}))
+    return pages
+
+
+SUBSTRING_BUILD = """
+import json, resource, sqlite3, sys, time
+from memoryhole.analysis import substring
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN")
+began, began_cpu = time.perf_counter(), time.process_time()
+counts = substring.update_index(conn, None)
+conn.execute("COMMIT")
+seconds, cpu = time.perf_counter() - began, time.process_time() - began_cpu
+mb = conn.execute("SELECT SUM(pgsize) / 1048576.0 FROM dbstat WHERE name LIKE ?",
+                  [substring.TABLE + "%"]).fetchone()[0]
+print(json.dumps({"seconds": seconds, "cpu": cpu, "mb": mb, "posts": counts["substring_indexed"],
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def substring_build(db_path: Path) -> tuple[list[object], list[Figure]]:
+    """Build the substring index anew on a copy of the served corpus: time, CPU, RSS, size."""
+    work = db_path.with_name("substring-work.db")
+    shutil.copyfile(db_path, work)
+    try:
+        got = child(SUBSTRING_BUILD, str(work))
+    finally:
+        work.unlink(missing_ok=True)
+    posts = human(got["posts"])
+    row = [f"substring index, {posts} posts", got["cpu"], got["seconds"], got["rss_mb"],
+           got["mb"]]
+    return row, [Figure(f"substring index build, {posts} posts", got["cpu"], "CPU s"),
+                 Figure(f"substring index size, {posts} posts", got["mb"], "MB")]
 
 
 def main() -> list[Figure]:
@@ -438,6 +504,12 @@ def main() -> list[Figure]:
                 "(target: p95 < 300 ms; direct: the same SQL with sqlite3)",
                 ["page", "p50", "p95", "direct p50", "direct p95",
                  f"p95 at {human(SMALL_POSTS)} posts", ""], rows))
+    data, _ = served_corpus(n_posts, pool)
+    if (data / "corpus.db").exists():
+        row, found = substring_build(data / "corpus.db")
+        figures += found
+        print(table("Substring index (posts_mentioning_term), built anew",
+                    ["subject", "CPU s", "wall s", "peak RSS MB", "size MB"], [row]))
     print(f"corpus made once and cached (tokens seeded, 20 bootstrap samples, no figure files): "
           f"analyze {extra['analyze_s']:.0f} s, then prepare "
           f"(full-text index from the analysis's words, page indexes) "

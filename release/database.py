@@ -68,9 +68,9 @@ def create_release_db(src: sqlite3.Connection, path: Path, tables: list[str],
             made.append(ReleasedTable(table, kept + extra, pk, count))
             _copy_indexes(src, dst, table, set(kept_names))
         if include_text and any(t.name == "posts" for t in made):
-            from memoryhole.analysis.fts import update_index
+            from memoryhole.analysis.search_indexes import update_indexes
 
-            update_index(dst)
+            update_indexes(dst)
         from memoryhole.analysis.publish import create_page_indexes
 
         create_page_indexes(dst)   # the default sorts and facets of the served release

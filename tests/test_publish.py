@@ -63,7 +63,8 @@ def public_tables(db):
     """Tables Datasette lists: not the FTS index's virtual and shadow tables."""
     return [t for t in db.table_names()
             if not t.startswith("sqlite_") and not (t.startswith("posts_fts") and
-                                                    t != "posts_fts_state")]
+                                                    t != "posts_fts_state")
+            and not t.startswith("posts_substring_")]
 
 
 def test_removals_json(data_dir):
