@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from memoryhole.analysis import fts, post_changes, substring
-from memoryhole.analysis.publish import build_metadata, make_datasette
+from memoryhole.analysis.publish import build_metadata, create_page_indexes, make_datasette
 from memoryhole.analysis.search_indexes import update_indexes
 from memoryhole.analysis.segmentation import Segmenter
 from memoryhole.corpus.store import Corpus, LongTextObservation
@@ -42,8 +42,9 @@ def data(tmp_path):
     conn = corpus.db.conn
     conn.executemany(
         "INSERT INTO posts (platform, post_id, account_id, order_key, text, full_text, "
-        "first_seen_at, last_seen_at) VALUES ('weibo', ?, 'a', ?, ?, ?, 'x', ?)",
-        [(str(100 + k), k, text, full, f"2024-01-{k + 1:02d}")
+        "first_seen_at, last_seen_at) VALUES ('weibo', ?, 'a', ?, ?, ?, ?, '2024-03-01')",
+        # first seen in pairs (ties: newest first, then the later rowid)
+        [(str(100 + k), k, text, full, f"2024-01-{k // 2 + 1:02d}")
          for k, (text, full) in enumerate(POSTS)])
     conn.commit()
     corpus.close()
@@ -63,7 +64,7 @@ def scan(conn, term):
     """The query as it was: instr() over every post."""
     return [r[0] for r in conn.execute(
         "SELECT post_id FROM posts WHERE ? != '' AND instr(COALESCE(full_text, text), ?) > 0 "
-        "ORDER BY last_seen_at DESC LIMIT 1000", [term, term])]
+        "ORDER BY first_seen_at DESC, rowid DESC LIMIT 1000", [term, term])]
 
 
 def indexed(conn, sql, term):
@@ -92,10 +93,9 @@ def test_every_term_finds_what_the_scan_finds(data):
     sql = queries(data)
     plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, {"term": "白纸"}))
     assert "SCAN posts_substring VIRTUAL TABLE" in plan, plan
-    # The indexed branch fetches candidates by rowid; the other (a crowded term) reads all,
-    # each behind its gate (crowded, c) so the branch not taken reads no post.
-    assert "SCAN c SEARCH p USING INTEGER PRIMARY KEY (rowid=?) LIST SUBQUERY" in plan, plan
-    assert "RIGHT SCAN c SCAN p" in plan, plan
+    # The indexed branch fetches candidates by rowid (test_a_branch_reads_... below: the other
+    # branch, for crowded terms, reads no post meanwhile).
+    assert "SEARCH p USING INTEGER PRIMARY KEY (rowid=?) LIST SUBQUERY" in plan, plan
     assert "SEARCH v VIRTUAL TABLE" in plan, plan        # the estimate: a vocabulary lookup
     assert scan(conn, "白纸") == ["110", "104", "101", "100"]
     assert scan(conn, "白") and scan(conn, '"自由"') == ["106"]
@@ -116,6 +116,42 @@ def test_a_crowded_term_reads_every_post(data):
     assert not crowded(conn, sql, "照") and not crowded(conn, sql, "A股")
     for term in ("白", "白纸", "四通桥", "照"):
         assert indexed(conn, sql, term) == scan(conn, term)
+
+
+def steps(conn, sql, term):
+    """SQLite VM instructions (in hundreds) the query takes for `term`: what it reads."""
+    count = [0]
+    conn.set_progress_handler(lambda: count.__setitem__(0, count[0] + 1), 100)
+    rows = indexed(conn, sql, term)
+    conn.set_progress_handler(None, 100)
+    return count[0], rows
+
+
+def test_a_branch_reads_only_what_it_needs(data):
+    """A rare term reads its candidates, not the posts (the crowded branch is not run); a crowded
+    term walks the posts newest first and stops at the 1,000th: neither grows with old posts."""
+    conn = connect(data)
+    conn.execute("BEGIN")
+    create_page_indexes(conn)   # as `memoryhole serve` prepares the corpus
+    conn.execute("COMMIT")
+    cost = {}
+    for old in (3000, 9000):
+        conn.executemany(
+            "INSERT INTO posts (platform, post_id, account_id, order_key, text, first_seen_at, "
+            "last_seen_at) VALUES ('weibo', ?, 'a', 0, ?, '2023-01-01', '2023-01-01')",
+            [(f"old{k}", f"很久以前的帖子{k}") for k in range(len(cost) * 3000, old)])
+        conn.executemany(   # newer than the old ones: each has the crowded term
+            "INSERT INTO posts (platform, post_id, account_id, order_key, text, first_seen_at, "
+            "last_seen_at) VALUES ('weibo', ?, 'a', 0, '新帖', '2023-06-01', '2023-06-01')",
+            [(f"new{old}-{k}",) for k in range(1200)])
+        update_indexes(conn, Segmenter(terms=()))
+        sql = queries(data)
+        for term in ("四通桥", "帖"):
+            cost[old, term], rows = steps(conn, sql, term)
+            assert rows == scan(conn, term), term
+        assert crowded(conn, sql, "帖") and not crowded(conn, sql, "四通桥")
+    assert cost[9000, "四通桥"] < 1.2 * cost[3000, "四通桥"] + 5, cost
+    assert cost[9000, "帖"] < 1.2 * cost[3000, "帖"] + 5, cost
 
 
 def test_match_expression_agrees_with_the_query_sql(data):
