@@ -41,7 +41,7 @@ al. 2013: ~30% of censored posts are gone within 5-30 minutes, ~90% within a day
 A plan is recorded verbatim (with defaults filled in) on every crawl it drives, and its hash
 (`crawls.plan_hash`, `plan_versions`) tells the versions of an edited plan apart.
 
-Every field is type-checked by a strict pydantic schema (`_PlanSpec` and its parts): no coercion
+Every field is type-checked by a strict msgspec schema (`_PlanSpec` and its parts): no coercion
 (`'1001'` is not a list of accounts, `'false'` is not false), no NaN or infinite durations, no
 unknown keys (a typo must not be silently ignored in a measurement). The first problem becomes one
 PlanError line naming the file, the field and what to write instead.
@@ -52,12 +52,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import msgspec
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError
-from pydantic_core import PydanticCustomError
+from msgspec import Meta
 
 from .platforms import ADAPTERS, adapter_for
 
@@ -288,51 +289,114 @@ def load_plan(path: str | Path) -> CrawlPlan:
 
 
 # --- the schema ------------------------------------------------------------------------------
+# msgspec Structs, converted with strict=True: no coercion, no unknown keys at any level. Values
+# msgspec has no type for (durations, account ids, names) are small str/float subclasses that
+# `_decode` parses; a ValueError there becomes a ValidationError at that field's path.
 
 DAY = 86400.0
 
 
-def _duration(least: float, most: float, zero_ok: bool = False) -> Any:
-    """A duration field: '10s', '5m', '2h', '1d', '250ms' or seconds, within [least, most]."""
-    def seconds(value: Any) -> float:
-        try:
-            result = parse_duration(value)
-        except ValueError as exc:
-            raise PydanticCustomError("duration", "{why}", {"why": str(exc)}) from None
-        if not (least <= result <= most) or (result == 0 and not zero_ok):
-            raise PydanticCustomError("duration", "out of range")
-        return result
-    return Annotated[float, PlainValidator(seconds)]
+class _Duration(float):
+    """Seconds, written '10s', '5m', '2h', '1d', '250ms' or as a number, within [0, most]."""
+
+    most = 366 * DAY
+    zero_ok = False
+
+    @classmethod
+    def parse(cls, value: Any) -> _Duration:
+        seconds = parse_duration(value)
+        if seconds > cls.most or (seconds == 0 and not cls.zero_ok):
+            raise ValueError("out of range")
+        return cls(seconds)
 
 
-def _account_id(value: Any) -> str:
-    # YAML reads 1642634100 as a number; text is a reference the platform's adapter reads
-    # (`ListingAdapter.account_id`: an id of letters, digits and _, a feed's URL).
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
-    if isinstance(value, str) and value.strip() and not any(c.isspace() for c in value.strip()):
-        return value.strip()
-    raise PydanticCustomError("account_id", "not an account id")
+@cache
+def _duration(most: float, zero_ok: bool = False) -> type[_Duration]:
+    """The duration type of fields allowed up to `most` seconds (0 only with `zero_ok`)."""
+    return type(f"Duration{int(most)}{'z' if zero_ok else ''}", (_Duration,),
+                {"most": most, "zero_ok": zero_ok})
 
 
-AccountId = Annotated[str, PlainValidator(_account_id)]
-_SCHEMA = ConfigDict(strict=True, extra="forbid", frozen=True)
+class _AccountId(str):
+    """An account reference. YAML reads 1642634100 as a number; text is a reference the
+    platform's adapter reads (`ListingAdapter.account_id`: an id of letters, digits and _, a
+    feed's URL)."""
+
+    @classmethod
+    def parse(cls, value: Any) -> _AccountId:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return cls(value)
+        if isinstance(value, str) and value.strip() and not any(c.isspace() for c in value.strip()):
+            return cls(value.strip())
+        raise ValueError("not an account id")
 
 
-class _ScheduleSpec(BaseModel):
-    model_config = _SCHEMA
-    every: _duration(0, 366 * DAY)
-    until: _duration(0, 10 * 366 * DAY) | None = None
+class _EnvName(str):
+    @classmethod
+    def parse(cls, value: Any) -> _EnvName:
+        if isinstance(value, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+            return cls(value)
+        raise ValueError("not an environment variable name")
 
 
-class _WatchlistSpec(BaseModel):
-    model_config = _SCHEMA
-    name: str = Field(min_length=1)
-    accounts: list[AccountId] = []
+class _FileName(str):
+    @classmethod
+    def parse(cls, value: Any) -> _FileName:
+        # A cookie value pasted here instead of a path would be recorded on every crawl: refuse it.
+        if isinstance(value, str) and value.strip() and "\n" not in value and not re.search(
+                r"[;=]", value):
+            return cls(value.strip())
+        raise ValueError("not a file name")
+
+
+class _ItemError(ValueError):
+    """A bad item of a list a hook reads whole (recheck_after): its index ends the path."""
+
+    def __init__(self, index: int, why: str) -> None:
+        super().__init__(why)
+        self.index = index
+
+
+class _Durations(tuple):
+    """recheck_after: a list of durations, or one duration alone."""
+
+    @classmethod
+    def parse(cls, value: Any) -> _Durations:
+        if not isinstance(value, list):
+            return cls([_duration(10 * 366 * DAY).parse(value)])
+        durations = []
+        for index, item in enumerate(value):
+            try:
+                durations.append(_duration(10 * 366 * DAY).parse(item))
+            except ValueError as exc:
+                raise _ItemError(index, str(exc)) from None
+        return cls(durations)
+
+
+def _decode(kind: type, value: Any) -> Any:
+    """msgspec's hook for the types above: each parses (and checks) what the plan wrote."""
+    parse = getattr(kind, "parse", None)
+    if parse is None:
+        raise NotImplementedError(kind)
+    return parse(value)
+
+
+class _Spec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A part of a plan as written: every key known, every value of its type."""
+
+
+class _ScheduleSpec(_Spec):
+    every: _duration(366 * DAY)
+    until: _duration(10 * 366 * DAY) | None = None
+
+
+class _WatchlistSpec(_Spec):
+    name: Annotated[str, Meta(min_length=1)]
+    accounts: list[_AccountId] = []
     accounts_file: str | None = None
-    every: _duration(0, 366 * DAY) = 3600.0
-    pages: int = Field(1, ge=1, le=100)
-    public_figures: list[AccountId] = []
+    every: _duration(366 * DAY) = 3600.0
+    pages: Annotated[int, Meta(ge=1, le=100)] = 1
+    public_figures: list[_AccountId] = []
     items: list[str] = []
     items_file: str | None = None
     schedule: list[_ScheduleSpec] | Literal["fresh"] | None = None
@@ -340,88 +404,58 @@ class _WatchlistSpec(BaseModel):
     probe_schedule: list[_ScheduleSpec] | Literal["fresh"] | None = None
 
 
-class _PolitenessSpec(BaseModel):
-    model_config = _SCHEMA
-    delay: _duration(0, DAY, zero_ok=True) = Politeness.delay
-    concurrency: int = Field(Politeness.concurrency, ge=1, le=1000)
-    timeout: _duration(0, DAY) = Politeness.timeout
-    retries: int = Field(Politeness.retries, ge=0, le=100)
+class _PolitenessSpec(_Spec):
+    delay: _duration(DAY, zero_ok=True) = Politeness.delay
+    concurrency: Annotated[int, Meta(ge=1, le=1000)] = Politeness.concurrency
+    timeout: _duration(DAY) = Politeness.timeout
+    retries: Annotated[int, Meta(ge=0, le=100)] = Politeness.retries
     obey_robots_txt: bool = Politeness.obey_robots_txt
-    user_agent: str = Field(Politeness.user_agent, min_length=1)
+    user_agent: Annotated[str, Meta(min_length=1)] = Politeness.user_agent
 
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+class _CookiesSpec(_Spec):
+    file: _FileName | None = None
+    env: _EnvName | None = None
 
 
-def _env_name(value: Any) -> str:
-    if isinstance(value, str) and _ENV_NAME.match(value):
-        return value
-    raise PydanticCustomError("env_name", "not an environment variable name")
+class _PaceSpec(_Spec):
+    min: _duration(DAY, zero_ok=True) = Pace.min
+    max: _duration(DAY, zero_ok=True) = Pace.max
 
 
-def _file_name(value: Any) -> str:
-    # A cookie value pasted here instead of a path would be recorded on every crawl: refuse it.
-    if isinstance(value, str) and value.strip() and "\n" not in value and not re.search(
-            r"[;=]", value):
-        return value.strip()
-    raise PydanticCustomError("file_name", "not a file name")
+class _CooldownSpec(_Spec):
+    base: _duration(DAY, zero_ok=True) = Cooldown.base
+    max: _duration(7 * DAY, zero_ok=True) = Cooldown.max
+    jitter: Annotated[float, Meta(ge=0, le=1)] = Cooldown.jitter   # NaN fails both bounds
+    retries: Annotated[int, Meta(ge=0, le=100)] = Cooldown.retries
+    hold: _duration(DAY, zero_ok=True) = Cooldown.hold
 
 
-class _CookiesSpec(BaseModel):
-    model_config = _SCHEMA
-    file: Annotated[str, PlainValidator(_file_name)] | None = None
-    env: Annotated[str, PlainValidator(_env_name)] | None = None
-
-
-class _PaceSpec(BaseModel):
-    model_config = _SCHEMA
-    min: _duration(0, DAY, zero_ok=True) = Pace.min
-    max: _duration(0, DAY, zero_ok=True) = Pace.max
-
-
-class _CooldownSpec(BaseModel):
-    model_config = _SCHEMA
-    base: _duration(0, DAY, zero_ok=True) = Cooldown.base
-    max: _duration(0, 7 * DAY, zero_ok=True) = Cooldown.max
-    jitter: float = Field(Cooldown.jitter, ge=0, le=1, allow_inf_nan=False)
-    retries: int = Field(Cooldown.retries, ge=0, le=100)
-    hold: _duration(0, DAY, zero_ok=True) = Cooldown.hold
-
-
-class _AccessSpec(BaseModel):
-    model_config = _SCHEMA
+class _AccessSpec(_Spec):
     cookies: _CookiesSpec | None = None
     visitor: bool | None = None
     pace: _PaceSpec | None = None
     cooldown: _CooldownSpec | None = None
 
 
-def _as_list(value: Any) -> Any:
-    return value if isinstance(value, list) else [value]
+class _ReprobeSpec(_Spec):
+    confirm_after: _duration(366 * DAY) = ReprobePolicy.confirm_after
+    recheck_after: _Durations = ReprobePolicy().recheck_after
 
 
-class _ReprobeSpec(BaseModel):
-    model_config = _SCHEMA
-    confirm_after: _duration(0, 366 * DAY) = ReprobePolicy.confirm_after
-    recheck_after: Annotated[list[_duration(0, 10 * 366 * DAY)], BeforeValidator(_as_list)] = list(
-        ReprobePolicy().recheck_after)
-
-
-class _SearchSpec(BaseModel):
-    model_config = _SCHEMA
-    terms: list[Annotated[str, Field(min_length=1)]] = []
+class _SearchSpec(_Spec):
+    terms: list[Annotated[str, Meta(min_length=1)]] = []
     terms_file: str | None = None
-    every: _duration(0, 366 * DAY) = SearchPlan.every
+    every: _duration(366 * DAY) = SearchPlan.every
     endpoint: Literal["desktop", "mobile"] = "desktop"
     base_url: str | None = None
-    delay: _duration(0, DAY, zero_ok=True) = SearchPlan.delay
-    captcha_backoff: _duration(0, 7 * DAY, zero_ok=True) = SearchPlan.captcha_backoff
-    retries: int = Field(SearchPlan.retries, ge=0, le=100)
-    timeout: _duration(0, DAY) = SearchPlan.timeout
+    delay: _duration(DAY, zero_ok=True) = SearchPlan.delay
+    captcha_backoff: _duration(7 * DAY, zero_ok=True) = SearchPlan.captcha_backoff
+    retries: Annotated[int, Meta(ge=0, le=100)] = SearchPlan.retries
+    timeout: _duration(DAY) = SearchPlan.timeout
 
 
-class _PlanSpec(BaseModel):
-    model_config = _SCHEMA
+class _PlanSpec(_Spec):
     platform: str
     base_url: str | None = None
     watchlists: list[_WatchlistSpec] = []   # at least one, unless the plan has a search list
@@ -432,7 +466,7 @@ class _PlanSpec(BaseModel):
     pagination: Literal["page", "cursor"] = "page"
     name: str | None = None
     options: dict[str, str | bool | int] | None = None
-    requests_per_hour: int = Field(DEFAULT_REQUESTS_PER_HOUR, ge=1, le=10**9)
+    requests_per_hour: Annotated[int, Meta(ge=1, le=10**9)] = DEFAULT_REQUESTS_PER_HOUR
     access: _AccessSpec | None = None
 
 
@@ -512,40 +546,63 @@ def _shown(value: Any) -> str:
     return f"{text if len(text) <= 60 else text[:59] + '…'} ({kind})"
 
 
-def _is_branch(part: Any) -> bool:
-    """A union member's tag in pydantic's error location (`list[_ScheduleSpec]`,
-    `literal['fresh']`), not a key of the plan."""
-    return isinstance(part, str) and ("[" in part or "(" in part)
+_PATH_PART = re.compile(r"\.([A-Za-z_]\w*)|\[(\d+)\]")
+_KEY_NOT_TEXT = "key not text"
 
 
-def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    """The problems to show: locations in the plan's own keys; of a union's members, only the
-    one the value was written for (a list of steps is not explained as not being 'fresh'); an
-    unknown key first (a misspelt key explains the "missing" error it causes)."""
-    errors = []
-    for error in exc.errors(include_url=False):
-        branches = [p for p in error["loc"] if _is_branch(p)]
-        errors.append({**error, "loc": tuple(p for p in error["loc"] if not _is_branch(p)),
-                       "branch": branches[-1] if branches else None})
-    deeper = {e["loc"][:i] for e in errors for i in range(len(e["loc"]))}
-    errors = [e for e in errors if not (e["branch"] and e["loc"] in deeper)]
-    return sorted(errors, key=lambda e: e["type"] != "extra_forbidden")
+def _location(exc: msgspec.ValidationError) -> tuple[str, list[str | int]]:
+    """msgspec's message and its path (`$.watchlists[0].every`) as keys and indexes; a
+    mapping's key that msgspec does not name (`$.options[...]`) ends the path at the mapping."""
+    message, found, path = str(exc).rpartition(" - at `")
+    if not found:
+        return str(exc), []
+    if path.startswith("key` in `"):   # a mapping's key that is not text
+        message, path = _KEY_NOT_TEXT, path.removeprefix("key` in `")
+    loc: list[str | int] = []
+    position = 1 if path.startswith("$") else len(path)
+    while part := _PATH_PART.match(path, position):
+        loc.append(part[1] if part[1] is not None else int(part[2]))
+        position = part.end()
+    if isinstance(exc.__cause__, _ItemError):
+        loc.append(exc.__cause__.index)
+    return message, loc
 
 
-def _problem(error: dict[str, Any]) -> str:
-    loc = error["loc"]
+def _written(raw: Any, loc: list[str | int]) -> Any:
+    """What the plan holds at `loc`."""
+    for part in loc:
+        raw = raw[part]
+    return raw
+
+
+def _problem(exc: msgspec.ValidationError, raw: dict[str, Any]) -> str:
+    """msgspec's error as one line: the field's path in the plan, what was written there and
+    what to write instead."""
+    message, loc = _location(exc)
+    key = re.fullmatch(r"Object (contains unknown|missing required) field `(.*)`", message, re.S)
+    if key:
+        loc.append(key[2])
     where = _where(loc)
     field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
     fix = _FIX.get(field_name, "see the crawl plan in README.md")
-    if error["type"] == "extra_forbidden":
-        parent = next((p for p in reversed(loc[:-1]) if isinstance(p, str)), None)
-        known = sorted((_SPECS[parent] if parent else _PlanSpec).model_fields)
+    parent = next((p for p in reversed(loc[:-1] if key else loc) if isinstance(p, str)), None)
+    known = sorted(_SPECS.get(parent, _PlanSpec).__struct_fields__)
+    if key and key[1] == "contains unknown":
+        if "cookies" in loc:   # a cookie pasted as a key: never repeat it
+            where = _where(loc[:-1]) + " has an unknown key (not shown)"
+            return f"{where}; the keys here are {', '.join(known)}"
         return f"{where}: unknown key; the keys here are {', '.join(known)}"
-    if error["type"] == "missing":
+    if key:
         return f"{where}: missing; give {fix}"
+    if message == _KEY_NOT_TEXT:
+        bad = next(k for k in _written(raw, loc) if not isinstance(k, str))
+        if parent is None or parent in _SPECS:
+            return f"{where}: the key {_shown(bad)} is not text; the keys here are " + \
+                ", ".join(known)
+        return f"{where}: the key {_shown(bad)} is not text; use {fix}"
     if "cookies" in loc:   # what was written there may be a secret: never repeat it
         return f"{where}: not a name (the value is not shown); use {fix}"
-    return f"{where}: got {_shown(error['input'])}; use {fix}"
+    return f"{where}: got {_shown(_written(raw, loc))}; use {fix}"
 
 
 def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None) -> CrawlPlan:
@@ -553,12 +610,9 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
     if not isinstance(raw, dict):
         raise PlanError(f"{source}: a plan is a YAML mapping with platform and watchlists")
     try:
-        spec = _PlanSpec.model_validate(raw)
-    except ValidationError as exc:
-        errors = _errors(exc)
-        problems = list(dict.fromkeys(map(_problem, errors)))   # union members say one thing
-        more = f" | and {len(problems) - 3} more" if len(problems) > 3 else ""
-        raise PlanError(f"{source}: " + " | ".join(problems[:3]) + more) from None
+        spec = msgspec.convert(raw, _PlanSpec, strict=True, dec_hook=_decode)
+    except msgspec.ValidationError as exc:   # the first problem msgspec meets
+        raise PlanError(f"{source}: {_problem(exc, raw)}") from None
     if spec.platform not in ADAPTERS:
         raise PlanError(f"{source}: platform: {spec.platform!r} is not a known platform; "
                         f"use one of: {', '.join(sorted(ADAPTERS))}")
@@ -584,12 +638,19 @@ def plan_from_dict(raw: Any, source: str = "plan", base_dir: Path | None = None)
         raise PlanError(f"{source}: reprobe: every recheck_after must be later than confirm_after")
     access = _access(spec.access, source, base_dir, adapter)
     return CrawlPlan(platform=spec.platform, base_url=base_url, watchlists=watchlists,
-                     politeness=Politeness(**(spec.politeness or _PolitenessSpec()).model_dump()),
-                     reprobe=ReprobePolicy(confirm_after=reprobe.confirm_after,
-                                           recheck_after=tuple(sorted(reprobe.recheck_after))),
+                     politeness=_politeness(spec.politeness or _PolitenessSpec()),
+                     reprobe=ReprobePolicy(confirm_after=float(reprobe.confirm_after),
+                                           recheck_after=tuple(sorted(map(float,
+                                                                          reprobe.recheck_after)))),
                      long_texts=spec.long_texts, pagination=spec.pagination, name=spec.name,
                      path=source, search=search, options=dict(spec.options or {}),
                      requests_per_hour=spec.requests_per_hour, access=access)
+
+
+def _politeness(spec: _PolitenessSpec) -> Politeness:
+    return Politeness(delay=float(spec.delay), concurrency=spec.concurrency,
+                      timeout=float(spec.timeout), retries=spec.retries,
+                      obey_robots_txt=spec.obey_robots_txt, user_agent=spec.user_agent)
 
 
 def _search(spec: _SearchSpec | None, where: str, base_dir: Path | None,
@@ -609,10 +670,10 @@ def _search(spec: _SearchSpec | None, where: str, base_dir: Path | None,
     if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
         raise PlanError(f"{where}.base_url: {base_url!r} is not an http(s) URL; use "
                         f"{_FIX['base_url']}")
-    return SearchPlan(terms=tuple(terms), every=spec.every, endpoint=spec.endpoint,
-                      base_url=base_url, delay=spec.delay,
-                      captcha_backoff=spec.captcha_backoff, retries=spec.retries,
-                      timeout=spec.timeout)
+    return SearchPlan(terms=tuple(terms), every=float(spec.every), endpoint=spec.endpoint,
+                      base_url=base_url, delay=float(spec.delay),
+                      captcha_backoff=float(spec.captcha_backoff), retries=spec.retries,
+                      timeout=float(spec.timeout))
 
 
 def _access(spec: _AccessSpec | None, source: str, base_dir: Path | None,
@@ -624,10 +685,11 @@ def _access(spec: _AccessSpec | None, source: str, base_dir: Path | None,
         if (spec.cookies.file is None) == (spec.cookies.env is None):
             raise PlanError(f"{where}.cookies: give one of file or env, e.g. cookies: "
                             "{file: cookies.txt}")
-        file = spec.cookies.file
+        file = None if spec.cookies.file is None else str(spec.cookies.file)
         if file is not None and base_dir is not None and not Path(file).is_absolute():
             file = str((base_dir / file).resolve())   # read at crawl time, from any directory
-        cookies = CookieSource(file=file, env=spec.cookies.env)
+        env = None if spec.cookies.env is None else str(spec.cookies.env)
+        cookies = CookieSource(file=file, env=env)
     has_flow = getattr(adapter, "visitor_flow", None) is not None
     if spec.visitor and not has_flow:
         raise PlanError(f"{where}.visitor: {adapter.name} has no visitor sessions; remove it")
@@ -638,9 +700,10 @@ def _access(spec: _AccessSpec | None, source: str, base_dir: Path | None,
     if cool.max < cool.base:
         raise PlanError(f"{where}.cooldown: max must not be below base")
     return Access(cookies=cookies, visitor=has_flow if spec.visitor is None else spec.visitor,
-                  pace=Pace(min=pace.min, max=pace.max),
-                  cooldown=Cooldown(base=cool.base, max=cool.max, jitter=cool.jitter,
-                                    retries=cool.retries, hold=cool.hold))
+                  pace=Pace(min=float(pace.min), max=float(pace.max)),
+                  cooldown=Cooldown(base=float(cool.base), max=float(cool.max),
+                                    jitter=cool.jitter, retries=cool.retries,
+                                    hold=float(cool.hold)))
 
 
 def _lines(file_name: str, where: str, base_dir: Path | None) -> list[tuple[int, str]]:
@@ -673,7 +736,7 @@ def _watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
     accounts = []
     for i, ref in enumerate(spec.accounts):
         try:
-            accounts.append(adapter.account_id(ref))
+            accounts.append(adapter.account_id(str(ref)))
         except ValueError as exc:
             raise PlanError(f"{where}.accounts[{i}]: {ref!r} is not a {adapter.name} account "
                             f"({exc})"[:300]) from None
@@ -690,9 +753,9 @@ def _watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
     public = []
     for ref in spec.public_figures:
         try:
-            public.append(adapter.account_id(ref))
+            public.append(adapter.account_id(str(ref)))
         except ValueError:
-            public.append(ref)
+            public.append(str(ref))
     strangers = [a for a in public if a not in accounts]
     if strangers:
         raise PlanError(f"{where}.public_figures: {strangers[0]!r} is not one of the "
@@ -701,7 +764,8 @@ def _watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
     # (a feed's articles, whose bodies change and which vanish after rolling off the feed).
     probe_schedule = _schedule(spec, where, DEFAULT_SCHEDULE, "probe_schedule") \
         if spec.probe_schedule else ()
-    return Watchlist(name=spec.name, accounts=tuple(dict.fromkeys(accounts)), every=spec.every,
+    return Watchlist(name=spec.name, accounts=tuple(dict.fromkeys(accounts)),
+                     every=float(spec.every),
                      pages=spec.pages, public_figures=tuple(dict.fromkeys(public)),
                      schedule=_schedule(spec, where, ()), probe_schedule=probe_schedule)
 
@@ -723,7 +787,7 @@ def _item_watchlist(spec: _WatchlistSpec, where: str, base_dir: Path | None,
             raise PlanError(f"{place}: {ref!r} is not a {adapter.name} item ({exc})") from None
     if not items:
         raise PlanError(f"{where}.items: list at least one item URL or id (or an items_file)")
-    return Watchlist(name=spec.name, accounts=(), every=spec.every, pages=spec.pages,
+    return Watchlist(name=spec.name, accounts=(), every=float(spec.every), pages=spec.pages,
                      items=tuple(dict.fromkeys(items)),
                      schedule=_schedule(spec, where, DEFAULT_SCHEDULE))
 
@@ -735,7 +799,9 @@ def _schedule(spec: _WatchlistSpec, where: str, default: tuple[ScheduleStep, ...
     steps = getattr(spec, key)
     if steps == "fresh":
         return FRESH_POSTS
-    schedule = tuple(ScheduleStep(every=s.every, until=s.until) for s in steps or ())
+    schedule = tuple(ScheduleStep(every=float(s.every),
+                                  until=None if s.until is None else float(s.until))
+                     for s in steps or ())
     schedule = schedule or default
     untils = [s.until for s in schedule]
     if None in untils[:-1] or untils != sorted(untils, key=lambda u: math.inf if u is None else u):

@@ -73,13 +73,15 @@ def test_sigterm_stops_a_running_crawl_cleanly(sandbox, tmp_path):
 
 
 # What a crawl cycle must not import: other platforms' adapters (and their parsers), Scrapy's
-# remote control (aiohttp), the distributed paths' Redis clients. Each cost every process's start.
+# remote control (aiohttp), the distributed paths' Redis clients, pydantic (the plan is checked
+# by msgspec). Each cost every process's start.
 NOT_IN_A_WEIBO_CYCLE = [
     *(f"memoryhole.crawlers.platforms.{name}"
       for name in ("wechat", "telegram", "news", "toutiao", "bilibili", "youku")),
     "trafilatura", "feedparser", "scrapy.extensions.remote_control", "aiohttp", "redis",
     "scrapy_redis", "memoryhole.crawlers.worker", "memoryhole.crawlers.ingester",
     "memoryhole.crawlers.reparse",   # only when a dead crawl is to be recovered
+    "pydantic", "pydantic_core",
 ]
 
 

@@ -135,7 +135,8 @@ def test_the_plan_names_cookies_and_never_repeats_a_value(tmp_path):
     again = plan_from_dict(json.loads(json.dumps(plan.as_record())))   # as reparse reads it
     assert again.access == plan.access
     for pasted in ({"cookies": "SUB=_2A25secret"}, {"cookies": {"env": "SUB=_2A25secret"}},
-                   {"cookies": {"file": "SUB=_2A25secret; SUBP=x"}}):
+                   {"cookies": {"file": "SUB=_2A25secret; SUBP=x"}},
+                   {"cookies": {"SUB=_2A25secret": None}}):   # YAML `cookies: {SUB=...}`
         with pytest.raises(PlanError) as error:
             plan_from_dict({**base, "access": pasted})
         assert "_2A25secret" not in str(error.value) and "not shown" in str(error.value)
