@@ -33,6 +33,7 @@ update (memoryhole.analysis.post_changes) so an unchanged corpus is not read at 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -160,10 +161,16 @@ def _index_is_current(conn: sqlite3.Connection, segmenter: Segmenter) -> bool:
 
 
 def _progress(total: int):
+    if not sys.stderr.isatty() or total < 50_000:
+        return contextlib.nullcontext(_NoBar())   # tqdm not even imported
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="post", desc="full-text index", leave=False,
-                disable=not sys.stderr.isatty() or total < 50_000)
+    return tqdm(total=total, unit="post", desc="full-text index", leave=False)
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
 
 
 def update_index(conn: sqlite3.Connection, segmenter: Segmenter | None = None,
@@ -203,21 +210,22 @@ def update_index(conn: sqlite3.Connection, segmenter: Segmenter | None = None,
     return counts
 
 
-def _posts_select(conn: sqlite3.Connection, where: str) -> str:
-    """The posts (`where` over p) with what _apply() needs to index them."""
+def _posts_select(conn: sqlite3.Connection, where: str, cold: bool = False) -> str:
+    """The posts (`where` over p) with what _apply() needs to index them; for a cold build
+    (`cold`: no post indexed yet, nothing to look up or drop) what _add() needs."""
     share = _table_exists(conn, TOKENS_TABLE)
     shared_cols = ", t.text_hash, t.segmenter, t.tokens" if share else ", NULL, NULL, NULL"
     shared_join = (f"LEFT JOIN {TOKENS_TABLE} AS t ON t.platform = p.platform "
                    "AND t.post_id = p.post_id") if share else ""
     # Per post: its state (s, by key) and the state row already at its rowid (o), which is
     # another post's only when VACUUM renumbered rowids.
-    return f"""
-        SELECT p.rowid, p.platform, p.post_id, {_text_expression(conn)},
-               s.posts_rowid, s.text_hash, o.platform, o.post_id{shared_cols}
-        FROM posts AS p
+    state_cols = "" if cold else ", s.posts_rowid, s.text_hash, o.platform, o.post_id"
+    state_join = "" if cold else f"""
         LEFT JOIN {STATE_TABLE} AS s ON s.platform = p.platform AND s.post_id = p.post_id
-        LEFT JOIN {STATE_TABLE} AS o ON o.posts_rowid = p.rowid
-        {shared_join}
+        LEFT JOIN {STATE_TABLE} AS o ON o.posts_rowid = p.rowid"""
+    return f"""
+        SELECT p.rowid, p.platform, p.post_id, {_text_expression(conn)}{state_cols}{shared_cols}
+        FROM posts AS p {state_join} {shared_join}
         WHERE {where}"""
 
 
@@ -251,7 +259,10 @@ def _update_changed(conn: sqlite3.Connection, segmenter: Segmenter, counts: dict
 
 def _update(conn: sqlite3.Connection, segmenter: Segmenter, counts: dict[str, int]) -> None:
     identity = segmenter.identity
-    select = _posts_select(conn, "p.rowid > ? ORDER BY p.rowid LIMIT ?")
+    # A cold build (no post indexed yet) only adds: no state to look up, nothing to drop.
+    cold = conn.execute(f"SELECT 1 FROM {STATE_TABLE} LIMIT 1").fetchone() is None
+    select = _posts_select(conn, "p.rowid > ? ORDER BY p.rowid LIMIT ?", cold)
+    apply = _add if cold else _apply
     total = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM posts").fetchone()[0]
     posts, last = 0, -1
     with _progress(total) as bar:
@@ -262,7 +273,7 @@ def _update(conn: sqlite3.Connection, segmenter: Segmenter, counts: dict[str, in
             bar.update(rows[-1][0] - max(last, 0))
             last = rows[-1][0]
             posts += len(rows)
-            _apply(conn, rows, segmenter, identity, counts)
+            apply(conn, rows, segmenter, identity, counts)
     (indexed,) = conn.execute(f"SELECT COUNT(*) FROM {STATE_TABLE}").fetchone()
     if indexed > posts:   # posts deleted since the last update
         gone = conn.execute(f"""SELECT posts_rowid, tokens FROM {STATE_TABLE} AS s WHERE NOT EXISTS
@@ -307,6 +318,29 @@ def _apply(conn: sqlite3.Connection, rows: list, segmenter: Segmenter, identity:
             tokens = " ".join(segmenter.tokens(text))
             fresh.append((platform, post_id, h, identity, tokens))
         inserts.append((rowid, platform, post_id, h, tokens))
+    _insert(conn, inserts, fresh)
+
+
+def _add(conn: sqlite3.Connection, rows: list, segmenter: Segmenter, identity: str,
+         counts: dict[str, int]) -> None:
+    """Index one batch of posts of a cold build: each is new and its rowid free."""
+    inserts, fresh = [], []
+    for rowid, platform, post_id, text, t_hash, t_segmenter, t_tokens in rows:
+        h = text_hash(text)
+        if t_hash == h and t_segmenter == identity:
+            tokens = t_tokens
+        else:
+            tokens = " ".join(segmenter.tokens(text))
+            fresh.append((platform, post_id, h, identity, tokens))
+        inserts.append((rowid, platform, post_id, h, tokens))
+    counts["segmented"] += len(fresh)
+    counts["shared"] += len(inserts) - len(fresh)
+    _insert(conn, inserts, fresh)
+
+
+def _insert(conn: sqlite3.Connection, inserts: list[tuple], fresh: list[tuple]) -> None:
+    """Index entries and state rows (rowid, platform, post_id, hash, tokens); post_tokens rows
+    for the texts segmented here (`fresh`)."""
     conn.executemany(f"INSERT INTO {STATE_TABLE} (posts_rowid, platform, post_id, text_hash, "
                      "tokens) VALUES (?, ?, ?, ?, ?)", inserts)
     conn.executemany(f"INSERT INTO {FTS_TABLE} (rowid, text) VALUES (?, ?)",

@@ -137,3 +137,34 @@ def test_rowids_renumbered_and_deleted_posts(corpus_path):
                  "first_seen_at, last_seen_at) VALUES ('weibo', '200', 'a', 9, '食堂的新菜', 'x', 'x')")
     fts.update_index(conn, segmenter)
     assert hits(conn, "食堂") == ["200"] and consistent(conn)
+
+
+def test_a_cold_build_indexes_as_an_incremental_one(corpus_path):
+    """A build from nothing adds every post without looking up state; it must index exactly
+    what updates post by post do."""
+    segmenter = fts.default_segmenter()
+    conn = connect(corpus_path)
+
+    def snapshot():
+        return (conn.execute("SELECT * FROM posts_fts_state ORDER BY posts_rowid").fetchall(),
+                conn.execute("SELECT term, doc, col, offset FROM posts_fts_terms "
+                             "ORDER BY doc, offset").fetchall())
+
+    assert fts.update_index(conn, segmenter)["segmented"] == len(TEXTS)
+    cold = snapshot()
+    assert len(cold[0]) == len(TEXTS) and consistent(conn)
+    for table in fts.INDEX_TABLES:
+        conn.execute(f"DROP TABLE {table}")
+    later = conn.execute("SELECT rowid, * FROM posts WHERE post_id >= '103'").fetchall()
+    conn.execute("DELETE FROM posts WHERE post_id >= '103'")
+    assert fts.update_index(conn, segmenter)["segmented"] == len(TEXTS) - len(later)
+    marks = ", ".join("?" * len(later[0]))
+    conn.executemany(f"INSERT INTO posts (rowid, {', '.join(c for c in columns(conn))}) "
+                     f"VALUES ({marks})", later)
+    counts = fts.update_index(conn, segmenter)
+    assert counts["segmented"] == len(later) and counts["unchanged"] == len(TEXTS) - len(later)
+    assert snapshot() == cold
+
+
+def columns(conn):
+    return [r[1] for r in conn.execute("PRAGMA table_info(posts)")]

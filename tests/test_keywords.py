@@ -32,6 +32,33 @@ def test_user_dictionary_keeps_terms_whole(tmp_path):
     assert segmenter.identity != plain.identity
 
 
+# Texts at the edges of jieba's runs of word characters: other scripts, full-width forms,
+# ideographs outside its range, symbols inside runs, whitespace runs, text starting or ending
+# either way.
+EDGE_TEXTS = [
+    "", "   ", "，。！", "\r\n\t 今天", "今天iPhone15发布了！！价格3.5%涨…", "C++ 和 C# 的 a-b_c",
+    "#话题# [哭] http://t.cn/A6abc?x=1&y=2 ...", "ＡＢＣ１２３ 全角", "㐀㐁 鿪鿫 𠀀𠀁", "😀表情😀",
+    "かなカナ 한국어 Кириллица café e\u0301", "①②③ x² ½", "---+++%%%", "四通桥上的横幅，李文亮。",
+    "高校食堂\u3000涨价\xa0了", "abc", "结尾是字母abc", "abc开头",
+]
+
+
+@pytest.mark.parametrize("hmm", [True, False])
+def test_tokens_are_jiebas_words_that_carry_a_letter_digit_or_ideograph(hmm):
+    """Segmenter.tokens() takes the letters and digits between jieba's runs itself (one pass):
+    the result must be jieba's lcut() with the symbol-only tokens dropped, nothing else."""
+    texts = EDGE_TEXTS + [t for t in (segmentation.DEFAULT_TERMS_PATH.read_text("utf-8")
+                                      .splitlines()) if t]
+    for segmenter in (segmentation.Segmenter.from_files(hmm=hmm),
+                      segmentation.Segmenter(terms=(), hmm=hmm)):
+        tokenizer = segmentation._tokenizer(segmenter.terms)
+        for text in texts:
+            expected = [t for t in tokenizer.lcut(text, HMM=hmm)
+                        if any(ch.isalnum() for ch in t)]
+            assert segmenter.tokens(text) == expected, text
+    assert segmenter.tokens(None) == []
+
+
 def test_shipped_example_dictionary_is_read():
     segmenter = segmentation.Segmenter.from_files()
     assert {"李文亮", "四通桥", "白纸"} <= segmenter.term_set
