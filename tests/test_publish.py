@@ -251,6 +251,19 @@ def test_full_text_index_never_resegments_unchanged_posts(pipeline, monkeypatch)
         conn.close()
 
 
+def test_datasette_reads_the_corpus_through_a_memory_map(data_dir):
+    """Datasette's connections map the corpus (its database page counts every table, and SQLite
+    cannot interrupt a count of a big FTS5 shadow table)."""
+    from memoryhole.analysis.datasette_plugins.memoryhole_datasette import MMAP_BYTES
+
+    ds = datasette(data_dir)
+
+    async def mapped():
+        return await ds.get_database("corpus").execute_fn(
+            lambda conn: conn.execute("PRAGMA mmap_size").fetchone()[0])
+    assert asyncio.run(mapped()) == MMAP_BYTES > 0
+
+
 def test_datasette_finds_chinese_without_spaces(pipeline):
     ds = make_datasette(pipeline.data)
     canteen = pipeline.posts["canteen"]
