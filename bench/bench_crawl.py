@@ -292,6 +292,7 @@ def main() -> list[Figure]:
                 if not tiny_only and kind != "before":
                     data = work / f"{kind}-{r}"
                     data.mkdir()
+                    os.sync()   # the last side's files written back before this one is timed
                     _, out = _python(me, "--side", kind, str(port), str(accounts), str(PAGES),
                                      str(concurrency), str(data))
                     got = _result(out)
@@ -302,6 +303,9 @@ def main() -> list[Figure]:
                 # A tiny cycle: one account, one page, a fresh corpus, the whole process.
                 tiny = work / f"tiny-{kind}-{r}"
                 tiny.mkdir()
+                # Written back first: the corpus and WARC files of a throughput run just ended
+                # would otherwise be flushed during (and charged to) this side's fsyncs.
+                os.sync()
                 if kind == "bare":
                     seconds, _ = _python(me, "--side", "bare", str(port), "1", "1", "1")
                 else:
