@@ -44,6 +44,7 @@ from functools import lru_cache
 from .post_changes import Changes
 from .segmentation import TABLE as TOKENS_TABLE
 from .segmentation import Segmenter, default_term_files, text_hash
+from .sql import transaction
 
 FTS_TABLE = "posts_fts"
 STATE_TABLE = "posts_fts_state"
@@ -188,10 +189,7 @@ def update_index(conn: sqlite3.Connection, segmenter: Segmenter | None = None,
     if not _table_exists(conn, "posts"):
         return counts
     segmenter = segmenter or stored_segmenter(conn) or default_segmenter()
-    in_transaction = conn.in_transaction
-    if not in_transaction:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         if not _index_is_current(conn, segmenter):
             for table in INDEX_TABLES:
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -201,12 +199,6 @@ def update_index(conn: sqlite3.Connection, segmenter: Segmenter | None = None,
             _update_changed(conn, segmenter, counts, changes)
         else:
             _update(conn, segmenter, counts)
-        if not in_transaction:
-            conn.execute("COMMIT")
-    except BaseException:
-        if not in_transaction and conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return counts
 
 

@@ -12,6 +12,7 @@ import sqlite3
 
 from . import fts, post_changes, substring
 from .segmentation import Segmenter
+from .sql import transaction
 
 
 def update_indexes(conn: sqlite3.Connection, segmenter: Segmenter | None = None
@@ -22,19 +23,10 @@ def update_indexes(conn: sqlite3.Connection, segmenter: Segmenter | None = None
     if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'posts'"
                     ).fetchone() is None:
         return {}
-    in_transaction = conn.in_transaction
-    if not in_transaction:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         changes = post_changes.pending(conn)
         counts = fts.update_index(conn, segmenter, changes)
         counts.update(substring.update_index(conn, changes))
         counts["checked_all"] = int(changes is None)
         post_changes.mark_current(conn)
-        if not in_transaction:
-            conn.execute("COMMIT")
-    except BaseException:
-        if not in_transaction and conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return counts
