@@ -14,11 +14,15 @@ DROP_COLUMNS = frozenset({
 
 
 # Tables derived word by word from raw text (identifiers split into words escape redaction), a
-# distributed campaign's ingest bookkeeping (its keys embed account and post ids), and the
-# scheduler's working state (crawlers/cadence.py), which is not observations.
+# distributed campaign's ingest bookkeeping (its keys embed account and post ids), the
+# scheduler's working state (crawlers/cadence.py) and the search indexes' change log, which are
+# not observations.
 DROP_TABLES = frozenset({"post_tokens", "worker_receipts", "worker_exchanges",
                          "schedule_members", "schedule_folded", "schedule_ticks",
-                         "schedule_watchlists"})
+                         "schedule_watchlists",
+                         # the search indexes' change log (memoryhole.analysis.post_changes):
+                         # texts the indexes held and a post key, bookkeeping of `serve`
+                         "posts_changed", "posts_changed_mark"})
 
 
 KEEP_TEXT_COLUMNS = frozenset({"base_url"})

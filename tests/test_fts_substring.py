@@ -306,3 +306,22 @@ def test_keyword_test_counts_what_the_scan_counts(data):
         assert got == keyword_scan(conn, term), term
     plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, {"term": "白纸"}))
     assert "SCAN c SEARCH p USING INTEGER PRIMARY KEY (rowid=?) LIST SUBQUERY" in plan, plan
+
+
+def test_the_change_log_is_not_released(data):
+    """A corpus `memoryhole serve` has prepared holds the indexes' change log: bookkeeping (old
+    texts, a post key) that a release leaves out, as it leaves out the indexes."""
+    from memoryhole.release.source import connect_read_only, table_names
+
+    conn = connect(data)
+    update_indexes(conn, Segmenter(terms=()))
+    conn.execute("UPDATE posts SET text = '改过' WHERE post_id = '101'")   # a logged change
+    conn.close()
+    source = connect_read_only(data / "corpus.db")
+    present = {r[0] for r in source.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {post_changes.LOG_TABLE, post_changes.MARK_TABLE} <= present
+    released = set(table_names(source))
+    assert "posts" in released
+    assert not released & {post_changes.LOG_TABLE, post_changes.MARK_TABLE, substring.TABLE,
+                           substring.VOCAB_TABLE}
+
