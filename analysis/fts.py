@@ -33,18 +33,16 @@ update (memoryhole.analysis.post_changes) so an unchanged corpus is not read at 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import sqlite3
-import sys
 from collections.abc import Callable
 from functools import lru_cache
 
 from .post_changes import Changes
 from .segmentation import TABLE as TOKENS_TABLE
 from .segmentation import Segmenter, default_term_files, text_hash
-from .sql import transaction
+from .sql import post_text_sql, progress, table_exists, transaction
 
 FTS_TABLE = "posts_fts"
 STATE_TABLE = "posts_fts_state"
@@ -121,13 +119,6 @@ def query_function(segmenter: Segmenter) -> Callable[[str | None], str]:
     return jieba_query
 
 
-def _text_expression(conn: sqlite3.Connection) -> str:
-    columns = {r[1] for r in conn.execute("PRAGMA table_info(posts)")}
-    if "full_text" in columns:
-        return "COALESCE(p.full_text, p.text)"
-    return "p.text"
-
-
 def create_index_tables(conn: sqlite3.Connection, segmenter: Segmenter) -> None:
     conn.execute(f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
         posts_rowid INTEGER PRIMARY KEY,  -- posts.rowid indexed in posts_fts
@@ -146,32 +137,15 @@ def create_index_tables(conn: sqlite3.Connection, segmenter: Segmenter) -> None:
                  f"USING fts5vocab({FTS_TABLE}, 'instance')")
 
 
-def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None
-
-
 def _index_is_current(conn: sqlite3.Connection, segmenter: Segmenter) -> bool:
     """Whether an existing index was built with `segmenter` in this layout (else rebuild)."""
-    if not _table_exists(conn, FTS_TABLE):
+    if not table_exists(conn, FTS_TABLE):
         return True
     columns = {r[1] for r in conn.execute(f"PRAGMA table_info({STATE_TABLE})")}
-    if "text_hash" not in columns or not _table_exists(conn, CONFIG_TABLE):
+    if "text_hash" not in columns or not table_exists(conn, CONFIG_TABLE):
         return False
     stored = conn.execute(f"SELECT value FROM {CONFIG_TABLE} WHERE key = 'segmenter'").fetchone()
     return stored is not None and stored[0] == segmenter.identity
-
-
-def _progress(total: int):
-    if not sys.stderr.isatty() or total < 50_000:
-        return contextlib.nullcontext(_NoBar())   # tqdm not even imported
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="post", desc="full-text index", leave=False)
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
 
 
 def update_index(conn: sqlite3.Connection, segmenter: Segmenter | None = None,
@@ -186,7 +160,7 @@ def update_index(conn: sqlite3.Connection, segmenter: Segmenter | None = None,
     """
     counts = {"segmented": 0, "shared": 0, "moved": 0, "removed": 0, "unchanged": 0,
               "rebuilt": 0}
-    if not _table_exists(conn, "posts"):
+    if not table_exists(conn, "posts"):
         return counts
     segmenter = segmenter or stored_segmenter(conn) or default_segmenter()
     with transaction(conn):
@@ -205,7 +179,7 @@ def update_index(conn: sqlite3.Connection, segmenter: Segmenter | None = None,
 def _posts_select(conn: sqlite3.Connection, where: str, cold: bool = False) -> str:
     """The posts (`where` over p) with what _apply() needs to index them; for a cold build
     (`cold`: no post indexed yet, nothing to look up or drop) what _add() needs."""
-    share = _table_exists(conn, TOKENS_TABLE)
+    share = table_exists(conn, TOKENS_TABLE)
     shared_cols = ", t.text_hash, t.segmenter, t.tokens" if share else ", NULL, NULL, NULL"
     shared_join = (f"LEFT JOIN {TOKENS_TABLE} AS t ON t.platform = p.platform "
                    "AND t.post_id = p.post_id") if share else ""
@@ -216,7 +190,7 @@ def _posts_select(conn: sqlite3.Connection, where: str, cold: bool = False) -> s
         LEFT JOIN {STATE_TABLE} AS s ON s.platform = p.platform AND s.post_id = p.post_id
         LEFT JOIN {STATE_TABLE} AS o ON o.posts_rowid = p.rowid"""
     return f"""
-        SELECT p.rowid, p.platform, p.post_id, {_text_expression(conn)}{state_cols}{shared_cols}
+        SELECT p.rowid, p.platform, p.post_id, {post_text_sql(conn, "p")}{state_cols}{shared_cols}
         FROM posts AS p {state_join} {shared_join}
         WHERE {where}"""
 
@@ -257,7 +231,7 @@ def _update(conn: sqlite3.Connection, segmenter: Segmenter, counts: dict[str, in
     apply = _add if cold else _apply
     total = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM posts").fetchone()[0]
     posts, last = 0, -1
-    with _progress(total) as bar:
+    with progress(total, "full-text index") as bar:
         while True:
             rows = conn.execute(select, [last, BATCH]).fetchall()
             if not rows:
@@ -337,7 +311,7 @@ def _insert(conn: sqlite3.Connection, inserts: list[tuple], fresh: list[tuple]) 
                      "tokens) VALUES (?, ?, ?, ?, ?)", inserts)
     conn.executemany(f"INSERT INTO {FTS_TABLE} (rowid, text) VALUES (?, ?)",
                      [(r[0], r[4]) for r in inserts])
-    if fresh and _table_exists(conn, TOKENS_TABLE):
+    if fresh and table_exists(conn, TOKENS_TABLE):
         # The analysis's tokens of this text: `memoryhole analyze` will not segment it again.
         conn.executemany(f"INSERT OR REPLACE INTO {TOKENS_TABLE} (platform, post_id, text_hash, "
                          "segmenter, tokens) VALUES (?, ?, ?, ?, ?)", fresh)

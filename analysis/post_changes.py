@@ -24,11 +24,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from .sql import has_full_text, post_text_sql
+
 LOG_TABLE = "posts_changed"
 MARK_TABLE = "posts_changed_mark"
 TRIGGERS = ("posts_changed_update", "posts_changed_delete")
-_TEXT_OLD = "COALESCE(OLD.full_text, OLD.text)"
-_TEXT_NEW = "COALESCE(NEW.full_text, NEW.text)"
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,10 @@ class Changes:
         return sorted(self.logged)
 
 
-def _has_posts_text(conn: sqlite3.Connection) -> bool:
-    return "full_text" in {r[1] for r in conn.execute("PRAGMA table_info(posts)")}
-
-
 def install(conn: sqlite3.Connection) -> None:
     """Create the log, the mark and the triggers (idempotent)."""
-    full = _has_posts_text(conn)
-    old, new = (_TEXT_OLD, _TEXT_NEW) if full else ("OLD.text", "NEW.text")
-    texts = "text, full_text" if full else "text"
+    old, new = post_text_sql(conn, "OLD"), post_text_sql(conn, "NEW")
+    texts = "text, full_text" if has_full_text(conn) else "text"
     conn.execute(f"CREATE TABLE IF NOT EXISTS {LOG_TABLE} ("
                  "posts_rowid INTEGER PRIMARY KEY, indexed_text TEXT)")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {MARK_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), "

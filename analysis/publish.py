@@ -320,6 +320,7 @@ def prepare(data_dir: str | Path) -> Path:
         return db_path
     from memoryhole.analysis.fts import default_segmenter
     from memoryhole.analysis.search_indexes import update_indexes
+    from memoryhole.analysis.sql import transaction
     from memoryhole.corpus.store import Corpus, CorpusError, retry_while_locked
 
     try:
@@ -330,16 +331,9 @@ def prepare(data_dir: str | Path) -> Path:
     segmenter = default_segmenter(data_dir)
 
     def update() -> None:
-        conn = corpus.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(corpus.db.conn) as conn:
             create_page_indexes(conn)
             update_indexes(conn, segmenter)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     try:
         # One transaction, retried whole while a crawl or `analyze` holds the corpus.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +38,39 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def table_exists(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None
+
+
+def has_full_text(conn: sqlite3.Connection) -> bool:
+    """Whether posts has `full_text` (a corpus from before long texts has `text` only)."""
+    return "full_text" in {r[1] for r in conn.execute("PRAGMA table_info(posts)")}
+
+
+def post_text_sql(conn: sqlite3.Connection, row: str = "") -> str:
+    """SQL for a post's whole text (the full text when fetched, else the listing's), of the
+    posts row named `row` (an alias, OLD or NEW; none: the table's own columns)."""
+    prefix = f"{row}." if row else ""
+    if has_full_text(conn):
+        return f"COALESCE({prefix}full_text, {prefix}text)"
+    return f"{prefix}text"
+
+
+def progress(total: int, desc: str, unit: str = "post"):
+    """A progress bar of `total` on a terminal for long work (from 50,000); otherwise a
+    stand-in with the same update(), and tqdm is not even imported."""
+    if not sys.stderr.isatty() or total < 50_000:
+        return contextlib.nullcontext(_NoBar())
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, desc=desc, leave=False)
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
 
 
 def quote(name: str) -> str:

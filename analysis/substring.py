@@ -29,14 +29,13 @@ current with posts.
 from __future__ import annotations
 
 import sqlite3
-import sys
 
 from .post_changes import Changes
+from .sql import post_text_sql, progress, table_exists
 
 TABLE = "posts_substring"
 VOCAB_TABLE = "posts_substring_vocab"   # fts5vocab 'row': posts per pair (the query's estimate)
 BATCH = 5_000
-_TEXT = "COALESCE(full_text, text)"
 
 
 def pairs(text: str | None) -> str:
@@ -59,15 +58,6 @@ def match_expression(term: str) -> str | None:
     return " AND ".join(sorted({a + "x" + b for a, b in zip(codes, codes[1:], strict=False)}))
 
 
-def _text_expression(conn: sqlite3.Connection) -> str:
-    columns = {r[1] for r in conn.execute("PRAGMA table_info(posts)")}
-    return _TEXT if "full_text" in columns else "text"
-
-
-def _exists(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [TABLE]).fetchone() is not None
-
-
 def update_index(conn: sqlite3.Connection, changes: Changes | None) -> dict[str, int]:
     """Bring posts_substring up to date with posts (in the caller's transaction).
 
@@ -76,7 +66,7 @@ def update_index(conn: sqlite3.Connection, changes: Changes | None) -> dict[str,
     entries removed.
     """
     counts = {"substring_indexed": 0, "substring_removed": 0}
-    if changes is None or not _exists(conn):
+    if changes is None or not table_exists(conn, TABLE):
         conn.execute(f"DROP TABLE IF EXISTS {VOCAB_TABLE}")
         conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
         conn.execute(f"CREATE VIRTUAL TABLE {TABLE} USING fts5(pairs, content='', "
@@ -84,7 +74,7 @@ def update_index(conn: sqlite3.Connection, changes: Changes | None) -> dict[str,
         changes = Changes(0, {})
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {VOCAB_TABLE} "
                  f"USING fts5vocab({TABLE}, 'row')")
-    text = _text_expression(conn)
+    text = post_text_sql(conn)
     # Entries of logged rowids that the index holds (rowids up to the mark), from the text they
     # were indexed from; then the current text of every logged rowid that holds a post.
     old = [(rowid, pairs(indexed)) for rowid, indexed in changes.logged.items()
@@ -99,7 +89,7 @@ def update_index(conn: sqlite3.Connection, changes: Changes | None) -> dict[str,
         _insert(conn, rows, counts)
     last = changes.since
     top = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM posts").fetchone()[0]
-    with _progress(top - last) as bar:
+    with progress(top - last, "substring index") as bar:
         while True:
             rows = conn.execute(f"SELECT rowid, {text} FROM posts WHERE rowid > ? ORDER BY "
                                 "rowid LIMIT ?", [last, BATCH]).fetchall()
@@ -109,13 +99,6 @@ def update_index(conn: sqlite3.Connection, changes: Changes | None) -> dict[str,
             last = rows[-1][0]
             _insert(conn, rows, counts)
     return counts
-
-
-def _progress(total: int):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="post", desc="substring index", leave=False,
-                disable=not sys.stderr.isatty() or total < 50_000)
 
 
 def _insert(conn: sqlite3.Connection, rows: list[tuple[int, str | None]],
