@@ -46,6 +46,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,6 +77,8 @@ from .world import CONTAINER_PREFIXES, CURSOR_PREFIX, World, nothing_here
 JSON_TYPE = "application/json; charset=utf-8"
 WECHAT, TELEGRAM = "/wechat/", "/telegram/"   # the other platforms' pages live under these
 HTML_TYPE = "text/html; charset=utf-8"
+_BUG_HTML = b"<html><body>sandbox bug</body></html>"
+_NO_PLATFORM_HTML = b"<html><body>no such platform in this scenario</body></html>"
 
 _STATUS_FAULTS: dict[str, tuple[int, bytes]] = {
     "http_500": (
@@ -370,6 +373,22 @@ class SandboxServer:
             data = text[: len(text) // 2].encode("utf-8")
         self._send(handler, status, data)
 
+    def _produce(self, path: str, fault: str | None, produce: Callable[[], tuple],
+                 bug: tuple) -> tuple:
+        """A platform world's answer, (status, body, ...) as `produce` makes it, with the
+        faults every world shares: `slow` waits first, `truncated` halves the body; a sandbox
+        bug answers `bug` (a 500) and says so on stderr."""
+        if fault == "slow":
+            time.sleep(self.scenario.faults.slow_seconds)
+        try:
+            status, data, *rest = produce()
+        except Exception as err:  # a sandbox bug: answer, and say so loudly
+            sys.stderr.write(f"sandbox: error answering {path}: {err!r}\n")
+            status, data, *rest = bug
+        if fault == "truncated":
+            data = data[: len(data) // 2]
+        return (status, data, *rest)
+
     def _other_platform(self, handler: _Handler, path: str, query: str, fault: str | None) -> None:
         """WeChat's and Telegram's HTML pages (see wechat.py, telegram.py), faults included."""
         wechat = path.startswith(WECHAT)
@@ -380,21 +399,15 @@ class SandboxServer:
             else:   # Telegram's flood wait
                 self._send(handler, 429, b"Too Many Requests", "text/plain; charset=utf-8")
             return
-        if fault == "slow":
-            time.sleep(self.scenario.faults.slow_seconds)
-        now, location = self.clock.now(), ""
-        try:
+
+        def produce() -> tuple[int, bytes, str]:
+            now = self.clock.now()
             if wechat and self.wechat:
-                status, data = self.wechat.page(path[len(WECHAT) - 1:], query, now)
-            elif not wechat and self.telegram:
-                status, data, location = self._telegram(path[len(TELEGRAM) - 1:], query, now)
-            else:
-                status, data = 404, b"<html><body>no such platform in this scenario</body></html>"
-        except Exception as err:  # a sandbox bug: answer, and say so loudly
-            sys.stderr.write(f"sandbox: error answering {path}: {err!r}\n")
-            status, data = 500, b"<html><body>sandbox bug</body></html>"
-        if fault == "truncated":
-            data = data[: len(data) // 2]
+                return (*self.wechat.page(path[len(WECHAT) - 1:], query, now), "")
+            if not wechat and self.telegram:
+                return self._telegram(path[len(TELEGRAM) - 1:], query, now)
+            return 404, _NO_PLATFORM_HTML, ""
+        status, data, location = self._produce(path, fault, produce, (500, _BUG_HTML, ""))
         self._send(handler, status, data, HTML_TYPE, location=location)
 
     def _feeds_platform(self, handler: _Handler, method: str, path: str,
@@ -405,27 +418,22 @@ class SandboxServer:
             page = (news_verification_page() if fault == "captcha" else news_rate_limit_page())
             self._send(handler, 200, page, HTML_TYPE)
             return
-        if fault == "slow":
-            time.sleep(self.scenario.faults.slow_seconds)
-        now, location, cookie = self.clock.now(), "", ""
-        kind = "application/rss+xml; charset=utf-8" if path.endswith(".xml") else HTML_TYPE
-        try:
+
+        def produce() -> tuple[int, bytes, str, str, str]:   # ..., location, cookie, type
+            now = self.clock.now()
+            kind = "application/rss+xml; charset=utf-8" if path.endswith(".xml") else HTML_TYPE
             if news and self.news:
-                status, data, location = self.news.page(path[len(NEWS):], now)
-            elif not news and self.toutiao and path.rstrip("/").endswith("/ttwid/union/register"):
+                return (*self.news.page(path[len(NEWS):], now), "", kind)
+            if not news and self.toutiao and path.rstrip("/").endswith("/ttwid/union/register"):
                 status, data, cookie = self.toutiao.register() if method == "POST" else (
                     405, b"{}", "")
-                kind = JSON_TYPE
-            elif not news and self.toutiao:
-                status, data = self.toutiao.page(path[len(TOUTIAO):],
-                                                 handler.headers.get("Cookie") or "", now)
-            else:
-                status, data = 404, b"<html><body>no such platform in this scenario</body></html>"
-        except Exception as err:  # a sandbox bug: answer, and say so loudly
-            sys.stderr.write(f"sandbox: error answering {path}: {err!r}\n")
-            status, data = 500, b"<html><body>sandbox bug</body></html>"
-        if fault == "truncated":
-            data = data[: len(data) // 2]
+                return status, data, "", cookie, JSON_TYPE
+            if not news and self.toutiao:
+                return (*self.toutiao.page(path[len(TOUTIAO):], handler.headers.get("Cookie")
+                                           or "", now), "", "", kind)
+            return 404, _NO_PLATFORM_HTML, "", "", kind
+        status, data, location, cookie, kind = self._produce(
+            path, fault, produce, (500, _BUG_HTML, "", "", HTML_TYPE))
         self._send(handler, status, data, kind, location=location,
                    headers=[("Set-Cookie", cookie)] if cookie else None)
 
@@ -433,19 +441,13 @@ class SandboxServer:
         """Bilibili's and Youku's JSON answers (see video.py), faults included."""
         world = self.bilibili if path.startswith(BILIBILI) else self.youku
         prefix = BILIBILI if path.startswith(BILIBILI) else YOUKU
-        if fault == "slow":
-            time.sleep(self.scenario.faults.slow_seconds)
-        try:
+
+        def produce() -> tuple[int, bytes]:
             if world is None:
-                status, data = 404, b'{"code":-404,"message":"no such platform in this scenario"}'
-            else:
-                status, data = world.answer(path[len(prefix) - 1:], query, self.clock.now(),
-                                            fault)
-        except Exception as err:  # a sandbox bug: answer, and say so loudly
-            sys.stderr.write(f"sandbox: error answering {path}: {err!r}\n")
-            status, data = 500, b'{"code":-500,"message":"sandbox bug"}'
-        if fault == "truncated":
-            data = data[: len(data) // 2]
+                return 404, b'{"code":-404,"message":"no such platform in this scenario"}'
+            return world.answer(path[len(prefix) - 1:], query, self.clock.now(), fault)
+        status, data = self._produce(path, fault, produce,
+                                     (500, b'{"code":-500,"message":"sandbox bug"}'))
         content = HTML_TYPE if data[:1] == b"<" else JSON_TYPE
         self._send(handler, status, data, content)
 
