@@ -16,6 +16,11 @@ from memoryhole.corpus.store import Corpus
 from memoryhole.scorecard import Scorecard, platform_truth, score
 from memoryhole.simulated_platforms import full_truth
 
+# A simulated Weibo of one account that never posts and is never suspended: in a scenario for
+# another platform, that platform is all there is to watch.
+QUIET_WEIBO = {"accounts": {"count": 1, "initial_posts": 1, "posts_per_hour": 0},
+               "suspend": {"accounts": 0}}
+
 
 def write_plan(path: Path, base_url: str, accounts: list[str], pages: int = 2,
                **extra) -> Path:

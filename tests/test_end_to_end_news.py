@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from e2e import (
+    QUIET_WEIBO,
     assert_removals_equal_truth,
     by_post,
     corpus_rows,
@@ -26,8 +27,7 @@ from test_end_to_end_platforms import POLITE, T0, minutes
 from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 
 BASE = {"seed": 11, "start": T0.isoformat(), "duration": 0, "faults": {"rate": 0},
-        "accounts": {"count": 1, "initial_posts": 1, "posts_per_hour": 0},
-        "suspend": {"accounts": 0}}
+        **QUIET_WEIBO}
 
 
 # --- a news site through its feed ---------------------------------------------------------------

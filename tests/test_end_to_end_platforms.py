@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from e2e import (
+    QUIET_WEIBO,
     assert_removals_equal_truth,
     by_post,
     corpus_rows,
@@ -38,8 +39,7 @@ def minutes(m: float) -> datetime:
 def telegram():
     scenario = load_scenario({
         "seed": 11, "start": T0.isoformat(), "duration": 0, "faults": {"rate": 0},
-        "accounts": {"count": 1, "initial_posts": 1, "posts_per_hour": 0},
-        "suspend": {"accounts": 0},
+        **QUIET_WEIBO,
         "telegram": {"channels": 3, "posts": 45, "delete": {"share": 0},
                      "edits": {"share": 0}},
     })

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
-from e2e import memoryhole
+from e2e import QUIET_WEIBO, memoryhole
 from memoryhole.analysis.publish import make_datasette
 from memoryhole.corpus.clock import parse_iso
 from memoryhole.corpus.store import Corpus, WarcRef
@@ -42,8 +42,7 @@ SEARCH = {"every": "6h", "delay": "15s", "captcha_backoff": "30m", "retries": 4}
 def platform():
     scenario = load_scenario({
         "seed": 5, "start": T0.isoformat(), "duration": 0, "faults": {"rate": 0},
-        "accounts": {"count": 1, "initial_posts": 1, "posts_per_hour": 0},
-        "suspend": {"accounts": 0},
+        **QUIET_WEIBO,
         "weibo_search": {"keywords": KEYWORDS, "no_results": ["无人知晓的词"], "captcha": 0.15}})
     with SandboxServer(scenario, clock=ManualClock(T0)) as server:
         yield server

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from e2e import (
+    QUIET_WEIBO,
     assert_removals_equal_truth,
     by_post,
     corpus_rows,
@@ -30,8 +31,7 @@ from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 def videos():
     scenario = load_scenario({
         "seed": 14, "start": T0.isoformat(), "duration": 0, "faults": {"rate": 0},
-        "accounts": {"count": 1, "initial_posts": 1, "posts_per_hour": 0},
-        "suspend": {"accounts": 0},
+        **QUIET_WEIBO,
         "bilibili": {"uploaders": 2, "videos": 7}, "youku": {"videos": 6},
     })
     with SandboxServer(scenario, clock=ManualClock(T0)) as server:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from e2e import (
+    QUIET_WEIBO,
     assert_removals_equal_truth,
     by_post,
     corpus_rows,
@@ -27,8 +28,7 @@ from memoryhole.sandbox import ManualClock, SandboxServer, load_scenario
 def wechat():
     scenario = load_scenario({
         "seed": 11, "start": T0.isoformat(), "duration": 0, "faults": {"rate": 0},
-        "accounts": {"count": 1, "initial_posts": 1, "posts_per_hour": 0},
-        "suspend": {"accounts": 0},
+        **QUIET_WEIBO,
         "wechat": {"accounts": 3, "articles": 6, "removals": {"share": 0}},
     })
     with SandboxServer(scenario, clock=ManualClock(T0)) as server:

@@ -9,14 +9,14 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from e2e import QUIET_WEIBO
 
 from memoryhole.sandbox import ManualClock, SandboxServer, ScenarioError, load_scenario
 from memoryhole.sandbox.wechat import ACCOUNT_ACTIONS, ARTICLE_ACTIONS
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 BASE = {"seed": 4, "start": T0.isoformat(), "duration": 0, "faults": {"rate": 0},
-        "accounts": {"count": 1, "initial_posts": 1, "posts_per_hour": 0},
-        "suspend": {"accounts": 0}}
+        **QUIET_WEIBO}
 
 
 def fetch(url: str) -> tuple[int, bytes, str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from e2e import QUIET_WEIBO
+
 from memoryhole.sandbox import load_scenario
 from memoryhole.simulated_platforms import hourly_scorecards
 
@@ -16,8 +18,7 @@ HOURS = 8
 def test_both_platforms_scored_against_the_truth(tmp_path):
     scenario = load_scenario({
         "seed": 9, "start": T0.isoformat(), "duration": f"{HOURS}h",
-        "accounts": {"count": 1, "initial_posts": 1, "posts_per_hour": 0},
-        "suspend": {"accounts": 0},
+        **QUIET_WEIBO,
         "faults": {"rate": 0.05, "kinds": ["http_500", "captcha", "login_wall", "truncated"]},
         "wechat": {"accounts": 4, "articles": 6, "removals": {"share": 0.4, "delay":
                    {"min": "30m", "max": f"{HOURS - 2}h"}},

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from e2e import QUIET_WEIBO
 
 from memoryhole.sandbox import load_scenario
 from memoryhole.simulated_platforms import hourly_scorecards
@@ -20,8 +21,7 @@ def test_video_platforms_scored_against_the_truth(tmp_path):
     fates = {"share": 0.5, "delay": {"min": "30m", "max": f"{HOURS - 2}h"}}
     scenario = load_scenario({
         "seed": 21, "start": T0.isoformat(), "duration": f"{HOURS}h",
-        "accounts": {"count": 1, "initial_posts": 1, "posts_per_hour": 0},
-        "suspend": {"accounts": 0},
+        **QUIET_WEIBO,
         "faults": {"rate": 0.05, "kinds": ["http_500", "captcha", "login_wall", "truncated"]},
         "bilibili": {"uploaders": 3, "videos": 8, "removals": fates,
                      "restore": {"share": 0.3, "delay": {"min": "1h", "max": "2h"}}},
